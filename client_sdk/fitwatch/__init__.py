@@ -1,0 +1,7 @@
+"""fitwatch: stream Keras training metrics to a live dashboard."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]
