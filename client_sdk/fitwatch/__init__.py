@@ -1,7 +1,13 @@
-"""fitwatch: stream Keras training metrics to a live dashboard."""
+"""fitwatch: stream Keras training metrics to a live dashboard.
+
+The package root only re-exports `init`, `Run` and `__version__`; the Keras callback is
+`fitwatch.keras.FitWatchCallback`. Importing `fitwatch` imports neither Keras,
+TensorFlow nor NumPy.
+"""
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from fitwatch._version import __version__
+from fitwatch.run import Run, init
 
-__all__ = ["__version__"]
+__all__ = ["Run", "__version__", "init"]

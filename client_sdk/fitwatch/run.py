@@ -1,0 +1,369 @@
+"""The run lifecycle: `init()` creates a `Run`; `log()`, `finish()`; exit and crash handling.
+
+A `Run` owns one `Sender` (background thread) and one journal. The run id is chosen here
+(uuid4 hex), so creating it on the server is idempotent and an offline journal can be
+replayed later by `fitwatch sync` without making a second run.
+"""
+
+from __future__ import annotations
+
+import atexit
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from enum import StrEnum
+from types import TracebackType
+from typing import Any
+
+from fitwatch import wire
+from fitwatch.sender import Sender, Warner
+from fitwatch.settings import ClientSettings, Mode
+from fitwatch.spool import Journal
+
+
+class RunState(StrEnum):
+    running = "running"
+    finished = "finished"
+    failed = "failed"
+
+
+_live_runs: set[Run] = set()
+_hooks_lock = threading.Lock()
+_hooks_installed = False
+_previous_excepthook: Callable[..., Any] | None = None
+
+
+def _excepthook(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> None:
+    # Python calls sys.excepthook before atexit handlers: remember the failure so that
+    # the exit handler finalises every live run as `failed`, not `finished`.
+    for run in list(_live_runs):
+        run.mark_failed(f"{exc_type.__name__}: {exc}")
+    hook = _previous_excepthook or sys.__excepthook__
+    hook(exc_type, exc, tb)
+
+
+def _finish_at_exit() -> None:
+    for run in list(_live_runs):
+        run.finish()
+
+
+def _install_hooks() -> None:
+    global _hooks_installed, _previous_excepthook
+    with _hooks_lock:
+        if _hooks_installed:
+            return
+        _previous_excepthook = sys.excepthook
+        sys.excepthook = _excepthook
+        atexit.register(_finish_at_exit)
+        _hooks_installed = True
+
+
+class Run:
+    """One training session on the server. Create it with `fitwatch.init()`.
+
+    `log()` only appends to memory and returns at once; a background thread sends.
+    Use it as a context manager, or call `finish()`: an exception inside the `with`
+    block marks the run `failed`. A run left open is finished at interpreter exit
+    (as `failed` after an uncaught exception).
+    """
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        project: str,
+        name: str | None,
+        config: Mapping[str, Any],
+        tags: Sequence[str],
+        notes: str,
+        settings: ClientSettings,
+    ) -> None:
+        self.id = run_id
+        self.project = project
+        self.name = name
+        self.settings = settings
+        self.state = RunState.running
+        self.summary: dict[str, Any] = {}
+        self.failure: str | None = None
+        self._create_body: dict[str, Any] = {
+            "id": run_id,
+            "project": project,
+            "config": dict(config),
+            "tags": list(tags),
+            "notes": notes,
+        }
+        if name is not None:
+            self._create_body["name"] = name
+        self._next_step: dict[str, int] = {}
+        self._ticks: list[Callable[[], None]] = []
+        self.warner = Warner()
+        self.journal = Journal.for_run(settings.journal_dir, run_id)
+        self._sender = self._start_sender()
+
+    def _start_sender(self) -> Sender:
+        if not self.journal.lock():
+            raise ValueError(
+                f"the journal of run {self.id!r} is in use by another process. Received: id={self.id!r}"
+            )
+        sender = Sender(
+            run_id=self.id,
+            create_body=self._create_body,
+            settings=self.settings,
+            journal=self.journal,
+            warner=self.warner,
+            on_tick=self._tick,
+        )
+        sender.start()
+        _live_runs.add(self)
+        _install_hooks()
+        return sender
+
+    def __repr__(self) -> str:
+        return f"Run(id={self.id!r}, project={self.project!r}, name={self.name!r}, state={self.state.value!r})"
+
+    @property
+    def url(self) -> str:
+        """The run's page on the dashboard."""
+        return f"{self.settings.url}/run.html?id={self.id}"
+
+    # -- logging --------------------------------------------------------------------
+    def log(
+        self,
+        data: Mapping[str, Any],
+        step: int | None = None,
+        scope: str = "epoch",
+        epoch: int | None = None,
+    ) -> None:
+        """Record one value per key at one step.
+
+        Args:
+            data: `{key: number}`; numbers may be NaN or +/-Inf (stored as such).
+                A value that is not a number is skipped with a warning.
+            step: the step (epoch index for `scope="epoch"`, global batch index for
+                `"batch"`); default: one more than the last step logged in that scope.
+            scope: `"epoch"` (default), `"batch"`, `"batch_derived"` or `"eval"`.
+            epoch: for batch points, the epoch they belong to.
+
+        Example:
+
+        ```python
+        with fitwatch.init(project="numpy-sgd") as run:
+            for epoch in range(10):
+                run.log({"loss": train_one_epoch()})
+        ```
+        """
+        if scope not in wire.SCOPES:
+            self.warner.warn(f"scope:{scope}", f"scope must be one of {wire.SCOPES}. Received: scope={scope!r}")
+            return
+        if step is None:
+            step = self._next_step.get(scope, 0)
+        elif isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            self.warner.warn("step", f"step must be an int >= 0. Received: step={step!r}")
+            return
+        now = time.time()
+        points: list[wire.Point] = []
+        for key, raw in data.items():
+            try:
+                value = float(raw)
+            except (TypeError, ValueError):
+                self.warner.warn(
+                    f"value:{key}",
+                    f"a logged value must be a number. Received: {key}={raw!r} (skipped)",
+                )
+                continue
+            points.append(wire.Point(str(key), scope, step, value, now, epoch))
+        self._next_step[scope] = max(self._next_step.get(scope, 0), step + 1)
+        self.add_points(points)
+
+    def add_points(self, points: list[wire.Point]) -> None:
+        """Queue ready-made points (the Keras callback's fast path)."""
+        if not points:
+            return
+        if self.state is not RunState.running:
+            self.reopen()
+        self._sender.add_points(points)
+
+    def next_step(self, scope: str) -> int:
+        step = self._next_step.get(scope, 0)
+        self._next_step[scope] = step + 1
+        return step
+
+    def update_config(self, config: Mapping[str, Any]) -> None:
+        """Merge `config` into the run's config on the server (top-level keys replace)."""
+        self._create_body["config"].update(config)
+        self._update({"config": dict(config)})
+
+    def update_summary(self, summary: Mapping[str, Any]) -> None:
+        """Merge `summary` into the run's summary (sent with the next flush)."""
+        self.summary.update(summary)
+        self._update({"summary": dict(summary)})
+
+    def _update(self, body: dict[str, Any]) -> None:
+        if self.state is not RunState.running:
+            self.reopen(status=None)
+        self._sender.add_update(body)
+
+    def add_tick(self, tick: Callable[[], None]) -> None:
+        """Run `tick` on the sender thread at every flush interval (watchdogs)."""
+        self._ticks.append(tick)
+
+    def _tick(self) -> None:
+        for tick in list(self._ticks):
+            tick()
+
+    # -- ending -------------------------------------------------------------------
+    def mark_failed(self, reason: str) -> None:
+        """Record a failure: the server shows the run `failed` now, and `finish()` keeps it."""
+        if self.failure is None:
+            self.failure = reason
+            if self.state is RunState.running:
+                self._sender.add_update({"status": "failed", "summary": {"error": reason}})
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait (bounded) until everything logged so far is on the server (or journaled offline)."""
+        wait = self.settings.finish_timeout_s if timeout is None else timeout
+        return self._sender.flush(wait)
+
+    def finish(
+        self,
+        status: str | None = None,
+        summary: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> bool:
+        """End the run: send what is left (waiting at most `timeout` s) and set its status.
+
+        Args:
+            status: `"finished"` (default) or `"failed"` (the default after `mark_failed()`).
+            summary: merged into the run's summary.
+            timeout: the longest wait for the server, default `finish_timeout_s` (15 s).
+                What is not sent by then stays in the journal for `fitwatch sync`.
+
+        Returns:
+            True when the server has everything; False when some records wait in the journal.
+        """
+        if status not in (None, "finished", "failed"):
+            raise ValueError(f"status must be 'finished' or 'failed'. Received: status={status!r}")
+        if self.state is not RunState.running:
+            return self._sender.pending_records == 0
+        final = status or ("failed" if self.failure else "finished")
+        body: dict[str, Any] = {"status": final}
+        if summary:
+            self.summary.update(summary)
+            body["summary"] = dict(summary)
+        self._sender.add_update(body)
+        self.state = RunState(final)
+        wait = self.settings.finish_timeout_s if timeout is None else timeout
+        done = self._sender.close(wait)
+        self.journal.unlock()
+        _live_runs.discard(self)
+        if self.settings.mode is Mode.offline:
+            self.warner.warn(
+                "offline-finish",
+                f"run {self.id} was recorded offline in {self.journal.directory}; upload it with `fitwatch sync`",
+            )
+        elif done:
+            self.journal.delete()
+        else:
+            self.warner.warn(
+                "finish-pending",
+                f"{self._sender.pending_records} records of run {self.id} could not be sent and are kept "
+                f"in {self.journal.directory}; upload them with `fitwatch sync` when the server is back",
+            )
+        return done
+
+    def reopen(self, status: str | None = "running") -> None:
+        """Resume a finished run in this process (a second `fit()` on the same callback)."""
+        if self.state is RunState.running:
+            return
+        self.state = RunState.running
+        self.failure = None if status == "running" else self.failure
+        self._sender = self._start_sender()
+        if status is not None:
+            self._sender.add_update({"status": status})
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None and not issubclass(exc_type, KeyboardInterrupt | SystemExit):
+            self.mark_failed(f"{exc_type.__name__}: {exc}")
+        elif exc_type is not None:
+            self.mark_failed(exc_type.__name__)
+        self.finish()
+
+
+def init(
+    project: str = "default",
+    name: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    tags: Sequence[str] = (),
+    notes: str = "",
+    url: str | None = None,
+    mode: str | None = None,
+    id: str | None = None,  # noqa: A002 - the REST API calls it `id`
+    journal_dir: str | None = None,
+    **settings: Any,
+) -> Run:
+    """Start a run and return it.
+
+    Args:
+        project: the project the run belongs to (created on first use).
+        name: a display name; default: the server picks one.
+        config: hyperparameters and anything to compare runs by later.
+        tags: labels to filter runs by.
+        notes: free text.
+        url: the server, default `FITWATCH_URL`, else `http://127.0.0.1:8000`.
+        mode: `"online"` (default, or `FITWATCH_MODE`) or `"offline"`: only write the
+            journal (under `FITWATCH_DIR`), and upload it later with `fitwatch sync`.
+        id: the run id (1-64 of `[A-Za-z0-9_-]`); default: a fresh uuid4 hex.
+        journal_dir: where journals live; default `FITWATCH_DIR`, else
+            `~/.local/share/fitwatch/journal`.
+        **settings: overrides of `ClientSettings` fields (`flush_interval_s`, ...).
+
+    Returns:
+        The `Run`, already streaming.
+
+    Raises:
+        ValueError: for a malformed argument (nothing is sent then).
+
+    Example:
+
+    ```python
+    run = fitwatch.init(project="digits", name="mlp", config={"lr": 1e-3})
+    for step in range(100):
+        run.log({"loss": 1 / (step + 1)}, step=step, scope="batch")
+    run.finish()
+    ```
+    """
+    if not isinstance(project, str) or not project.strip():
+        raise ValueError(f"project must be a non-empty string. Received: project={project!r}")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise ValueError(f"name must be a non-empty string or None. Received: name={name!r}")
+    if isinstance(tags, str):
+        raise ValueError(f"tags must be a list of strings, not one string. Received: tags={tags!r}")
+    run_id = uuid.uuid4().hex if id is None else id
+    if not (1 <= len(run_id) <= 64) or not all(c.isascii() and (c.isalnum() or c in "_-") for c in run_id):
+        raise ValueError(f"id must be 1-64 characters of A-Z, a-z, 0-9, '_' and '-'. Received: id={run_id!r}")
+    unknown = set(settings) - set(ClientSettings.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"unknown settings {sorted(unknown)}. Received: {settings!r}")
+    client_settings = ClientSettings.load(url=url, mode=mode, journal_dir=journal_dir, **settings)
+    return Run(
+        run_id=run_id,
+        project=project,
+        name=name,
+        config=config or {},
+        tags=list(tags),
+        notes=notes,
+        settings=client_settings,
+    )
+

@@ -1,0 +1,98 @@
+"""Client settings: where the server is, how the sender batches, where journals live.
+
+Read once, in `init()`, from arguments first and `FITWATCH_*` environment variables second
+(no pydantic-settings in the SDK: it goes into people's training environments).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+# A short interval keeps the dashboard live (the goal is < 300 ms from a batch to the
+# REST API) while batching hundreds of steps per request at ~1.5 ms per step.
+FLUSH_INTERVAL_S = 0.1
+MAX_POINTS_PER_REQUEST = 20_000
+HEARTBEAT_INTERVAL_S = 15.0
+FINISH_TIMEOUT_S = 15.0
+REQUEST_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = 2.0
+RETRY_BASE_S = 0.25
+RETRY_MAX_S = 15.0
+GZIP_MIN_BYTES = 16 * 1024
+
+
+class Mode(StrEnum):
+    """`online` streams to the server (journal on disk as the safety net); `offline`
+    only writes the journal, for `fitwatch sync` later."""
+
+    online = "online"
+    offline = "offline"
+
+
+def default_journal_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "fitwatch" / "journal"
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    url: str = DEFAULT_URL
+    token: str | None = None
+    mode: Mode = Mode.online
+    journal_dir: Path = field(default_factory=default_journal_dir)
+    flush_interval_s: float = FLUSH_INTERVAL_S
+    max_points_per_request: int = MAX_POINTS_PER_REQUEST
+    heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S
+    finish_timeout_s: float = FINISH_TIMEOUT_S
+    request_timeout_s: float = REQUEST_TIMEOUT_S
+    connect_timeout_s: float = CONNECT_TIMEOUT_S
+    retry_base_s: float = RETRY_BASE_S
+    retry_max_s: float = RETRY_MAX_S
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"url must start with http:// or https://. Received: url={self.url!r}")
+        for name in ("flush_interval_s", "heartbeat_interval_s", "request_timeout_s",
+                     "connect_timeout_s", "retry_base_s", "retry_max_s"):
+            value = getattr(self, name)
+            if not value > 0:
+                raise ValueError(f"{name} must be a positive number. Received: {name}={value!r}")
+        if self.finish_timeout_s < 0:
+            raise ValueError(
+                f"finish_timeout_s must be >= 0. Received: finish_timeout_s={self.finish_timeout_s!r}"
+            )
+        if self.max_points_per_request < 1:
+            raise ValueError(
+                "max_points_per_request must be a positive int. "
+                f"Received: max_points_per_request={self.max_points_per_request!r}"
+            )
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        url: str | None = None,
+        mode: str | None = None,
+        journal_dir: str | os.PathLike[str] | None = None,
+        **overrides: Any,
+    ) -> ClientSettings:
+        """Arguments win over `FITWATCH_URL`, `FITWATCH_MODE`, `FITWATCH_DIR`, `FITWATCH_TOKEN`."""
+        env = os.environ
+        raw_mode = mode if mode is not None else env.get("FITWATCH_MODE", Mode.online.value)
+        try:
+            parsed_mode = Mode(raw_mode)
+        except ValueError:
+            raise ValueError(f"mode must be 'online' or 'offline'. Received: mode={raw_mode!r}")
+        directory = journal_dir if journal_dir is not None else env.get("FITWATCH_DIR")
+        settings = cls(
+            url=(url or env.get("FITWATCH_URL") or DEFAULT_URL).rstrip("/"),
+            token=env.get("FITWATCH_TOKEN") or None,
+            mode=parsed_mode,
+            journal_dir=Path(directory) if directory else default_journal_dir(),
+        )
+        return replace(settings, **overrides) if overrides else settings
