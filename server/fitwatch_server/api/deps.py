@@ -1,0 +1,61 @@
+"""Annotated dependencies shared by the routers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from fitwatch_server.db import session_scope
+from fitwatch_server.live.hub import Hub
+from fitwatch_server.settings import Settings
+
+T = TypeVar("T")
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_sessionmaker(request: Request) -> sessionmaker[Session]:
+    factory: sessionmaker[Session] = request.app.state.sessionmaker
+    return factory
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request, committed when the route returns without error."""
+    session = get_sessionmaker(request)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def get_hub(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+SessionmakerDep = Annotated[sessionmaker[Session], Depends(get_sessionmaker)]
+HubDep = Annotated[Hub, Depends(get_hub)]
+
+
+async def in_transaction(factory: sessionmaker[Session], work: Callable[[Session], T]) -> T:
+    """Run `work(session)` in one transaction on a worker thread (for async routes that
+    must publish to the live hub after the commit)."""
+
+    def call() -> T:
+        with session_scope(factory) as session:
+            return work(session)
+
+    return await run_in_threadpool(call)

@@ -1,0 +1,1 @@
+"""One router per resource; routes call the store and never hold SQL."""

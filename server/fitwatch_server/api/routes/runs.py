@@ -1,0 +1,130 @@
+"""Runs: create, search, read, update, delete, heartbeat."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import Session
+
+from fitwatch_server import schemas
+from fitwatch_server.api.deps import (
+    HubDep,
+    SessionDep,
+    SessionmakerDep,
+    SettingsDep,
+    in_transaction,
+)
+from fitwatch_server.store import runs as run_store
+from fitwatch_server.store import search
+from fitwatch_server.store import series as series_store
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+
+@router.post("", status_code=201, response_model=schemas.RunPublic)
+async def create_run(
+    data: schemas.RunCreate,
+    response: Response,
+    factory: SessionmakerDep,
+    settings: SettingsDep,
+    hub: HubDep,
+) -> schemas.RunPublic:
+    """Create a run (idempotent when the client chooses its id)."""
+
+    def work(session: Session) -> tuple[schemas.RunPublic, bool]:
+        run, created = run_store.create_run(session, data=data)
+        return run_store.run_public(run, heartbeat_timeout_s=settings.heartbeat_timeout_s), created
+
+    public, created = await in_transaction(factory, work)
+    if created:
+        await hub.publish_run(public)
+    else:
+        response.status_code = 200
+    return public
+
+
+@router.get("", response_model=schemas.RunsPublic)
+def list_runs(
+    session: SessionDep,
+    settings: SettingsDep,
+    project: str | None = None,
+    filter: Annotated[str, Query(description="filter expression, see docs/api.md")] = "",
+    sort: Annotated[str, Query(description="comma-separated fields, '-' for descending")] = "-created_at",
+    limit: Annotated[int, Query(ge=1, le=search.MAX_LIMIT)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    include: Annotated[str, Query(pattern="^(|series)$")] = "",
+) -> schemas.RunsPublic:
+    """Search runs with the filter language, sorted and paginated."""
+    runs, total = search.search_runs(
+        session,
+        project=project,
+        filter_text=filter,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+        heartbeat_timeout_s=settings.heartbeat_timeout_s,
+    )
+    by_run = (
+        series_store.series_by_run(session, run_ids=[r.id for r in runs])
+        if include == "series"
+        else {}
+    )
+    return schemas.RunsPublic(
+        runs=[
+            run_store.run_public(
+                r, heartbeat_timeout_s=settings.heartbeat_timeout_s, series=by_run.get(r.id)
+            )
+            for r in runs
+        ],
+        total=total,
+    )
+
+
+@router.get("/{run_id}", response_model=schemas.RunPublic)
+def get_run(run_id: str, session: SessionDep, settings: SettingsDep) -> schemas.RunPublic:
+    """One run with its series summaries."""
+    run = run_store.get_run(session, run_id=run_id)
+    return run_store.run_public(
+        run,
+        heartbeat_timeout_s=settings.heartbeat_timeout_s,
+        series=series_store.list_series(session, run_id=run_id),
+    )
+
+
+@router.patch("/{run_id}", response_model=schemas.RunPublic)
+async def update_run(
+    run_id: str,
+    data: schemas.RunUpdate,
+    factory: SessionmakerDep,
+    settings: SettingsDep,
+    hub: HubDep,
+) -> schemas.RunPublic:
+    """Update status, name, notes, tags; merge into summary and config."""
+
+    def work(session: Session) -> schemas.RunPublic:
+        run = run_store.update_run(session, run_id=run_id, data=data)
+        return run_store.run_public(run, heartbeat_timeout_s=settings.heartbeat_timeout_s)
+
+    public = await in_transaction(factory, work)
+    await hub.publish_run(public)
+    return public
+
+
+@router.delete("/{run_id}", status_code=204)
+async def delete_run(run_id: str, factory: SessionmakerDep, hub: HubDep) -> None:
+    """Delete a run with all its series and points."""
+
+    def work(session: Session) -> str:
+        project = run_store.get_run(session, run_id=run_id).project.name
+        run_store.delete_run(session, run_id=run_id)
+        return project
+
+    project = await in_transaction(factory, work)
+    await hub.publish_run_deleted(run_id, project)
+
+
+@router.post("/{run_id}/heartbeat", status_code=204)
+def heartbeat(run_id: str, session: SessionDep) -> None:
+    """Tell the server the run is alive (a running run without heartbeats becomes `crashed`)."""
+    run_store.heartbeat(session, run_id=run_id)

@@ -1,0 +1,81 @@
+"""Series: per-run listing with summaries, one series' points, the same keys across runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from fitwatch_server import schemas
+from fitwatch_server.api.deps import SessionDep
+from fitwatch_server.errors import InvalidInput
+from fitwatch_server.store import series as series_store
+from fitwatch_server.store.runs import get_run
+
+router = APIRouter(tags=["series"])
+
+MaxPoints = Annotated[int | None, Query(ge=3, le=1_000_000, description="downsample above this")]
+StepBound = Annotated[int | None, Query(ge=0)]
+
+
+@router.get("/runs/{run_id}/series", response_model=schemas.SeriesList)
+def list_series(run_id: str, session: SessionDep) -> schemas.SeriesList:
+    """A run's series with count, first/last step, last value, min and max."""
+    get_run(session, run_id=run_id)
+    return schemas.SeriesList(
+        series=[series_store.series_public(s) for s in series_store.list_series(session, run_id=run_id)]
+    )
+
+
+@router.get("/runs/{run_id}/series/{key:path}", response_model=schemas.SeriesPointsPublic)
+def read_series(
+    run_id: str,
+    key: str,
+    session: SessionDep,
+    scope: schemas.Scope = schemas.Scope.epoch,
+    start: StepBound = None,
+    end: StepBound = None,
+    max_points: MaxPoints = None,
+) -> schemas.SeriesPointsPublic:
+    """One series' points between start and end; downsampled (MinMaxLTTB) above max_points."""
+    get_run(session, run_id=run_id)
+    series = series_store.get_series(session, run_id=run_id, key=key, scope=scope.value)
+    return series_store.read_points(
+        session, series=series, start=start, end=end, max_points=max_points
+    )
+
+
+def _csv_list(value: str, what: str) -> list[str]:
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if not items:
+        raise InvalidInput(f"give at least one {what}, comma-separated")
+    if len(items) > 200:
+        raise InvalidInput(f"at most 200 {what}s per request; received {len(items)}")
+    return items
+
+
+@router.get("/series", response_model=schemas.MultiSeriesPublic)
+def read_many(
+    session: SessionDep,
+    runs: Annotated[str, Query(description="comma-separated run ids")],
+    keys: Annotated[str, Query(description="comma-separated keys")],
+    scope: schemas.Scope = schemas.Scope.epoch,
+    start: StepBound = None,
+    end: StepBound = None,
+    max_points: MaxPoints = None,
+) -> schemas.MultiSeriesPublic:
+    """The same keys across several runs, for comparison (shared step buckets)."""
+    run_ids = _csv_list(runs, "run id")
+    for run_id in run_ids:
+        get_run(session, run_id=run_id)
+    return schemas.MultiSeriesPublic(
+        series=series_store.read_many(
+            session,
+            run_ids=run_ids,
+            keys=_csv_list(keys, "key"),
+            scope=scope.value,
+            start=start,
+            end=end,
+            max_points=max_points,
+        )
+    )

@@ -1,0 +1,55 @@
+"""`create_app(settings)`: engine and sessions on app.state, migrations, live hub, routers, static files."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from fitwatch_server.api.body_limit import BodyLimitMiddleware
+from fitwatch_server.api.errors import install_error_handlers
+from fitwatch_server.api.routes import export, points, projects, runs, series
+from fitwatch_server.db import make_engine, make_sessionmaker
+from fitwatch_server.live.hub import Hub
+from fitwatch_server.migrate import upgrade_engine
+from fitwatch_server.settings import Settings
+from fitwatch_server.static import mount_dashboard
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    engine = make_engine(settings.database_url)
+    hub = Hub()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            upgrade_engine(engine)
+        await hub.start()
+        try:
+            yield
+        finally:
+            await hub.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="fitwatch",
+        summary="Live training metrics for Keras: runs, series and points.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.hub = hub
+
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (runs, points, series, export, projects):
+        api.include_router(module.router)
+    app.include_router(api)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    mount_dashboard(app)
+    return app

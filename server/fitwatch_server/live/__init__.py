@@ -1,0 +1,1 @@
+"""Live updates: publish what was committed, fan it out to websocket subscribers."""

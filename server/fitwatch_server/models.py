@@ -1,0 +1,119 @@
+"""SQLAlchemy ORM tables: projects, runs, run tags, series (with their summary) and points."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+KEY_MAX_CHARS = 255
+RUN_ID_MAX_CHARS = 64
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(KEY_MAX_CHARS), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    runs: Mapped[list[Run]] = relationship(back_populates="project", passive_deletes=True)
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_project_created", "project_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(RUN_ID_MAX_CHARS), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(KEY_MAX_CHARS))
+    # Stored: running, finished, failed. `crashed` is derived from heartbeat_at when read.
+    status: Mapped[str] = mapped_column(String(16))
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    project: Mapped[Project] = relationship(back_populates="runs", lazy="joined")
+    tags: Mapped[list[RunTag]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin", order_by="RunTag.tag"
+    )
+
+
+class RunTag(Base):
+    """One tag of one run; a table (not a JSON list) so `tags in (...)` is an indexed join."""
+
+    __tablename__ = "run_tags"
+    __table_args__ = (Index("ix_run_tags_tag", "tag"),)
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(KEY_MAX_CHARS), primary_key=True)
+
+
+class Series(Base):
+    """One metric of one run at one cadence, with a summary kept up to date on ingest.
+
+    The summary columns let the runs table and the filter language read last/min/max
+    without scanning points. `last_value` NULL means NaN (a series always has a point);
+    `min_value`/`max_value` ignore NaN and are NULL when every value is NaN.
+    """
+
+    __tablename__ = "series"
+    __table_args__ = (UniqueConstraint("run_id", "key", "scope", name="uq_series_run_key_scope"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(KEY_MAX_CHARS))
+    scope: Mapped[str] = mapped_column(String(16))
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_step: Mapped[int] = mapped_column(BigInteger)
+    last_step: Mapped[int] = mapped_column(BigInteger)
+    last_value: Mapped[float | None] = mapped_column(Double, nullable=True)
+    last_wall_time: Mapped[float] = mapped_column(Double)
+    min_value: Mapped[float | None] = mapped_column(Double, nullable=True)
+    min_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    max_value: Mapped[float | None] = mapped_column(Double, nullable=True)
+    max_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class Point(Base):
+    """A point keyed by (series, step): writing it again overwrites it (idempotent resends).
+
+    `value` NULL encodes NaN: SQLite turns NaN into NULL anyway, so one encoding serves both
+    backends. No foreign key: it would cost a parent lookup per inserted row on the hottest
+    path; `store.runs.delete_run` removes points explicitly. On SQLite the table is
+    WITHOUT ROWID, so the primary key is the table (no second b-tree, fewer bytes per point).
+    """
+
+    __tablename__ = "points"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    series_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    step: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    value: Mapped[float | None] = mapped_column(Double, nullable=True)
+    wall_time: Mapped[float] = mapped_column(Double)
+    epoch: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -1,0 +1,194 @@
+"""Pydantic wire models for the REST API (kept apart from the ORM models)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from fitwatch_server.models import KEY_MAX_CHARS, RUN_ID_MAX_CHARS
+from fitwatch_server.values import WireFloat
+
+RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,%d}$" % RUN_ID_MAX_CHARS)
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class Scope(StrEnum):
+    batch = "batch"
+    batch_derived = "batch_derived"
+    epoch = "epoch"
+    eval = "eval"
+
+
+class RunStatus(StrEnum):
+    running = "running"
+    finished = "finished"
+    failed = "failed"
+    crashed = "crashed"
+
+
+def _check_text(value: str, what: str) -> str:
+    if not value.strip():
+        raise ValueError(f"{what} must not be empty or blank")
+    if _CONTROL_CHARS.search(value):
+        raise ValueError(f"{what} must not contain control characters. Received: {value!r}")
+    return value
+
+
+def _check_key(value: str) -> str:
+    return _check_text(value, "a key")
+
+
+def _check_name(value: str) -> str:
+    return _check_text(value, "a name")
+
+
+def _check_run_id(value: str) -> str:
+    if not RUN_ID_PATTERN.match(value):
+        raise ValueError(
+            f"a run id is 1-{RUN_ID_MAX_CHARS} characters of A-Z, a-z, 0-9, '_' and '-'. "
+            f"Received: {value!r}"
+        )
+    return value
+
+
+Key = Annotated[str, Field(min_length=1, max_length=KEY_MAX_CHARS), AfterValidator(_check_key)]
+Name = Annotated[str, Field(min_length=1, max_length=KEY_MAX_CHARS), AfterValidator(_check_name)]
+Tag = Annotated[str, Field(min_length=1, max_length=KEY_MAX_CHARS), AfterValidator(_check_name)]
+RunId = Annotated[str, AfterValidator(_check_run_id)]
+Step = Annotated[int, Field(ge=0, le=2**62)]
+
+
+class RunCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    project: Name = "default"
+    name: Name | None = None
+    id: RunId | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    tags: list[Tag] = Field(default_factory=list, max_length=256)
+    notes: str = Field(default="", max_length=100_000)
+
+
+class RunUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    status: RunStatus | None = None
+    notes: str | None = Field(default=None, max_length=100_000)
+    tags: list[Tag] | None = Field(default=None, max_length=256)
+    summary: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _crashed_is_derived(self) -> RunUpdate:
+        if self.status is RunStatus.crashed:
+            raise ValueError(
+                "status 'crashed' is derived from missing heartbeats and cannot be set; "
+                "use 'running', 'finished' or 'failed'"
+            )
+        return self
+
+
+class SeriesPublic(BaseModel):
+    key: str
+    scope: Scope
+    count: int
+    first_step: int
+    last_step: int
+    last_value: WireFloat
+    last_wall_time: float
+    min_value: WireFloat | None
+    min_step: int | None
+    max_value: WireFloat | None
+    max_step: int | None
+
+
+class SeriesList(BaseModel):
+    series: list[SeriesPublic]
+
+
+class RunPublic(BaseModel):
+    id: str
+    project: str
+    name: str
+    status: RunStatus
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    tags: list[str]
+    notes: str
+    created_at: datetime
+    ended_at: datetime | None
+    heartbeat_at: datetime
+    series: list[SeriesPublic] | None = None
+
+
+class RunsPublic(BaseModel):
+    runs: list[RunPublic]
+    total: int
+
+
+class ProjectPublic(BaseModel):
+    name: str
+    run_count: int
+    last_run_at: datetime | None
+
+
+class ProjectsPublic(BaseModel):
+    projects: list[ProjectPublic]
+
+
+class SeriesPointsIn(BaseModel):
+    """Points of one series in columnar form: the i-th step, value, time (and epoch) go together."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: Key
+    scope: Scope
+    steps: list[Step]
+    values: list[WireFloat]
+    times: list[float]
+    epochs: list[Annotated[int, Field(ge=0)]] | None = None
+
+    @model_validator(mode="after")
+    def _columns_have_one_length(self) -> SeriesPointsIn:
+        lengths = {"steps": len(self.steps), "values": len(self.values), "times": len(self.times)}
+        if self.epochs is not None:
+            lengths["epochs"] = len(self.epochs)
+        if len(set(lengths.values())) != 1:
+            raise ValueError(
+                f"steps, values, times and epochs must have the same length. Received lengths: {lengths}"
+            )
+        if not self.steps:
+            raise ValueError("a series in a batch needs at least one point")
+        return self
+
+
+class PointBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    series: list[SeriesPointsIn] = Field(min_length=1, max_length=10_000)
+
+
+class IngestResult(BaseModel):
+    points: int
+    series: int
+
+
+class SeriesPointsPublic(BaseModel):
+    run_id: str
+    key: str
+    scope: Scope
+    steps: list[int]
+    values: list[WireFloat]
+    times: list[float]
+    epochs: list[int | None] | None
+    count: int
+    downsampled: bool
+
+
+class MultiSeriesPublic(BaseModel):
+    series: list[SeriesPointsPublic]

@@ -1,0 +1,168 @@
+"""Projects and runs: create, read, update, delete, heartbeat, and the derived `crashed` status."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from fitwatch_server import models, schemas
+from fitwatch_server.errors import InvalidInput, NotFound
+from fitwatch_server.store.series import series_public
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes for timezone-aware columns; they were stored as UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def effective_status(run: models.Run, *, heartbeat_timeout_s: float, now: datetime) -> str:
+    """`crashed` when a running run has sent no heartbeat for `heartbeat_timeout_s`."""
+    if run.status == "running" and now - _aware(run.heartbeat_at) > timedelta(
+        seconds=heartbeat_timeout_s
+    ):
+        return "crashed"
+    return run.status
+
+
+def run_public(
+    run: models.Run,
+    *,
+    heartbeat_timeout_s: float,
+    series: list[models.Series] | None = None,
+    now: datetime | None = None,
+) -> schemas.RunPublic:
+    return schemas.RunPublic(
+        id=run.id,
+        project=run.project.name,
+        name=run.name,
+        status=schemas.RunStatus(
+            effective_status(run, heartbeat_timeout_s=heartbeat_timeout_s, now=now or utcnow())
+        ),
+        config=run.config,
+        summary=run.summary,
+        tags=[t.tag for t in run.tags],
+        notes=run.notes,
+        created_at=_aware(run.created_at),
+        ended_at=_aware(run.ended_at) if run.ended_at else None,
+        heartbeat_at=_aware(run.heartbeat_at),
+        series=[series_public(s) for s in series] if series is not None else None,
+    )
+
+
+def get_or_create_project(session: Session, *, name: str) -> models.Project:
+    project = session.scalar(select(models.Project).where(models.Project.name == name))
+    if project is None:
+        project = models.Project(name=name, created_at=utcnow())
+        session.add(project)
+        session.flush()
+    return project
+
+
+def get_run(session: Session, *, run_id: str) -> models.Run:
+    run = session.get(models.Run, run_id)
+    if run is None:
+        raise NotFound(f"no run with id {run_id!r}")
+    return run
+
+
+def create_run(session: Session, *, data: schemas.RunCreate) -> tuple[models.Run, bool]:
+    """Create a run; returns (run, created). An existing `data.id` returns that run unchanged."""
+    if data.id is not None:
+        existing = session.get(models.Run, data.id)
+        if existing is not None:
+            if existing.project.name != data.project:
+                raise InvalidInput(
+                    f"run {data.id!r} already exists in project {existing.project.name!r}, "
+                    f"not {data.project!r}"
+                )
+            return existing, False
+    project = get_or_create_project(session, name=data.project)
+    run_id = data.id or uuid.uuid4().hex
+    now = utcnow()
+    run = models.Run(
+        id=run_id,
+        project=project,
+        name=data.name or run_id[:8],
+        status="running",
+        config=data.config,
+        summary={},
+        notes=data.notes,
+        created_at=now,
+        heartbeat_at=now,
+        tags=[models.RunTag(tag=t) for t in dict.fromkeys(data.tags)],
+    )
+    session.add(run)
+    session.flush()
+    return run, True
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    merged.update(update)
+    return merged
+
+
+def update_run(session: Session, *, run_id: str, data: schemas.RunUpdate) -> models.Run:
+    run = get_run(session, run_id=run_id)
+    if data.name is not None:
+        run.name = data.name
+    if data.notes is not None:
+        run.notes = data.notes
+    if data.summary is not None:
+        run.summary = _merge(run.summary, data.summary)
+    if data.config is not None:
+        run.config = _merge(run.config, data.config)
+    if data.tags is not None:
+        run.tags = [models.RunTag(tag=t) for t in dict.fromkeys(data.tags)]
+    if data.status is not None:
+        run.status = data.status.value
+        if data.status is schemas.RunStatus.running:
+            run.ended_at = None
+            run.heartbeat_at = utcnow()
+        elif run.ended_at is None:
+            run.ended_at = utcnow()
+    session.flush()
+    return run
+
+
+def delete_run(session: Session, *, run_id: str) -> None:
+    run = get_run(session, run_id=run_id)
+    series_ids = select(models.Series.id).where(models.Series.run_id == run_id)
+    session.execute(delete(models.Point).where(models.Point.series_id.in_(series_ids)))
+    session.execute(delete(models.Series).where(models.Series.run_id == run_id))
+    session.delete(run)
+    session.flush()
+
+
+def heartbeat(session: Session, *, run_id: str) -> models.Run:
+    run = get_run(session, run_id=run_id)
+    run.heartbeat_at = utcnow()
+    session.flush()
+    return run
+
+
+def list_projects(session: Session) -> list[schemas.ProjectPublic]:
+    rows = session.execute(
+        select(
+            models.Project.name,
+            func.count(models.Run.id),
+            func.max(models.Run.created_at),
+        )
+        .outerjoin(models.Run, models.Run.project_id == models.Project.id)
+        .group_by(models.Project.id, models.Project.name)
+        .order_by(models.Project.name)
+    ).all()
+    return [
+        schemas.ProjectPublic(
+            name=name, run_count=count, last_run_at=_aware(last) if last else None
+        )
+        for name, count, last in rows
+    ]

@@ -1,0 +1,178 @@
+"""Series reads: listing with summaries, range reads with downsampling, multi-run reads, export rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fitwatch_server import models, schemas
+from fitwatch_server.downsample import select_indices
+from fitwatch_server.errors import NotFound
+from fitwatch_server.values import from_db
+
+EXPORT_CHUNK_ROWS = 10_000
+
+
+def series_public(series: models.Series) -> schemas.SeriesPublic:
+    return schemas.SeriesPublic(
+        key=series.key,
+        scope=schemas.Scope(series.scope),
+        count=series.count,
+        first_step=series.first_step,
+        last_step=series.last_step,
+        last_value=from_db(series.last_value),
+        last_wall_time=series.last_wall_time,
+        min_value=series.min_value,
+        min_step=series.min_step,
+        max_value=series.max_value,
+        max_step=series.max_step,
+    )
+
+
+def list_series(session: Session, *, run_id: str) -> list[models.Series]:
+    return list(
+        session.scalars(
+            select(models.Series)
+            .where(models.Series.run_id == run_id)
+            .order_by(models.Series.key, models.Series.scope)
+        )
+    )
+
+
+def series_by_run(session: Session, *, run_ids: list[str]) -> dict[str, list[models.Series]]:
+    """Every series of several runs in one query (for listing runs with their metrics)."""
+    found: dict[str, list[models.Series]] = {run_id: [] for run_id in run_ids}
+    if run_ids:
+        for series in session.scalars(
+            select(models.Series)
+            .where(models.Series.run_id.in_(run_ids))
+            .order_by(models.Series.key, models.Series.scope)
+        ):
+            found[series.run_id].append(series)
+    return found
+
+
+def get_series(session: Session, *, run_id: str, key: str, scope: str) -> models.Series:
+    series = session.scalar(
+        select(models.Series).where(
+            models.Series.run_id == run_id, models.Series.key == key, models.Series.scope == scope
+        )
+    )
+    if series is None:
+        raise NotFound(f"run {run_id!r} has no series {key!r} in scope {scope!r}")
+    return series
+
+
+def read_points(
+    session: Session,
+    *,
+    series: models.Series,
+    start: int | None = None,
+    end: int | None = None,
+    max_points: int | None = None,
+) -> schemas.SeriesPointsPublic:
+    """Points of one series between `start` and `end` (inclusive), downsampled above `max_points`."""
+    query = select(
+        models.Point.step, models.Point.value, models.Point.wall_time, models.Point.epoch
+    ).where(models.Point.series_id == series.id)
+    if start is not None:
+        query = query.where(models.Point.step >= start)
+    if end is not None:
+        query = query.where(models.Point.step <= end)
+    rows = session.execute(query.order_by(models.Point.step)).all()
+    steps = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    values = np.fromiter(
+        (np.nan if r[1] is None else r[1] for r in rows), dtype=np.float64, count=len(rows)
+    )
+    downsampled = max_points is not None and len(rows) > max_points
+    if downsampled:
+        assert max_points is not None
+        keep = select_indices(steps, values, max_points)
+        rows = [rows[i] for i in keep]
+        steps, values = steps[keep], values[keep]
+    has_epochs = series.scope in ("batch", "batch_derived")
+    return schemas.SeriesPointsPublic(
+        run_id=series.run_id,
+        key=series.key,
+        scope=schemas.Scope(series.scope),
+        steps=steps.tolist(),
+        values=values.tolist(),
+        times=[r[2] for r in rows],
+        epochs=[r[3] for r in rows] if has_epochs else None,
+        count=series.count,
+        downsampled=downsampled,
+    )
+
+
+def export_rows(
+    session: Session, *, run_id: str
+) -> Iterator[tuple[str, str, int, int | None, float, float]]:
+    """Every point of a run as (key, scope, step, epoch, value, wall_time), in chunks.
+
+    Reads by keyset pagination so memory stays flat however large the run is.
+    """
+    for series in list_series(session, run_id=run_id):
+        last_step = -1
+        while True:
+            chunk = session.execute(
+                select(
+                    models.Point.step, models.Point.epoch, models.Point.value, models.Point.wall_time
+                )
+                .where(models.Point.series_id == series.id, models.Point.step > last_step)
+                .order_by(models.Point.step)
+                .limit(EXPORT_CHUNK_ROWS)
+            ).all()
+            if not chunk:
+                break
+            for step, epoch, value, wall_time in chunk:
+                yield series.key, series.scope, step, epoch, from_db(value), wall_time
+            last_step = chunk[-1][0]
+
+
+def read_many(
+    session: Session,
+    *,
+    run_ids: list[str],
+    keys: list[str],
+    scope: str,
+    start: int | None,
+    end: int | None,
+    max_points: int | None,
+) -> list[schemas.SeriesPointsPublic]:
+    """The same keys across several runs; missing series are skipped.
+
+    When downsampling, every run gets the same step width per output point: a run that
+    covers half the global step range gets half the points. Runs normally start at step 0,
+    so their MinMaxLTTB buckets then line up across the comparison.
+    """
+    found = list(
+        session.scalars(
+            select(models.Series).where(
+                models.Series.run_id.in_(run_ids),
+                models.Series.key.in_(keys),
+                models.Series.scope == scope,
+            )
+        )
+    )
+    if not found:
+        return []
+    low = max(min(s.first_step for s in found), start if start is not None else -1)
+    high = min(max(s.last_step for s in found), end if end is not None else 2**62)
+    span = max(high - low, 1)
+    order = {run_id: i for i, run_id in enumerate(run_ids)}
+    found.sort(key=lambda s: (order[s.run_id], keys.index(s.key)))
+    results = []
+    for series in found:
+        budget = max_points
+        if max_points is not None:
+            own_low = max(series.first_step, low)
+            own_high = min(series.last_step, high)
+            share = max(own_high - own_low, 1) / span
+            budget = max(int(round(max_points * share)), 3)
+        results.append(
+            read_points(session, series=series, start=start, end=end, max_points=budget)
+        )
+    return results

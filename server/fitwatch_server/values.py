@@ -1,0 +1,59 @@
+"""The NaN/Inf codec: how non-finite floats cross JSON and the database.
+
+JSON has no NaN, so on the wire a value is a number or one of the strings "NaN",
+"Infinity", "-Infinity". In the database NaN is NULL (SQLite cannot store NaN at all, so
+one encoding serves both backends); +/-Inf are stored as themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, PlainSerializer
+
+NonFiniteName = Literal["NaN", "Infinity", "-Infinity"]
+_FROM_NAME = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def to_wire(value: float | None) -> float | str:
+    """Encode one float for JSON; `None` (a NULL from the database) means NaN."""
+    if value is None or value != value:
+        return "NaN"
+    if value == math.inf:
+        return "Infinity"
+    if value == -math.inf:
+        return "-Infinity"
+    return value
+
+
+def list_to_wire(values: list[float | None]) -> list[float | str]:
+    return [to_wire(v) for v in values]
+
+
+def from_wire(raw: Any) -> float:
+    """Decode a wire value; refuses booleans and any other string with a clear message."""
+    if isinstance(raw, bool):
+        raise ValueError(f"a value must be a number, 'NaN', 'Infinity' or '-Infinity'. Received: {raw!r}")
+    if isinstance(raw, int | float):
+        return float(raw)
+    if isinstance(raw, str) and raw in _FROM_NAME:
+        return _FROM_NAME[raw]
+    raise ValueError(
+        f"a value must be a number, 'NaN', 'Infinity' or '-Infinity'. Received: {raw!r}"
+    )
+
+
+def to_db(value: float) -> float | None:
+    return None if value != value else value
+
+
+def from_db(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+WireFloat = Annotated[
+    float,
+    BeforeValidator(from_wire),
+    PlainSerializer(to_wire, return_type=float | str),
+]
