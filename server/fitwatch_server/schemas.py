@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from fitwatch_server.models import KEY_MAX_CHARS, RUN_ID_MAX_CHARS
 from fitwatch_server.values import WireFloat
 
-RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,%d}$" % RUN_ID_MAX_CHARS)
+RUN_ID_PATTERN = re.compile(rf"^[A-Za-z0-9_-]{{1,{RUN_ID_MAX_CHARS}}}$")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 

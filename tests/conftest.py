@@ -1,0 +1,128 @@
+"""Shared fixtures: every server test runs on SQLite and on the real PostgreSQL.
+
+PostgreSQL: a fresh database per test session (dropped at the end), tables truncated
+between tests. Without a reachable PostgreSQL, the postgres tests are skipped on a
+developer's machine with the reason printed, and fail under CI (CI=true): nothing may be
+skipped there.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.server import ServerProcess
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PG_ADMIN_URL = os.environ.get("FITWATCH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip on a developer's machine, fail in CI."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI must not skip: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _pg_admin_connect():  # type: ignore[no-untyped-def]
+    import psycopg
+
+    return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str | None]:
+    """A fresh PostgreSQL database for this test session, migrated; None if unreachable."""
+    try:
+        admin = _pg_admin_connect()
+    except Exception as error:  # noqa: BLE001 - any failure means "no PostgreSQL here"
+        yield None
+        _ = error
+        return
+    name = f"fitwatch_test_{uuid.uuid4().hex[:10]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    url = f"{base}/{name}"
+    from fitwatch_server.migrate import upgrade_database
+    from fitwatch_server.settings import Settings
+
+    upgrade_database(Settings(database_url=url).database_url)
+    yield url
+    with _pg_admin_connect() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _truncate(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE points, series, run_tags, runs, projects RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, postgres_url: str | None) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fitwatch.db'}"
+        return
+    require(postgres_url is not None, f"PostgreSQL is not reachable at {PG_ADMIN_URL}")
+    assert postgres_url is not None
+    _truncate(postgres_url)
+    yield postgres_url
+    _truncate(postgres_url)
+
+
+@pytest.fixture
+def settings(database_url: str):  # type: ignore[no-untyped-def]
+    from fitwatch_server.settings import Settings
+
+    return Settings(database_url=database_url)
+
+
+@pytest.fixture
+def app(settings):  # type: ignore[no-untyped-def]
+    from fitwatch_server.app import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    from starlette.testclient import TestClient
+
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def server_process(tmp_path: Path) -> Iterator[type[ServerProcess]]:
+    """The ServerProcess class; every instance made through it is stopped after the test."""
+    made: list[ServerProcess] = []
+
+    class TrackedServerProcess(ServerProcess):
+        def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            kwargs.setdefault("log_path", tmp_path / f"server-{len(made)}.log")
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    yield TrackedServerProcess
+    for server in made:
+        server.stop()
+
+
+@pytest.fixture
+def live_server(server_process: type[ServerProcess], tmp_path: Path) -> str:
+    """Base URL of a real server process on SQLite in a temp dir."""
+    server = server_process(f"sqlite:///{tmp_path / 'live.db'}").start()
+    return server.url
