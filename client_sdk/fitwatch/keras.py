@@ -1,0 +1,505 @@
+"""The Keras callback: `FitWatchCallback` streams every key of `fit()`/`evaluate()` logs.
+
+Imported on its own (`fitwatch.keras`), so `import fitwatch` never imports Keras. The
+callback runs on the training thread (TensorFlow's Keras never dispatches hooks
+asynchronously), so every hook only copies the logs into points and appends them to the
+run's in-memory queue; the sender thread does everything else (issue 3).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Mapping
+from types import FrameType
+from typing import Any
+
+import keras
+
+from fitwatch.client import json_safe
+from fitwatch.environment import capture_environment
+from fitwatch.metrics import catalog
+from fitwatch.run import Run, RunState, init
+from fitwatch.settings import ClientSettings
+from fitwatch.wire import Point
+
+LEARNING_RATE_KEY = "fitwatch/learning_rate"
+"""Key of the learning-rate series we record at each epoch's start. Keras's own callbacks
+(`LearningRateScheduler`, `ReduceLROnPlateau`) put `learning_rate` into the logs, and a
+`/` can never come out of Keras's metric naming, so the two never collide."""
+
+KERAS_DEFAULT_BATCH_SIZE = 32
+
+
+def _parse_update_freq(update_freq: Any) -> int | None:
+    if update_freq == "epoch":
+        return None
+    if update_freq == "batch":
+        return 1
+    if isinstance(update_freq, int) and not isinstance(update_freq, bool) and update_freq > 0:
+        return update_freq
+    raise ValueError(
+        "update_freq must be 'batch', 'epoch' or a positive int. "
+        f"Received: update_freq={update_freq!r}"
+    )
+
+
+def _describe(obj: Any) -> Any:
+    """A JSON-ready description of a loss/metric/optimizer spec as passed to compile()."""
+    if obj is None or isinstance(obj, str | int | float | bool):
+        return obj
+    if isinstance(obj, Mapping):
+        return {str(k): _describe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_describe(v) for v in obj]
+    get_config = getattr(obj, "get_config", None)
+    if callable(get_config):
+        try:
+            return {"class_name": type(obj).__name__, "config": json_safe(get_config())}
+        except Exception:  # noqa: BLE001 - a user class may not implement it
+            return {"class_name": type(obj).__name__}
+    return getattr(obj, "__name__", type(obj).__name__)
+
+
+def _model_summary(model: Any) -> dict[str, Any]:
+    layers = []
+    for layer in getattr(model, "layers", []):
+        try:
+            shape: Any = list(layer.output.shape)
+        except Exception:  # noqa: BLE001 - subclassed models have no symbolic outputs
+            shape = None
+        try:
+            params = int(layer.count_params())
+        except Exception:  # noqa: BLE001 - unbuilt layers cannot count
+            params = None
+        layers.append({"name": layer.name, "class_name": type(layer).__name__,
+                       "output_shape": shape, "params": params})
+    trainable = sum(int(math.prod(w.shape)) for w in model.trainable_weights)
+    total = int(model.count_params())
+    return {"name": model.name, "class_name": type(model).__name__, "layers": layers,
+            "total_params": total, "trainable_params": trainable,
+            "non_trainable_params": total - trainable}
+
+
+def _find_fit_frame() -> FrameType | None:
+    """The outermost frame of Keras's `fit()` on this thread's stack."""
+    found = None
+    frame: FrameType | None = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_name == "fit" and "keras" in frame.f_code.co_filename:
+            found = frame
+        frame = frame.f_back
+    return found
+
+
+class FitWatchCallback(keras.callbacks.Callback):
+    """Streams `fit()` and `evaluate()` metrics to a fitwatch server.
+
+    Every key Keras logs is stored under the exact name Keras gives it (`acc`,
+    `cls_accuracy`, `mae_1`, `val_loss`...), in these scopes:
+
+    - `epoch`: `on_epoch_end` logs, step = epoch index (0-based), `val_` keys included.
+      These equal `History.history`.
+    - `batch`: `on_train_batch_end` logs, step = the optimizer's iteration count minus
+      one (the global 0-based index of the last step in that batch; with
+      `steps_per_execution` Keras's own batch index can pass `steps - 1`, this cannot).
+      Keras logs **running means since the epoch began**, not the batch's own value.
+    - `batch_derived`: for mean-type metrics (loss, accuracies, error means...), the
+      batch's own value recovered from consecutive running means,
+      `x_b = (n_b*m_b - n_(b-1)*m_(b-1)) / (n_b - n_(b-1))` with `n` the steps so far in
+      the epoch. **Exact only when every batch has the same weight** (the last, smaller
+      batch of an epoch is off, and so are sample-weighted data); never shown as Keras's.
+    - `eval`: `model.evaluate()` results (callback passed to `evaluate`), step = ordinal.
+    - `fitwatch/learning_rate` (epoch scope): the optimizer's learning rate at each
+      epoch's start (schedules included).
+
+    The run's config records `self.params`, the `fit()` arguments (batch size included,
+    Keras's default 32 when not given), optimizer class and config, loss, compiled metric
+    names, a model summary and the environment. The summary records the last epoch,
+    whether training stopped early (`EarlyStopping`, `TerminateOnNaN`) and at which epoch.
+
+    Hooks never raise and never wait on the network: a problem is warned once. If
+    `fit()` ends by an exception raised in a callback (`TerminateOnNaN(raise_error=True)`)
+    Keras calls no end hook; a watchdog on the sender thread notices that `fit()` left
+    the stack and marks the run `failed`.
+
+    Args:
+        run: a `fitwatch.Run` to log into; the callback then never finishes it. Default:
+            the callback starts its own run at the first `fit()` (with the arguments
+            below) and finishes it at the end of each `fit()` (a later `fit()` resumes it).
+        project: project of the run the callback starts.
+        name: name of that run.
+        config: extra config for that run (hyperparameters).
+        tags: tags of that run.
+        url: the server, default `FITWATCH_URL`, else `http://127.0.0.1:8000`.
+        mode: `"online"` or `"offline"` (journal only, upload with `fitwatch sync`).
+        update_freq: `"epoch"` (default), `"batch"`, or an int N: log batch points every
+            N steps (N=1 is `"batch"`), like `keras.callbacks.TensorBoard`.
+        log_derived: also log `batch_derived` values when logging batches.
+        batch_size: the batch size to record, when `fit()` cannot tell (datasets).
+        **settings: `fitwatch.init()` settings (`journal_dir`, `flush_interval_s`...).
+
+    Example:
+
+    ```python
+    model.fit(x, y, epochs=10, validation_split=0.2, callbacks=[
+        fitwatch.keras.FitWatchCallback(project="digits", update_freq="batch"),
+    ])
+    ```
+    """
+
+    def __init__(
+        self,
+        run: Run | None = None,
+        *,
+        project: str = "default",
+        name: str | None = None,
+        config: Mapping[str, Any] | None = None,
+        tags: tuple[str, ...] | list[str] = (),
+        url: str | None = None,
+        mode: str | None = None,
+        update_freq: str | int = "epoch",
+        log_derived: bool = True,
+        batch_size: int | None = None,
+        **settings: Any,
+    ) -> None:
+        super().__init__()
+        self._every = _parse_update_freq(update_freq)
+        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+            raise ValueError(f"batch_size must be a positive int or None. Received: batch_size={batch_size!r}")
+        if run is not None and not isinstance(run, Run):
+            raise ValueError(f"run must be a fitwatch.Run or None. Received: run={run!r}")
+        # Validate the connection settings now, where a ValueError is still welcome.
+        ClientSettings.load(url=url, mode=mode, journal_dir=settings.get("journal_dir"))
+        self.run = run
+        self._owns_run = run is None
+        self._init_args: dict[str, Any] = dict(
+            project=project, name=name, config=dict(config or {}), tags=list(tags),
+            url=url, mode=mode, **settings,
+        )
+        self.update_freq = update_freq
+        self.log_derived = log_derived
+        self.batch_size = batch_size
+        self._disabled = False
+        self._warned: set[str] = set()
+        self._lock = threading.Lock()
+        self._fit_frame: FrameType | None = None
+        self._fit_thread: int | None = None
+        self._in_fit = False
+        self._fits: list[dict[str, Any]] = []
+        self._learning_rates: dict[int, float] = {}
+        self._mean_keys: set[str] | None = None
+        self._reported_keys = False
+        self._epoch = 0
+        self._last_epoch: int | None = None
+        self._last_epoch_logs: dict[str, float] = {}
+        self._epoch_values: dict[str, dict[int, float]] = {}
+        self._epoch_start_iterations = 0
+        self._prev_count = 0
+        self._prev_means: dict[str, float] = {}
+        self._last_batch_logs: dict[str, float] = {}
+        self._ticking = False
+
+    # -- plumbing --------------------------------------------------------------------
+    def _warn(self, cause: str, exc: BaseException | str) -> None:
+        if cause not in self._warned:
+            self._warned.add(cause)
+            warnings.warn(f"fitwatch: {cause}: {exc!r}", RuntimeWarning, stacklevel=3)
+
+    def _ensure_run(self, status: str | None = "running") -> Run | None:
+        if self._disabled:
+            return None
+        if self.run is None:
+            try:
+                self.run = init(**self._init_args)
+            except Exception as exc:  # noqa: BLE001 - never stop training for us
+                self._disabled = True
+                self._warn("cannot start the run; fitwatch is off for this callback", exc)
+                return None
+        elif self.run.state is not RunState.running:
+            self.run.reopen(status=status)
+        if not self._ticking:
+            self.run.add_tick(self._watch_fit)
+            self._ticking = True
+        return self.run
+
+    def _iterations(self) -> int:
+        return int(self.model.optimizer.iterations.value)
+
+    # -- fit ---------------------------------------------------------------------------
+    def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
+        try:
+            self._train_begin()
+        except Exception as exc:  # noqa: BLE001
+            self._warn("on_train_begin failed", exc)
+
+    def _train_begin(self) -> None:
+        run = self._ensure_run()
+        if run is None:
+            return
+        if self._in_fit:
+            # The previous fit() never reached on_train_end and the watchdog could not
+            # see it (no fit frame found): it ended by an exception.
+            run.mark_failed("a previous fit() ended without on_train_end")
+        frame = _find_fit_frame()
+        with self._lock:
+            self._fit_frame = frame
+            self._fit_thread = threading.get_ident()
+            self._in_fit = True
+        self._mean_keys = None
+        self._epoch_start_iterations = self._iterations()
+        fit_args = self._fit_args(frame)
+        self._fits.append({"params": json_safe(dict(self.params or {})), "args": fit_args,
+                           "initial_iterations": self._epoch_start_iterations})
+        config: dict[str, Any] = {"fits": self._fits, "batch_size": fit_args.get("batch_size"),
+                                  "batch_size_source": fit_args.get("batch_size_source")}
+        if len(self._fits) == 1:
+            config.update(self._model_config())
+            config["environment"] = capture_environment(with_keras=True)
+        run.update_config(config)
+
+    def _fit_args(self, frame: FrameType | None) -> dict[str, Any]:
+        args: dict[str, Any] = {}
+        local = frame.f_locals if frame is not None else {}
+        for name in ("batch_size", "epochs", "initial_epoch", "shuffle", "steps_per_epoch",
+                     "validation_split", "validation_freq", "validation_steps",
+                     "validation_batch_size", "class_weight"):
+            if name in local:
+                args[name] = json_safe(local[name])
+        x = local.get("x")
+        shape = getattr(x, "shape", None)
+        if shape is not None and len(shape) > 0 and shape[0] is not None:
+            args["samples"] = int(shape[0])
+        if self.batch_size is not None:
+            args["batch_size"], args["batch_size_source"] = self.batch_size, "callback argument"
+        elif args.get("batch_size") is not None:
+            args["batch_size_source"] = "fit argument"
+        elif "samples" in args and not args.get("steps_per_epoch"):
+            # Keras batches array data by 32 when fit() gets no batch_size.
+            args["batch_size"], args["batch_size_source"] = KERAS_DEFAULT_BATCH_SIZE, "keras default"
+        else:
+            args["batch_size_source"] = "unknown (dataset or generator)"
+        return args
+
+    def _model_config(self) -> dict[str, Any]:
+        model = self.model
+        config: dict[str, Any] = {}
+        optimizer = model.optimizer
+        config["optimizer"] = {"class_name": type(optimizer).__name__,
+                               "config": json_safe(optimizer.get_config())}
+        config["loss"] = _describe(model.loss)
+        try:
+            compile_config = model.get_compile_config() or {}
+            config["compile"] = json_safe({k: v for k, v in compile_config.items() if k != "optimizer"})
+        except Exception:  # noqa: BLE001 - models compiled without a config
+            pass
+        try:
+            config["model"] = _model_summary(model)
+        except Exception as exc:  # noqa: BLE001
+            self._warn("cannot summarise the model", exc)
+        return config
+
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        try:
+            self._epoch = epoch
+            self._epoch_start_iterations = self._iterations()
+            self._prev_count = 0
+            self._prev_means = {}
+            lr = self.model.optimizer.learning_rate
+            self._learning_rates[epoch] = float(keras.ops.convert_to_numpy(lr))
+        except Exception as exc:  # noqa: BLE001
+            self._warn("on_epoch_begin failed", exc)
+
+    def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
+        if self._every is None and self._reported_keys:
+            return  # epoch-only logging: keep the hot path empty
+        try:
+            self._train_batch_end(logs or {})
+        except Exception as exc:  # noqa: BLE001
+            self._warn("on_train_batch_end failed", exc)
+
+    def _train_batch_end(self, logs: Mapping[str, Any]) -> None:
+        run = self.run
+        if run is None or self._disabled:
+            return
+        if not self._reported_keys:
+            self._reported_keys = True
+            # Keras knows the compiled metric names only once a batch ran.
+            run.update_config({"metric_names": sorted(logs)})
+        if self._every is None:
+            return
+        if self._mean_keys is None:
+            self._mean_keys = self._classify_mean_keys(logs)
+        iterations = self._iterations()
+        step = iterations - 1
+        count = iterations - self._epoch_start_iterations
+        values = dict(logs)  # the dict is shared by every callback: copy it
+        self._last_batch_logs = values
+        emit = iterations % self._every == 0
+        points: list[Point] = []
+        now = time.time()
+        epoch = self._epoch
+        if emit:
+            points = [Point(key, "batch", step, float(value), now, epoch) for key, value in values.items()]
+        if self.log_derived:
+            prev_count, prev = self._prev_count, self._prev_means
+            if count > prev_count:
+                for key in self._mean_keys:
+                    mean = values.get(key)
+                    if mean is None:
+                        continue
+                    derived = (count * mean - prev_count * prev.get(key, 0.0)) / (count - prev_count)
+                    if emit:
+                        points.append(Point(key, "batch_derived", step, derived, now, epoch))
+                self._prev_count, self._prev_means = count, values
+        if points:
+            run.add_points(points)
+
+    def _classify_mean_keys(self, logs: Mapping[str, Any]) -> set[str]:
+        """Keys whose logged value is a running mean (so `batch_derived` is meaningful)."""
+        output_names = list(getattr(self.model, "output_names", None) or [])
+        state_names: set[str] = set()
+        mean_names: set[str] = set()
+        for metric in _flat_metrics(self.model):
+            is_mean = type(metric) is keras.metrics.Mean or isinstance(metric, keras.metrics.MeanMetricWrapper)
+            (mean_names if is_mean else state_names).add(metric.name)
+        keys = set()
+        for key in logs:
+            names = {key} | {key[len(o) + 1:] for o in output_names if key.startswith(o + "_")}
+            if names & state_names:
+                continue  # a ratio or root of accumulated state (AUC, RMSE...): not derivable
+            if names & mean_names or key == "loss" or key.endswith("_loss"):
+                keys.add(key)
+                continue
+            info = catalog.lookup(key, output_names)
+            if info is not None and info.aggregation == "mean":
+                keys.add(key)
+        return keys
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        try:
+            self._epoch_end(epoch, dict(logs or {}))
+        except Exception as exc:  # noqa: BLE001
+            self._warn("on_epoch_end failed", exc)
+
+    def _epoch_end(self, epoch: int, values: dict[str, Any]) -> None:
+        run = self.run
+        if run is None or self._disabled:
+            return
+        now = time.time()
+        points = [Point(key, "epoch", epoch, float(value), now) for key, value in values.items()]
+        lr = self._learning_rates.get(epoch)
+        if lr is not None:
+            points.append(Point(LEARNING_RATE_KEY, "epoch", epoch, lr, now))
+        if not self._reported_keys:
+            self._reported_keys = True
+            run.update_config({"metric_names": sorted(k for k in values if not k.startswith("val_"))})
+        self._last_epoch = epoch
+        self._last_epoch_logs = values
+        for key, value in values.items():
+            self._epoch_values.setdefault(key, {})[epoch] = float(value)
+        run.add_points(points)
+
+    def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
+        try:
+            self._train_end()
+        except Exception as exc:  # noqa: BLE001
+            self._warn("on_train_end failed", exc)
+
+    def _train_end(self) -> None:
+        with self._lock:
+            self._fit_frame = None
+            self._in_fit = False
+        run = self.run
+        if run is None or self._disabled:
+            return
+        fit = self._fits[-1] if self._fits else {}
+        planned = (fit.get("params") or {}).get("epochs")
+        stopped = bool(getattr(self.model, "stop_training", False))
+        loss = self._last_batch_logs.get("loss", self._last_epoch_logs.get("loss"))
+        summary: dict[str, Any] = {
+            "last_epoch": self._last_epoch,
+            "epochs_planned": planned,
+            "stopped_early": stopped or (planned is not None and self._last_epoch is not None
+                                         and self._last_epoch + 1 < planned),
+            "stopped_epoch": self._last_epoch if stopped else None,
+            "stop_reason": None,
+            "last": dict(self._last_epoch_logs),
+            "best": self._best(),
+        }
+        if stopped:
+            non_finite = isinstance(loss, float) and not math.isfinite(loss)
+            summary["stop_reason"] = "non_finite_loss" if non_finite else "stop_training"
+        run.update_summary(summary)
+        run.update_config({"learning_rate_per_epoch": {str(k): v for k, v in sorted(self._learning_rates.items())}})
+        if self._owns_run:
+            run.finish()
+
+    def _best(self) -> dict[str, Any]:
+        """`{key: {"epoch", "value"}}` of the best epoch for keys whose direction is known."""
+        output_names = list(getattr(self.model, "output_names", None) or [])
+        best: dict[str, Any] = {}
+        for key, by_epoch in self._epoch_values.items():
+            direction = catalog.direction(key, output_names)
+            finite = [(e, v) for e, v in by_epoch.items() if math.isfinite(v)]
+            if direction is None or not finite:
+                continue
+            pick = min if direction == "min" else max
+            epoch, value = pick(finite, key=lambda item: item[1])
+            best[key] = {"epoch": epoch, "value": value, "direction": direction}
+        return best
+
+    # -- evaluate ------------------------------------------------------------------------
+    def on_test_end(self, logs: Mapping[str, Any] | None = None) -> None:
+        if self._in_fit:
+            return  # validation inside fit: the val_ keys arrive with on_epoch_end
+        try:
+            run = self._ensure_run(status=None)
+            if run is None:
+                return
+            step = run.next_step("eval")
+            now = time.time()
+            run.add_points([Point(k, "eval", step, float(v), now) for k, v in (logs or {}).items()])
+        except Exception as exc:  # noqa: BLE001
+            self._warn("on_test_end failed", exc)
+
+    # -- watchdog (runs on the sender thread) ---------------------------------------
+    def _watch_fit(self) -> None:
+        with self._lock:
+            frame, thread = self._fit_frame, self._fit_thread
+            if frame is None or thread is None:
+                return
+            current = sys._current_frames().get(thread)
+            while current is not None:
+                if current is frame:
+                    return  # fit() is still running
+                current = current.f_back
+            # fit() left the stack without on_train_end: an exception ended it.
+            self._fit_frame = None
+            self._in_fit = False
+        run = self.run
+        if run is not None:
+            last = dict(self._last_batch_logs)
+            run.mark_failed(
+                f"fit() ended by an exception (no on_train_end) in epoch {self._epoch}; "
+                f"last batch logs: {last}"
+            )
+
+
+def _flat_metrics(model: Any) -> list[Any]:
+    found: list[Any] = []
+    stack = list(getattr(model, "metrics", []))
+    while stack:
+        metric = stack.pop()
+        inner = getattr(metric, "metrics", None)
+        if isinstance(inner, list) and inner and type(metric).__name__ == "CompileMetrics":
+            stack.extend(inner)
+        else:
+            found.append(metric)
+    return found
+
+
+__all__ = ["LEARNING_RATE_KEY", "FitWatchCallback"]
