@@ -43,6 +43,26 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sync(args: argparse.Namespace) -> int:
+    # SDK only: works without the `server` extra.
+    from fitwatch.settings import ClientSettings
+    from fitwatch.sync import sync_journals
+
+    try:
+        settings = ClientSettings.load(url=args.url, journal_dir=args.dir)
+    except ValueError as exc:
+        sys.stderr.write(f"fitwatch sync: {exc}\n")
+        return 2
+    report = sync_journals(
+        settings, run_ids=args.run or None, progress=lambda line: sys.stdout.write(line + "\n")
+    )
+    sys.stdout.write(
+        f"fitwatch sync: {len(report.uploaded)} runs uploaded ({report.points} points), "
+        f"{len(report.skipped)} skipped, {len(report.failed)} failed\n"
+    )
+    return 1 if report.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fitwatch", description="Live training dashboard for Keras.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -64,6 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = db_commands.add_parser("upgrade", help="upgrade the schema to the newest revision")
     upgrade.add_argument("--database-url", help="SQLAlchemy URL (default as for `server`)")
     upgrade.set_defaults(func=_cmd_db_upgrade)
+
+    sync = commands.add_parser("sync", help="upload journals of runs recorded offline")
+    sync.add_argument("--url", help="server URL (default: FITWATCH_URL, else http://127.0.0.1:8000)")
+    sync.add_argument(
+        "--dir", help="journal directory (default: FITWATCH_DIR, else ~/.local/share/fitwatch/journal)"
+    )
+    sync.add_argument("--run", action="append", help="only this run id (repeatable)")
+    sync.set_defaults(func=_cmd_sync)
     return parser
 
 

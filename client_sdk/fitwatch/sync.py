@@ -1,0 +1,109 @@
+"""`fitwatch sync`: upload the journals of runs that ended offline (or while the server was down).
+
+Replays each journal's unacknowledged records in order over the same idempotent REST
+calls the sender uses: the run id was chosen by the SDK, so creating the run again is a
+no-op, and points are keyed by (run, key, scope, step), so a record that had reached the
+server before the outage is simply overwritten with the same value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fitwatch import wire
+from fitwatch.client import Client
+from fitwatch.errors import FitwatchError, ServerError
+from fitwatch.settings import ClientSettings
+from fitwatch.spool import Journal, Record, list_journals
+
+
+@dataclass
+class SyncReport:
+    uploaded: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    points: int = 0
+
+
+def replay(journal: Journal, client: Client, *, max_points: int) -> int:
+    """Send every pending record of `journal` in order, acking as it goes; returns points sent."""
+    run_id = journal.directory.name
+    create_body = journal.run_body()
+    pending = journal.pending()
+    sent = 0
+    i = 0
+    while i < len(pending):
+        record = pending[i]
+        batch: list[Record] = [record]
+        if record.op == "points":
+            total = wire.count_points(record.body)
+            while i + len(batch) < len(pending) and pending[i + len(batch)].op == "points":
+                nxt = pending[i + len(batch)]
+                total += wire.count_points(nxt.body)
+                if total > max_points:
+                    break
+                batch.append(nxt)
+        _send(client, run_id, create_body, batch)
+        if record.op == "points":
+            sent += sum(wire.count_points(r.body) for r in batch)
+        journal.ack(batch[-1].seq)
+        i += len(batch)
+    return sent
+
+
+def _send(client: Client, run_id: str, create_body: dict[str, object] | None, batch: list[Record]) -> None:
+    op = batch[0].op
+    call: Callable[[], object]
+    if op == "create":
+        client.create_run(batch[0].body)
+        return
+    if op == "points":
+        body = batch[0].body if len(batch) == 1 else wire.merge_bodies(r.body for r in batch)
+        call = lambda: client.post_points(run_id, body)  # noqa: E731
+    else:
+        call = lambda: client.update_run(run_id, batch[0].body)  # noqa: E731
+    try:
+        call()
+    except ServerError as exc:
+        if exc.status_code != 404 or create_body is None:
+            raise
+        client.create_run(dict(create_body))
+        call()
+
+
+def sync_journals(
+    settings: ClientSettings,
+    *,
+    journal_dir: Path | None = None,
+    run_ids: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> SyncReport:
+    """Upload every journal under `journal_dir` (default: the settings') to `settings.url`."""
+    report = SyncReport()
+    directory = journal_dir or settings.journal_dir
+    say = progress or (lambda _message: None)
+    with Client(settings) as client:
+        for journal in list_journals(directory):
+            run_id = journal.directory.name
+            if run_ids and run_id not in run_ids:
+                continue
+            if not journal.lock():
+                report.skipped.append((run_id, "in use by a running process"))
+                say(f"skipped {run_id}: in use by a running process")
+                continue
+            try:
+                points = replay(journal, client, max_points=settings.max_points_per_request)
+            except FitwatchError as exc:
+                report.failed.append((run_id, str(exc)))
+                say(f"failed {run_id}: {exc} (kept; run `fitwatch sync` again)")
+                journal.unlock()
+                journal.close()
+                continue
+            report.points += points
+            report.uploaded.append(run_id)
+            say(f"uploaded {run_id}: {points} points")
+            journal.unlock()
+            journal.delete()
+    return report
