@@ -1,0 +1,32 @@
+"""The public surface of `fitwatch`: re-exports, a sorted `__all__`, a light import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import fitwatch
+
+
+def test_all_is_sorted_and_lists_the_exported_members() -> None:
+    assert fitwatch.__all__ == sorted(fitwatch.__all__)
+    assert fitwatch.__all__ == ["Run", "__version__", "init"]
+    exported = {name for name in dir(fitwatch) if not name.startswith("_")} - {
+        # submodules are attributes once imported, but not part of the public surface
+        "client", "errors", "metrics", "run", "sender", "settings", "spool", "wire",
+        "environment", "keras", "sync", "cli", "annotations",
+    }
+    assert exported == {"Run", "init"}
+
+
+def test_importing_fitwatch_imports_no_tensorflow_keras_or_numpy() -> None:
+    code = (
+        "import sys, fitwatch, fitwatch.run, fitwatch.sender, fitwatch.metrics; "
+        "print(sorted(m for m in ('tensorflow', 'keras', 'numpy') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_version_is_a_string() -> None:
+    assert isinstance(fitwatch.__version__, str) and fitwatch.__version__.count(".") == 2
