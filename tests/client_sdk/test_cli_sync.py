@@ -1,0 +1,73 @@
+"""`fitwatch sync`: journals of offline runs reach the server exactly as online runs do."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import fitwatch
+from fitwatch.cli import main
+from fitwatch.spool import Journal
+from tests.client_sdk.conftest import Stored, same
+
+
+def _log_a_run(**kwargs: object) -> fitwatch.Run:
+    run = fitwatch.init(project="sync", name="offline", config={"lr": 0.01}, **kwargs)  # type: ignore[arg-type]
+    for step in range(40):
+        run.log({"loss": 1.0 / (step + 1), "odd": math.nan if step % 7 == 0 else step}, step=step,
+                scope="batch", epoch=step // 10)
+    run.log({"val_loss": math.inf}, step=0)
+    run.update_summary({"note": "offline"})
+    return run
+
+
+def test_offline_mode_writes_only_the_journal_and_sync_uploads_it(
+    live_server: str, journal_dir: Path, stored: Stored, capsys: object
+) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = _log_a_run(mode="offline", url=live_server)
+        run.finish()
+    assert any("fitwatch sync" in str(w.message) for w in caught)
+    assert stored.run_or_none(run.id) is None  # offline really sent nothing
+    assert [r.op for r in Journal.for_run(journal_dir, run.id).pending()][0] == "create"
+
+    assert main(["sync", "--url", live_server, "--dir", str(journal_dir)]) == 0
+    assert not (journal_dir / run.id).exists()
+
+    online = _log_a_run(url=live_server)
+    online.finish()
+    offline_run, online_run = stored.run(run.id), stored.run(online.id)
+    for field in ("status", "name", "config", "summary", "project"):
+        assert offline_run[field] == online_run[field], field
+    assert stored.series_counts(run.id) == stored.series_counts(online.id)
+    for key, scope in stored.series_counts(run.id):
+        a, b = stored.points(run.id, key, scope), stored.points(online.id, key, scope)
+        assert a.keys() == b.keys() and all(same(a[s], b[s]) for s in a)
+        assert stored.series(run.id, key, scope)["epochs"] == stored.series(online.id, key, scope)["epochs"]
+
+
+def test_sync_twice_is_harmless_and_skips_a_live_journal(live_server: str, journal_dir: Path, stored: Stored) -> None:
+    live = fitwatch.init(project="sync", mode="offline")  # holds its journal's lock
+    live.log({"loss": 1.0})
+    live.flush()
+    result = subprocess.run(
+        [sys.executable, "-m", "fitwatch", "sync", "--url", live_server, "--dir", str(journal_dir)],
+        capture_output=True, text=True, check=True,
+    )
+    assert f"skipped {live.id}: in use by a running process" in result.stdout
+    assert stored.run_or_none(live.id) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        live.finish()
+    for _ in range(2):
+        assert main(["sync", "--url", live_server, "--dir", str(journal_dir)]) == 0
+    assert stored.points(live.id, "loss", "epoch") == {0: 1.0}
+    assert stored.run(live.id)["status"] == "finished"
+
+
+def test_sync_reports_a_bad_url_politely(journal_dir: Path, capsys: object) -> None:
+    assert main(["sync", "--url", "localhost:1", "--dir", str(journal_dir)]) == 2

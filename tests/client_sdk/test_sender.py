@@ -1,0 +1,75 @@
+"""The sender against a server that goes away: journal, backoff, ordered replay, exactly once."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+import fitwatch
+from fitwatch.spool import Journal
+from tests.client_sdk.conftest import Stored
+from tests.helpers.server import ServerProcess, free_port
+from tests.helpers.wait import wait_until
+
+FAST_RETRY = {"retry_base_s": 0.05, "retry_max_s": 0.2}
+
+
+def test_a_server_that_is_down_at_start_gets_everything_when_it_comes_up(
+    server_process: type[ServerProcess], tmp_path: Path, journal_dir: Path
+) -> None:
+    server = server_process(f"sqlite:///{tmp_path / 'late.db'}", free_port())
+    with pytest.warns(RuntimeWarning, match="cannot reach the server"):
+        run = fitwatch.init(project="outage", url=server.url, **FAST_RETRY)
+        for step in range(100):
+            run.log({"loss": float(step)}, step=step, scope="batch", epoch=0)
+        # Nothing reached a server: it is all in the journal, in order.
+        wait_until(lambda: sum(r.op == "points" for r in Journal.for_run(journal_dir, run.id).pending()) > 0)
+    server.start()
+    stored = Stored(server.url)
+    assert run.finish(timeout=30) is True
+    assert stored.points(run.id, "loss", "batch") == {s: float(s) for s in range(100)}
+    assert stored.run(run.id)["status"] == "finished"
+    assert not (journal_dir / run.id).exists()
+
+
+def test_stopping_the_server_mid_run_loses_and_duplicates_nothing(
+    server_process: type[ServerProcess], tmp_path: Path, journal_dir: Path
+) -> None:
+    server = server_process(f"sqlite:///{tmp_path / 'restart.db'}").start()
+    stored = Stored(server.url)
+    run = fitwatch.init(project="outage", url=server.url, **FAST_RETRY)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for step in range(50):
+            run.log({"loss": float(step)}, step=step, scope="batch", epoch=0)
+        wait_until(lambda: stored.series_counts(run.id).get(("loss", "batch")) == 50)
+        server.stop()
+        for step in range(50, 150):
+            run.log({"loss": float(step)}, step=step, scope="batch", epoch=1)
+        run.log({"val_loss": 0.5}, step=0)
+        wait_until(lambda: run._sender.pending_records > 0)
+        server.start()
+        assert run.finish(timeout=30) is True
+    series = stored.series(run.id, "loss", "batch")
+    assert series["count"] == 150
+    assert series["steps"] == list(range(150))
+    assert series["values"] == [float(s) for s in range(150)]
+    assert series["epochs"] == [0] * 50 + [1] * 100
+    assert stored.points(run.id, "val_loss", "epoch") == {0: 0.5}
+
+
+def test_finish_waits_a_bounded_time_and_keeps_the_journal(
+    server_process: type[ServerProcess], tmp_path: Path, journal_dir: Path
+) -> None:
+    server = server_process(f"sqlite:///{tmp_path / 'never.db'}", free_port())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = fitwatch.init(project="outage", url=server.url, **FAST_RETRY)
+        run.log({"loss": 1.0})
+        assert run.finish(timeout=0.3) is False
+    assert any("fitwatch sync" in str(w.message) for w in caught)
+    pending = Journal.for_run(journal_dir, run.id).pending()
+    assert [r.op for r in pending] == ["create", "points", "update"]
+    assert pending[-1].body == {"status": "finished"}
