@@ -63,7 +63,7 @@ def _truncate(url: str) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE points, series, run_tags, runs, projects RESTART IDENTITY CASCADE")
+        conn.execute("TRUNCATE point_rollups, points, series, run_tags, runs, projects RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -1,4 +1,4 @@
-"""initial schema: projects, runs, run tags, series with summaries, points
+"""initial schema: projects, runs, run tags, series with summaries, points, point rollups
 
 Revision ID: 0001
 Revises:
@@ -80,9 +80,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("series_id", "step"),
         sqlite_with_rowid=False,
     )
+    # Min/max per bucket of steps, for fast downsampled reads of long series.
+    op.create_table(
+        "point_rollups",
+        sa.Column("series_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("bucket_size", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("bucket", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("min_value", sa.Double(), nullable=True),
+        sa.Column("min_step", sa.BigInteger(), nullable=True),
+        sa.Column("max_value", sa.Double(), nullable=True),
+        sa.Column("max_step", sa.BigInteger(), nullable=True),
+        sa.Column("nan_step", sa.BigInteger(), nullable=True),
+        sa.PrimaryKeyConstraint("series_id", "bucket_size", "bucket"),
+        sqlite_with_rowid=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("point_rollups")
     op.drop_table("points")
     op.drop_table("series")
     op.drop_index("ix_run_tags_tag", table_name="run_tags")

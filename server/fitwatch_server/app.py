@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
 
+from fitwatch_server import schemas
 from fitwatch_server.api.body_limit import BodyLimitMiddleware
 from fitwatch_server.api.errors import install_error_handlers
 from fitwatch_server.api.routes import export, points, projects, runs, series
@@ -17,6 +20,20 @@ from fitwatch_server.settings import Settings
 from fitwatch_server.static import mount_dashboard
 
 API_PREFIX = "/api/v1"
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema plus the models of bodies that routes parse themselves."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, summary=app.summary, routes=app.routes
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        extra = schemas.PointBatchIn.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(extra.pop("$defs", {}))
+        components["PointBatchIn"] = extra
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -52,4 +69,5 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     mount_dashboard(app)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -7,10 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, model_validator
 
 from fitwatch_server.models import KEY_MAX_CHARS, RUN_ID_MAX_CHARS
-from fitwatch_server.values import WireFloat
+from fitwatch_server.values import WireFloat, WireFloatList
 
 RUN_ID_PATTERN = re.compile(rf"^[A-Za-z0-9_-]{{1,{RUN_ID_MAX_CHARS}}}$")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
@@ -149,8 +149,8 @@ class SeriesPointsIn(BaseModel):
     key: Key
     scope: Scope
     steps: list[Step]
-    values: list[WireFloat]
-    times: list[float]
+    values: WireFloatList
+    times: list[StrictFloat]
     epochs: list[Annotated[int, Field(ge=0)]] | None = None
 
     @model_validator(mode="after")

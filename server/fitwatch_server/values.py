@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, StrictFloat
 
 NonFiniteName = Literal["NaN", "Infinity", "-Infinity"]
 _FROM_NAME = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -51,6 +51,17 @@ def to_db(value: float) -> float | None:
 def from_db(value: float | None) -> float:
     return math.nan if value is None else value
 
+
+def names_to_floats(values: list[float | str]) -> list[float]:
+    """Turn the "NaN"/"Infinity"/"-Infinity" names in an already validated list into floats."""
+    if str in set(map(type, values)):
+        return [_FROM_NAME[v] if isinstance(v, str) else v for v in values]
+    return values  # type: ignore[return-value]
+
+
+# Request columns: strict numbers (no booleans, no numeric strings) or the three names. Kept
+# free of per-item Python validators so pydantic-core validates 10,000 values in about 0.1 ms.
+WireFloatList = Annotated[list[StrictFloat | NonFiniteName], AfterValidator(names_to_floats)]
 
 WireFloat = Annotated[
     float,

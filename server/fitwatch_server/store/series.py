@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from fitwatch_server import models, schemas
 from fitwatch_server.downsample import select_indices
 from fitwatch_server.errors import NotFound
+from fitwatch_server.store import rollups
 from fitwatch_server.values import from_db
 
 EXPORT_CHUNK_ROWS = 10_000
@@ -66,6 +67,70 @@ def get_series(session: Session, *, run_id: str, key: str, scope: str) -> models
     return series
 
 
+def _raw_rows(
+    connection: Connection, series_id: int, low: int, high: int
+) -> list[tuple[int, float | None, float, int | None]]:
+    p = rollups.placeholder(connection)
+    rows = connection.exec_driver_sql(
+        f"SELECT step, value, wall_time, epoch FROM points "
+        f"WHERE series_id = {p} AND step BETWEEN {p} AND {p} ORDER BY step",
+        (series_id, low, high),
+    ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def _rows_at(
+    connection: Connection, series_id: int, steps: list[int]
+) -> list[tuple[int, float | None, float, int | None]]:
+    p = rollups.placeholder(connection)
+    found: list[tuple[int, float | None, float, int | None]] = []
+    for i in range(0, len(steps), 900):
+        chunk = steps[i : i + 900]
+        marks = ", ".join([p] * len(chunk))
+        found += [
+            tuple(r)  # type: ignore[misc]
+            for r in connection.exec_driver_sql(
+                f"SELECT step, value, wall_time, epoch FROM points "
+                f"WHERE series_id = {p} AND step IN ({marks})",
+                (series_id, *chunk),
+            )
+        ]
+    found.sort()
+    return found
+
+
+def _downsampled_rows(
+    connection: Connection, series: models.Series, low: int, high: int, max_points: int
+) -> list[tuple[int, float | None, float, int | None]] | None:
+    """Rows chosen from the rollups (MinMaxLTTB on bucket extremes), or None to read raw."""
+    bucket_size = rollups.choose_bucket_size(high - low + 1, max_points)
+    if bucket_size is None:
+        return None
+    # Whole buckets inside [low, high] come from the rollups; the partial edges are read raw.
+    first_bucket = -(-low // bucket_size)
+    last_bucket = (high + 1) // bucket_size - 1
+    steps, values = rollups.read_candidates(
+        connection, series_id=series.id, bucket_size=bucket_size,
+        first_bucket=first_bucket, last_bucket=last_bucket,
+    )
+    edges = _raw_rows(connection, series.id, low, first_bucket * bucket_size - 1) + _raw_rows(
+        connection, series.id, (last_bucket + 1) * bucket_size, high
+    )
+    steps += [r[0] for r in edges]
+    values += [from_db(r[1]) for r in edges]
+    for step in (max(low, series.first_step), min(high, series.last_step)):
+        steps.append(step)
+        values.append(0.0)  # placeholder: first and last are always kept, value read below
+    step_array = np.array(steps, dtype=np.int64)
+    value_array = np.array(values, dtype=np.float64)
+    order = np.argsort(step_array, kind="stable")
+    step_array, value_array = step_array[order], value_array[order]
+    unique = np.concatenate(([True], step_array[1:] != step_array[:-1]))
+    step_array, value_array = step_array[unique], value_array[unique]
+    keep = select_indices(step_array, value_array, max_points)
+    return _rows_at(connection, series.id, step_array[keep].tolist())
+
+
 def read_points(
     session: Session,
     *,
@@ -74,32 +139,38 @@ def read_points(
     end: int | None = None,
     max_points: int | None = None,
 ) -> schemas.SeriesPointsPublic:
-    """Points of one series between `start` and `end` (inclusive), downsampled above `max_points`."""
-    query = select(
-        models.Point.step, models.Point.value, models.Point.wall_time, models.Point.epoch
-    ).where(models.Point.series_id == series.id)
-    if start is not None:
-        query = query.where(models.Point.step >= start)
-    if end is not None:
-        query = query.where(models.Point.step <= end)
-    rows = session.execute(query.order_by(models.Point.step)).all()
-    steps = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    values = np.fromiter(
-        (np.nan if r[1] is None else r[1] for r in rows), dtype=np.float64, count=len(rows)
-    )
-    downsampled = max_points is not None and len(rows) > max_points
-    if downsampled:
-        assert max_points is not None
-        keep = select_indices(steps, values, max_points)
-        rows = [rows[i] for i in keep]
-        steps, values = steps[keep], values[keep]
+    """Points of one series between `start` and `end` (inclusive), downsampled above `max_points`.
+
+    Long ranges read the rollups (bucket min/max) instead of every point, so a 1M-point series
+    comes back downsampled in tens of milliseconds; short ranges read the points themselves.
+    """
+    connection = session.connection()
+    low = max(start if start is not None else 0, series.first_step)
+    high = min(end if end is not None else series.last_step, series.last_step)
+    rows: list[tuple[int, float | None, float, int | None]] = []
+    downsampled = False
+    if low <= high:
+        chosen = None
+        if max_points is not None:
+            chosen = _downsampled_rows(connection, series, low, high, max_points)
+        if chosen is not None:
+            rows, downsampled = chosen, True
+        else:
+            rows = _raw_rows(connection, series.id, low, high)
+            if max_points is not None and len(rows) > max_points:
+                steps = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                values = np.fromiter(
+                    (from_db(r[1]) for r in rows), dtype=np.float64, count=len(rows)
+                )
+                rows = [rows[i] for i in select_indices(steps, values, max_points).tolist()]
+                downsampled = True
     has_epochs = series.scope in ("batch", "batch_derived")
     return schemas.SeriesPointsPublic(
         run_id=series.run_id,
         key=series.key,
         scope=schemas.Scope(series.scope),
-        steps=steps.tolist(),
-        values=values.tolist(),
+        steps=[r[0] for r in rows],
+        values=[from_db(r[1]) for r in rows],
         times=[r[2] for r in rows],
         epochs=[r[3] for r in rows] if has_epochs else None,
         count=series.count,

@@ -1,0 +1,184 @@
+"""Ingest and read speed of the REST API against plain sqlite3 on the same schema (issue 2).
+
+Prints, from one run on this machine:
+- points/s stored through the REST API (one server process, SQLite, batches of 10,000
+  points over 100 series), and points/s of plain `sqlite3` `executemany` of the same rows
+  into the same file-backed schema (the floor cost of storing them); the ratio (goal >= 40%);
+- bytes on disk per stored point (goal <= 40);
+- time to read one 1,000,000-point series downsampled to 2,000 points, server-side
+  (goal < 100 ms), and the same request end to end over HTTP.
+
+    python bench/ingest.py [--points 1000000] [--read-points 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.helpers.server import ServerProcess  # noqa: E402
+
+SERIES_PER_BATCH = 100
+POINTS_PER_BATCH = 10_000
+
+
+def make_batches(total_points: int, seed: int = 0) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    per_series = POINTS_PER_BATCH // SERIES_PER_BATCH
+    batches = []
+    t0 = 1_700_000_000.0
+    for b in range(total_points // POINTS_PER_BATCH):
+        steps = list(range(b * per_series, (b + 1) * per_series))
+        series = []
+        for s in range(SERIES_PER_BATCH):
+            values = rng.normal(1.0, 0.1, per_series).tolist()
+            series.append(
+                {
+                    "key": f"metric_{s:03d}",
+                    "scope": "batch",
+                    "steps": steps,
+                    "values": values,
+                    "times": [t0 + step * 0.01 for step in steps],
+                    "epochs": [step // 1000 for step in steps],
+                }
+            )
+        batches.append({"series": series})
+    return batches
+
+
+def db_path_of(url: str) -> Path:
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def bench_api(batches: list[dict], workdir: Path) -> tuple[float, Path]:
+    url = f"sqlite:///{workdir / 'api.db'}"
+    bodies = [json.dumps(b).encode() for b in batches]
+    with ServerProcess(url, log_path=workdir / "server.log") as server, httpx.Client(
+        base_url=server.url, timeout=60
+    ) as client:
+        run_id = client.post("/api/v1/runs", json={"project": "bench", "name": "ingest"}).json()["id"]
+        headers = {"content-type": "application/json"}
+        # Warm-up batch (creates the series) is not timed, and not counted.
+        client.post(f"/api/v1/runs/{run_id}/points", content=bodies[0], headers=headers).raise_for_status()
+        start = time.perf_counter()
+        for body in bodies[1:]:
+            client.post(f"/api/v1/runs/{run_id}/points", content=body, headers=headers).raise_for_status()
+        elapsed = time.perf_counter() - start
+    return (len(bodies) - 1) * POINTS_PER_BATCH / elapsed, db_path_of(url)
+
+
+def bench_plain_sqlite(batches: list[dict], schema_source: Path, workdir: Path) -> float:
+    """Plain sqlite3 executemany of the same rows into an empty copy of the same schema."""
+    path = workdir / "plain.db"
+    source = sqlite3.connect(schema_source)
+    ddl = [row[0] for row in source.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'points' AND type = 'table'")]
+    source.close()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    for statement in ddl:
+        conn.execute(statement)
+    series_ids = {f"metric_{s:03d}": s + 1 for s in range(SERIES_PER_BATCH)}
+    rows_per_batch = []
+    for batch in batches[1:]:
+        rows = []
+        for series in batch["series"]:
+            sid = series_ids[series["key"]]
+            rows.extend(zip([sid] * len(series["steps"]), series["steps"], series["values"],
+                            series["times"], series["epochs"], strict=True))
+        rows_per_batch.append(rows)
+    start = time.perf_counter()
+    for rows in rows_per_batch:
+        with conn:
+            conn.executemany(
+                "INSERT INTO points (series_id, step, value, wall_time, epoch) VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return sum(len(r) for r in rows_per_batch) / elapsed
+
+
+def bytes_per_point(path: Path) -> float:
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("VACUUM")
+    count = conn.execute("SELECT count(*) FROM points").fetchone()[0]
+    conn.close()
+    return os.path.getsize(path) / count
+
+
+def bench_read(workdir: Path, n_points: int) -> tuple[float, float]:
+    """Server-side and end-to-end time of reading a long series downsampled to 2,000 points."""
+    url = f"sqlite:///{workdir / 'read.db'}"
+    from fitwatch_server import Settings, create_app  # server-side timing, in process
+    from fitwatch_server.db import session_scope
+    from fitwatch_server.store.series import get_series, read_points
+    from starlette.testclient import TestClient
+
+    rng = np.random.default_rng(1)
+    app = create_app(Settings(database_url=url))
+    with TestClient(app) as client:
+        run_id = client.post("/api/v1/runs", json={"project": "bench", "name": "read"}).json()["id"]
+        chunk = 100_000
+        values = np.cumsum(rng.normal(0, 1, n_points))
+        for start in range(0, n_points, chunk):
+            steps = list(range(start, min(start + chunk, n_points)))
+            body = {"series": [{"key": "loss", "scope": "batch", "steps": steps,
+                                "values": values[start:start + len(steps)].tolist(),
+                                "times": [1.7e9 + s for s in steps]}]}
+            client.post(f"/api/v1/runs/{run_id}/points", json=body).raise_for_status()
+        server_side = []
+        for _ in range(7):
+            started = time.perf_counter()
+            with session_scope(app.state.sessionmaker) as session:
+                series = get_series(session, run_id=run_id, key="loss", scope="batch")
+                result = read_points(session, series=series, max_points=2000)
+            server_side.append(time.perf_counter() - started)
+        assert len(result.steps) <= 2100
+    with ServerProcess(url, log_path=workdir / "read-server.log") as server, httpx.Client(
+        base_url=server.url, timeout=60
+    ) as http:
+        end_to_end = []
+        for _ in range(7):
+            started = time.perf_counter()
+            http.get(f"/api/v1/runs/{run_id}/series/loss",
+                     params={"scope": "batch", "max_points": 2000}).raise_for_status()
+            end_to_end.append(time.perf_counter() - started)
+    return statistics.median(server_side), statistics.median(end_to_end)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--points", type=int, default=1_000_000, help="points to ingest")
+    parser.add_argument("--read-points", type=int, default=1_000_000, help="length of the read series")
+    args = parser.parse_args()
+    batches = make_batches(args.points + POINTS_PER_BATCH)
+    with tempfile.TemporaryDirectory(prefix="fitwatch-bench-") as tmp:
+        workdir = Path(tmp)
+        api_rate, api_db = bench_api(batches, workdir)
+        plain_rate = bench_plain_sqlite(batches, api_db, workdir)
+        print(f"ingest via REST API (1 server, SQLite, 10k points x 100 series per request): {api_rate:,.0f} points/s")
+        print(f"plain sqlite3 executemany, same rows, same schema:                          {plain_rate:,.0f} points/s")
+        print(f"API / plain sqlite3: {api_rate / plain_rate:.0%}   (goal >= 40%)")
+        print(f"bytes on disk per stored point (API database, after VACUUM): {bytes_per_point(api_db):.1f}   (goal <= 40)")
+        server_s, e2e_s = bench_read(workdir, args.read_points)
+        print(f"read {args.read_points:,}-point series downsampled to 2,000: "
+              f"server-side {server_s * 1000:.0f} ms (goal < 100 ms), over HTTP {e2e_s * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
