@@ -1,0 +1,128 @@
+// REST client: one fetch wrapper. A network failure shows the offline banner and starts
+// probing the server with backoff; when it answers again, "online" listeners run (pages
+// reload their state once; nothing polls while the server is up).
+
+export const API = "/api/v1";
+
+const listeners = { online: new Set(), offline: new Set() };
+let offline = false;
+let probeTimer = null;
+let probeDelayMs = 500;
+const reasons = new Set();
+
+export class ApiError extends Error {
+  constructor(status, detail, url) {
+    super(`${status}: ${detail}`);
+    this.status = status;
+    this.detail = detail;
+    this.url = url;
+  }
+}
+
+export function on(event, fn) {
+  listeners[event].add(fn);
+  return () => listeners[event].delete(fn);
+}
+
+export function isOffline() {
+  return offline;
+}
+
+function banner() {
+  return document.getElementById("offline-banner");
+}
+
+function renderBanner() {
+  const node = banner();
+  if (!node) return;
+  if (reasons.size === 0) {
+    node.hidden = true;
+    node.textContent = "";
+    return;
+  }
+  node.hidden = false;
+  node.textContent = "The fitwatch server is unreachable. Reconnecting automatically\u2026 "
+    + "(data shown may be out of date)";
+}
+
+/** Mark a part of the page (REST, websocket) as disconnected or connected again. */
+export function setReachable(part, reachable) {
+  const had = reasons.has(part);
+  if (reachable) reasons.delete(part); else reasons.add(part);
+  if (had !== !reachable) renderBanner();
+}
+
+function goOffline() {
+  setReachable("rest", false);
+  if (offline) return;
+  offline = true;
+  probeDelayMs = 500;
+  for (const fn of listeners.offline) fn();
+  scheduleProbe();
+}
+
+function scheduleProbe() {
+  clearTimeout(probeTimer);
+  probeTimer = setTimeout(probe, probeDelayMs);
+  probeDelayMs = Math.min(probeDelayMs * 2, 10_000);
+}
+
+async function probe() {
+  try {
+    const response = await fetch(`${API}/projects`, { cache: "no-store" });
+    if (!response.ok) throw new Error(String(response.status));
+  } catch {
+    scheduleProbe();
+    return;
+  }
+  offline = false;
+  setReachable("rest", true);
+  for (const fn of listeners.online) fn();
+}
+
+/** Build `/api/v1/path?k=v` skipping empty parameters. */
+export function url(path, params = {}) {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined || value === null || value === "") continue;
+    query.set(key, Array.isArray(value) ? value.join(",") : String(value));
+  }
+  const qs = query.toString();
+  return `${API}${path}${qs ? `?${qs}` : ""}`;
+}
+
+/** GET/POST JSON. Throws ApiError for 4xx/5xx; network errors flip the page offline. */
+export async function request(path, { params, method = "GET", body, signal } = {}) {
+  const target = url(path, params);
+  let response;
+  try {
+    response = await fetch(target, {
+      method,
+      signal,
+      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (error) {
+    if (error && error.name === "AbortError") throw error;
+    goOffline();
+    throw new ApiError(0, "the server is unreachable", target);
+  }
+  if (!response.ok) {
+    let detail = response.statusText;
+    try {
+      const data = await response.json();
+      detail = typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail);
+    } catch { /* not JSON */ }
+    throw new ApiError(response.status, detail, target);
+  }
+  return response.status === 204 ? null : response.json();
+}
+
+export const getProjects = () => request("/projects");
+export const getRun = (id) => request(`/runs/${encodeURIComponent(id)}`);
+export const listRuns = (params) => request("/runs", { params });
+export const readMany = (params, signal) => request("/series", { params, signal });
+export const readSeries = (runId, key, params, signal) =>
+  request(`/runs/${encodeURIComponent(runId)}/series/${key.split("/").map(encodeURIComponent).join("/")}`, { params, signal });
+export const exportUrl = (runId, format = "csv") =>
+  url(`/runs/${encodeURIComponent(runId)}/export`, { format });

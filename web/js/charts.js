@@ -1,0 +1,348 @@
+// Plotly wrappers: one MetricChart per metric. newPlot once; live points go through
+// Plotly.extendTraces (no full redraw); NaN and +/-Infinity are drawn as gaps in the line
+// with a marker at the gap (never silently dropped).
+
+import { createEma, clampWeight } from "./smoothing.js";
+
+/** One colour per run, kept across every chart of a page (Tableau 10 + 10 darker). */
+export const PALETTE = [
+  "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7",
+  "#9c755f", "#bab0ac", "#1f4e79", "#b35806", "#2d6a2f", "#a4262c", "#3b8a84", "#a68a00",
+  "#6f3f8f", "#c4477a", "#5e4433", "#6b6b6b",
+];
+
+export const colorFor = (index) => PALETTE[index % PALETTE.length];
+
+const NONFINITE_COLOR = "#d62728";
+
+/** A wire value (number or "NaN"/"Infinity"/"-Infinity") as a JS number. */
+export function parseValue(v) {
+  if (typeof v === "number") return v;
+  if (v === "NaN" || v === null || v === undefined) return NaN;
+  if (v === "Infinity") return Infinity;
+  if (v === "-Infinity") return -Infinity;
+  return Number(v);
+}
+
+/** How a value reads in hover text and tables: full precision, non-finite spelled out. */
+export function formatValue(v, digits) {
+  if (v === null || v === undefined) return "\u2013";
+  const n = parseValue(v);
+  if (Number.isNaN(n)) return "NaN";
+  if (n === Infinity) return "+Inf";
+  if (n === -Infinity) return "\u2212Inf";
+  if (digits) return Number(n.toPrecision(digits)).toString();
+  return String(n);
+}
+
+const BASE_LAYOUT = {
+  margin: { l: 56, r: 14, t: 34, b: 40 },
+  paper_bgcolor: "rgba(0,0,0,0)",
+  plot_bgcolor: "#ffffff",
+  font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 12, color: "#2b3340" },
+  hoverlabel: { font: { family: "ui-monospace, SFMono-Regular, Menlo, monospace", size: 12 } },
+  showlegend: true,
+  legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 11 } },
+  uirevision: "keep",
+};
+
+const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+
+/**
+ * A chart of one metric: several series (e.g. loss and val_loss, or one per run).
+ *
+ * A series is {id, label, color, dash, steps, values, times, epochs, downsampled} plus any
+ * fields the page's `xFor(series, step, time, epoch)` needs. Each series draws 3 traces:
+ * the raw line (faint when smoothing is on), the smoothed line, and the non-finite markers.
+ */
+export class MetricChart {
+  constructor(container, { title, xFor, xMode = "step", xTitle = "step", logY = false, smoothing = 0,
+    showLegend = true, height = 300, hovermode = "x unified", onZoom = null } = {}) {
+    this.container = container;
+    this.title = title;
+    this.xFor = xFor;
+    this.xMode = xMode;
+    this.xTitle = xTitle;
+    this.logY = logY;
+    this.smoothing = clampWeight(smoothing);
+    this.showLegend = showLegend;
+    this.height = height;
+    this.hovermode = hovermode;
+    this.onZoom = onZoom;
+    this.series = [];
+    this.drawn = false;
+    this.zoomed = null;
+  }
+
+  add(series) {
+    const s = { steps: [], values: [], times: [], epochs: [], ...series };
+    s.values = s.values.map(parseValue);
+    if (!s.epochs) s.epochs = [];
+    this.series.push(s);
+    return s;
+  }
+
+  find(id) {
+    return this.series.find((s) => s.id === id);
+  }
+
+  /** The three traces of a series from its stored points. */
+  _traces(s) {
+    const x = [];
+    const raw = [];
+    const sm = [];
+    const hover = [];
+    const markX = [];
+    const markY = [];
+    const markText = [];
+    const ema = createEma(this.smoothing);
+    let lastFinite = null;
+    for (let i = 0; i < s.steps.length; i++) {
+      const xv = this.xFor(s, s.steps[i], s.times[i], s.epochs[i]);
+      const v = s.values[i];
+      x.push(xv);
+      const smoothed = ema.push(v);
+      hover.push(formatValue(v));
+      if (Number.isFinite(v)) {
+        raw.push(v);
+        sm.push(smoothed);
+        lastFinite = v;
+      } else {
+        raw.push(null);
+        sm.push(null);
+        markX.push(xv);
+        markY.push(lastFinite ?? 0);
+        markText.push(`${s.label}: ${formatValue(v)} at step ${s.steps[i]}`);
+      }
+    }
+    s._ema = ema;
+    s._lastFinite = lastFinite;
+    return this._traceObjects(s, { x, raw, sm, hover, markX, markY, markText });
+  }
+
+  _traceObjects(s, d) {
+    const smoothingOn = this.smoothing > 0;
+    const group = s.id;
+    const rawTrace = {
+      type: "scattergl" === s.traceType ? "scattergl" : "scatter",
+      mode: "lines",
+      name: `${s.label} (raw)`,
+      legendgroup: group,
+      showlegend: false,
+      x: d.x,
+      y: d.raw,
+      customdata: d.hover,
+      connectgaps: false,
+      line: { color: s.color, width: smoothingOn ? 1 : 1.8, dash: s.dash || "solid" },
+      opacity: smoothingOn ? 0.25 : 1,
+      hoverinfo: smoothingOn ? "skip" : undefined,
+      hovertemplate: smoothingOn ? undefined : `${escapeTemplate(s.label)}: %{customdata}<extra></extra>`,
+    };
+    const smoothTrace = {
+      type: "scatter",
+      mode: "lines",
+      name: s.label,
+      legendgroup: group,
+      showlegend: this.showLegend,
+      x: d.x,
+      y: d.sm,
+      customdata: d.hover,
+      connectgaps: false,
+      visible: smoothingOn ? true : "legendonly",
+      line: { color: s.color, width: 2, dash: s.dash || "solid" },
+      hovertemplate: `${escapeTemplate(s.label)}: %{customdata} (smoothed %{y:.6g})<extra></extra>`,
+    };
+    if (!smoothingOn) {
+      // Keep the legend entry on the visible raw line when smoothing is off.
+      rawTrace.showlegend = this.showLegend;
+      rawTrace.name = s.label;
+      smoothTrace.showlegend = false;
+      smoothTrace.visible = false;
+    }
+    const markTrace = {
+      type: "scatter",
+      mode: "markers",
+      name: `${s.label} non-finite`,
+      legendgroup: group,
+      showlegend: false,
+      x: d.markX,
+      y: d.markY,
+      text: d.markText,
+      marker: { symbol: "x-thin-open", size: 10, color: NONFINITE_COLOR, line: { width: 2, color: NONFINITE_COLOR } },
+      hovertemplate: "%{text}<extra></extra>",
+    };
+    return [rawTrace, smoothTrace, markTrace];
+  }
+
+  _layout() {
+    const wall = this.xMode === "wall";
+    return {
+      ...BASE_LAYOUT,
+      height: this.height,
+      hovermode: this.hovermode,
+      showlegend: this.showLegend,
+      title: { text: this.title, x: 0, xanchor: "left", font: { size: 14, color: "#1c2430" } },
+      xaxis: {
+        title: { text: this.xTitle, font: { size: 11, color: "#6b7685" } },
+        type: wall ? "date" : "linear",
+        gridcolor: "#eef1f5", zeroline: false, linecolor: "#c9d1db", showline: true,
+        hoverformat: wall ? "%Y-%m-%d %H:%M:%S.%L" : "",
+      },
+      yaxis: {
+        type: this.logY ? "log" : "linear",
+        gridcolor: "#eef1f5", zeroline: false, linecolor: "#c9d1db", showline: true,
+        exponentformat: "e", hoverformat: ".6g",
+      },
+    };
+  }
+
+  /** Draw from scratch (Plotly.react reuses the DOM; used on first draw and on scope/x changes). */
+  async render() {
+    const traces = this.series.flatMap((s) => this._traces(s));
+    if (!this.drawn) {
+      await Plotly.newPlot(this.container, traces, this._layout(), CONFIG);
+      this.drawn = true;
+      this.container.on("plotly_relayout", (event) => this._relayout(event));
+    } else {
+      await Plotly.react(this.container, traces, this._layout(), CONFIG);
+    }
+    this._markCount();
+  }
+
+  _markCount() {
+    let total = 0;
+    for (const s of this.series) total += s.steps.length;
+    this.container.dataset.points = String(total);
+  }
+
+  /** Live points: extend the series' traces in place. */
+  extend(id, points) {
+    const s = this.find(id);
+    if (!s || !this.drawn) return 0;
+    const lastStep = s.steps.length ? s.steps[s.steps.length - 1] : -1;
+    const idx = this.series.indexOf(s) * 3;
+    const x = []; const raw = []; const sm = []; const hover = [];
+    const markX = []; const markY = []; const markText = [];
+    for (let i = 0; i < points.steps.length; i++) {
+      const step = points.steps[i];
+      if (step <= lastStep) continue; // already drawn (initial fetch raced the subscription)
+      const v = parseValue(points.values[i]);
+      const t = points.times[i];
+      const e = points.epochs ? points.epochs[i] : undefined;
+      s.steps.push(step); s.values.push(v); s.times.push(t); s.epochs.push(e);
+      const xv = this.xFor(s, step, t, e);
+      x.push(xv);
+      hover.push(formatValue(v));
+      const smoothed = s._ema.push(v);
+      if (Number.isFinite(v)) {
+        raw.push(v); sm.push(smoothed); s._lastFinite = v;
+      } else {
+        raw.push(null); sm.push(null);
+        markX.push(xv); markY.push(s._lastFinite ?? 0);
+        markText.push(`${s.label}: ${formatValue(v)} at step ${step}`);
+      }
+    }
+    if (!x.length) return 0;
+    Plotly.extendTraces(this.container, { x: [x, x], y: [raw, sm], customdata: [hover, hover] }, [idx, idx + 1]);
+    if (markX.length) {
+      Plotly.extendTraces(this.container, { x: [markX], y: [markY], text: [markText] }, [idx + 2]);
+    }
+    this._markCount();
+    return x.length;
+  }
+
+  /** Replace a series' points (zoom refetch) and redraw. */
+  replace(id, data) {
+    const s = this.find(id);
+    if (!s) return;
+    s.steps = data.steps; s.times = data.times; s.epochs = data.epochs || [];
+    s.values = data.values.map(parseValue);
+    s.downsampled = data.downsampled;
+  }
+
+  async setSmoothing(weight) {
+    this.smoothing = clampWeight(weight);
+    if (this.drawn) await this.render();
+  }
+
+  async setLog(logY) {
+    this.logY = logY;
+    if (this.drawn) await Plotly.relayout(this.container, { "yaxis.type": logY ? "log" : "linear" });
+  }
+
+  async setX(xMode, xTitle) {
+    this.xMode = xMode;
+    this.xTitle = xTitle;
+    this.zoomed = null;
+    if (this.drawn) {
+      await Plotly.relayout(this.container, { "xaxis.autorange": true });
+      await this.render();
+    }
+  }
+
+  /** User zoom: translate the x range back into steps of each series and ask the page. */
+  _relayout(event) {
+    if (!this.onZoom) return;
+    if (event["xaxis.autorange"] === true) {
+      if (this.zoomed) { this.zoomed = null; this.onZoom(null); }
+      return;
+    }
+    let x0 = event["xaxis.range[0]"];
+    let x1 = event["xaxis.range[1]"];
+    if (x0 === undefined && Array.isArray(event["xaxis.range"])) [x0, x1] = event["xaxis.range"];
+    if (x0 === undefined) return;
+    const toNum = (v) => (this.xMode === "wall" ? new Date(v).getTime() : Number(v));
+    const lo = toNum(x0); const hi = toNum(x1);
+    const ranges = {};
+    for (const s of this.series) {
+      let start = null; let end = null;
+      for (let i = 0; i < s.steps.length; i++) {
+        const xv = toNum(this.xFor(s, s.steps[i], s.times[i], s.epochs[i]));
+        if (xv < lo) start = s.steps[i];
+        else if (xv <= hi || end === null) {
+          if (start === null) start = s.steps[i];
+          end = s.steps[i];
+          if (xv > hi) break;
+        } else break;
+      }
+      if (start !== null) ranges[s.id] = { start, end: end ?? start };
+    }
+    this.zoomed = ranges;
+    this.onZoom(ranges);
+  }
+
+  purge() {
+    if (this.drawn) Plotly.purge(this.container);
+    this.drawn = false;
+  }
+}
+
+function escapeTemplate(text) {
+  // Plotly templates treat %{...} specially and render a few HTML-like tags; keep labels literal.
+  return String(text).replace(/%/g, "%%").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/** Client-side min/max bucketing for long live tails; non-finite points are always kept. */
+export function compactPoints(data, target) {
+  const n = data.steps.length;
+  if (n <= target) return data;
+  const buckets = Math.max(1, Math.floor(target / 2));
+  const size = n / buckets;
+  const keep = new Set([0, n - 1]);
+  for (let b = 0; b < buckets; b++) {
+    const lo = Math.floor(b * size);
+    const hi = Math.min(n, Math.floor((b + 1) * size));
+    let iMin = -1; let iMax = -1;
+    for (let i = lo; i < hi; i++) {
+      const v = data.values[i];
+      if (!Number.isFinite(v)) { keep.add(i); continue; }
+      if (iMin < 0 || v < data.values[iMin]) iMin = i;
+      if (iMax < 0 || v > data.values[iMax]) iMax = i;
+    }
+    if (iMin >= 0) keep.add(iMin);
+    if (iMax >= 0) keep.add(iMax);
+  }
+  const idx = [...keep].sort((a, b) => a - b);
+  const pick = (arr) => (arr && arr.length ? idx.map((i) => arr[i]) : []);
+  return { steps: pick(data.steps), values: pick(data.values), times: pick(data.times), epochs: pick(data.epochs) };
+}

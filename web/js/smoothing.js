@@ -1,0 +1,37 @@
+// Debiased exponential moving average, as TensorBoard's scalar dashboard smooths.
+// Pure: no DOM, so tests can call it directly.
+//
+// s_n = w*s_(n-1) + (1-w)*x_n with s_0 = 0, then divided by (1 - w^n) so the start is not
+// pulled towards zero. Non-finite values (NaN, +/-Infinity) pass through as they are and do
+// not touch the average, so a gap stays a gap and the line resumes after it.
+
+/** A stateful smoother for streaming values: push(x) returns the smoothed value. */
+export function createEma(weight) {
+  const w = clampWeight(weight);
+  let last = 0;
+  let count = 0;
+  return {
+    push(x) {
+      if (!Number.isFinite(x)) return x;
+      if (w === 0) return x;
+      last = last * w + (1 - w) * x;
+      count += 1;
+      return last / (1 - w ** count);
+    },
+    get count() { return count; },
+  };
+}
+
+/** Smooth a whole array (values are numbers; NaN/Infinity pass through). */
+export function smooth(values, weight) {
+  const ema = createEma(weight);
+  const out = new Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = ema.push(values[i]);
+  return out;
+}
+
+export function clampWeight(weight) {
+  const w = Number(weight);
+  if (!Number.isFinite(w) || w <= 0) return 0;
+  return Math.min(w, 0.999);
+}
