@@ -8,16 +8,19 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Float,
+    Text,
     and_,
     case,
     cast,
     exists,
     func,
+    literal,
     not_,
     or_,
     select,
     true,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import KeyedColumnElement
 
@@ -117,8 +120,8 @@ class _Compiler:
         # PostgreSQL: cast only what is a JSON number, so a string never makes the cast fail.
         return case(
             (
-                func.jsonb_typeof(column.op("#>")(list(path))) == "number",
-                cast(column.op("#>>")(list(path)), Float),
+                func.jsonb_typeof(column.op("#>")(_pg_path(path))) == "number",
+                cast(column.op("#>>")(_pg_path(path)), Float),
             )
         )
 
@@ -131,8 +134,8 @@ class _Compiler:
             )
         return case(
             (
-                func.jsonb_typeof(column.op("#>")(list(path))) == "string",
-                column.op("#>>")(list(path)),
+                func.jsonb_typeof(column.op("#>")(_pg_path(path))) == "string",
+                column.op("#>>")(_pg_path(path)),
             )
         )
 
@@ -141,7 +144,7 @@ class _Compiler:
         if self.dialect == "sqlite":
             json_path = "$" + "".join(f'."{p}"' for p in path)
             return func.json_type(column, json_path)
-        return column.op("#>>")(list(path))
+        return column.op("#>>")(_pg_path(path))
 
     # -- comparisons ----------------------------------------------------------------------
     def compare_column(self, column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
@@ -242,6 +245,10 @@ class _Compiler:
         if field.path == ("tags",):
             raise self.fail("runs cannot be sorted by tags", field.position)
         return self.attribute(field)
+
+
+def _pg_path(path: tuple[str, ...]) -> ColumnElement[Any]:
+    return literal(list(path), type_=ARRAY(Text))
 
 
 def _escape_like(text: str) -> str:

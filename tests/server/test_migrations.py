@@ -1,0 +1,46 @@
+"""Migrations: upgrade an empty database, and the models and the migrations agree.
+
+HOW TO FIX a failure of `test_models_match_migrations`: you changed `fitwatch_server/models.py`
+without a migration. Add a revision in `migrations/versions/` (one per change, descriptive
+slug, upgrade and downgrade, batch mode for SQLite); see migrations/README.md.
+"""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from fitwatch_server.db import make_engine
+from fitwatch_server.migrate import upgrade_database
+from fitwatch_server.models import Base
+
+
+def test_upgrade_creates_every_table(database_url):
+    upgrade_database(database_url)
+    engine = make_engine(database_url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert {"projects", "runs", "run_tags", "series", "points", "point_rollups"} <= tables
+
+
+def test_models_match_migrations(database_url):
+    upgrade_database(database_url)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            diff = compare_metadata(context, Base.metadata)
+    finally:
+        engine.dispose()
+    assert diff == [], (
+        "models.py and migrations/ disagree. HOW TO FIX: add a migration revision for your "
+        f"model change (see migrations/README.md). Differences: {diff}"
+    )
+
+
+def test_upgrade_is_repeatable(database_url):
+    upgrade_database(database_url)
+    upgrade_database(database_url)
