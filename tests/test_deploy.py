@@ -1,0 +1,69 @@
+"""Deployment files: docker-compose.yml is valid, and its set-up works on the local PostgreSQL.
+
+There is no Docker engine here, so the compose file is checked with `docker compose config`
+and the same set-up (the server's command and FITWATCH_DATABASE_URL on PostgreSQL) is run
+directly against the local PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx
+
+from fitwatch.cli import build_parser
+from tests.conftest import require
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def compose_command() -> list[str] | None:
+    if shutil.which("docker") and subprocess.run(
+        ["docker", "compose", "version"], capture_output=True, check=False
+    ).returncode == 0:
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    return None
+
+
+def rendered_compose() -> dict:
+    command = compose_command()
+    require(command is not None, "neither `docker compose` nor `docker-compose` is installed")
+    assert command is not None
+    result = subprocess.run(
+        [*command, "-f", str(ROOT / "docker-compose.yml"), "config"],
+        capture_output=True, text=True, check=False, env={"POSTGRES_PASSWORD": "secret", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    import yaml  # docker-compose's own dependency; PyYAML ships with pip's tooling here too
+
+    return yaml.safe_load(result.stdout)
+
+
+def test_compose_waits_for_a_healthy_postgres():
+    config = rendered_compose()
+    server = config["services"]["server"]
+    assert server["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "pg_isready" in json.dumps(config["services"]["postgres"]["healthcheck"])
+    assert server["environment"]["FITWATCH_DATABASE_URL"].startswith("postgresql://fitwatch:secret@postgres")
+
+
+def test_compose_server_command_is_a_valid_fitwatch_command():
+    command = rendered_compose()["services"]["server"]["command"]
+    assert command[0] == "fitwatch"
+    args = build_parser().parse_args(command[1:])
+    assert (args.command, args.host, args.port) == ("server", "0.0.0.0", 8000)
+
+
+def test_the_server_runs_on_postgresql_as_in_compose(server_process, postgres_url):
+    require(postgres_url is not None, "PostgreSQL is not reachable")
+    server = server_process(postgres_url).start()
+    created = httpx.post(f"{server.url}/api/v1/runs", json={"project": "compose", "name": "pg"})
+    assert created.status_code == 201
+    listed = httpx.get(f"{server.url}/api/v1/runs", params={"project": "compose"}).json()
+    assert [r["name"] for r in listed["runs"]] == ["pg"]
+    httpx.delete(f"{server.url}/api/v1/runs/{created.json()['id']}")
