@@ -62,8 +62,8 @@ def db_path_of(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
 
-def bench_api(batches: list[dict], workdir: Path) -> tuple[float, Path]:
-    url = f"sqlite:///{workdir / 'api.db'}"
+def bench_api(batches: list[dict], workdir: Path, url: str | None = None) -> tuple[float, Path]:
+    url = url or f"sqlite:///{workdir / 'api.db'}"
     bodies = [json.dumps(b).encode() for b in batches]
     with ServerProcess(url, log_path=workdir / "server.log") as server, httpx.Client(
         base_url=server.url, timeout=60
@@ -165,6 +165,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--points", type=int, default=1_000_000, help="points to ingest")
     parser.add_argument("--read-points", type=int, default=1_000_000, help="length of the read series")
+    parser.add_argument("--postgres", help="also ingest into this (empty, scratch) PostgreSQL database URL")
     args = parser.parse_args()
     batches = make_batches(args.points + POINTS_PER_BATCH)
     with tempfile.TemporaryDirectory(prefix="fitwatch-bench-") as tmp:
@@ -175,6 +176,9 @@ def main() -> None:
         print(f"plain sqlite3 executemany, same rows, same schema:                          {plain_rate:,.0f} points/s")
         print(f"API / plain sqlite3: {api_rate / plain_rate:.0%}   (goal >= 40%)")
         print(f"bytes on disk per stored point (API database, after VACUUM): {bytes_per_point(api_db):.1f}   (goal <= 40)")
+        if args.postgres:
+            pg_rate, _ = bench_api(batches, workdir, args.postgres)
+            print(f"ingest via REST API on PostgreSQL (same batches):                              {pg_rate:,.0f} points/s")
         server_s, e2e_s = bench_read(workdir, args.read_points)
         print(f"read {args.read_points:,}-point series downsampled to 2,000: "
               f"server-side {server_s * 1000:.0f} ms (goal < 100 ms), over HTTP {e2e_s * 1000:.0f} ms")

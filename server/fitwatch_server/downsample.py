@@ -26,7 +26,7 @@ def select_indices(
     finite_idx = np.flatnonzero(finite)
     keep: list[npt.NDArray[np.int64]] = [np.array([0, n - 1], dtype=np.int64)]
     if len(finite_idx) > max(max_points, MIN_POINTS_OUT):
-        chosen = MinMaxLTTBDownsampler().downsample(
+        chosen = MinMaxLTTBDownsampler().downsample(  # type: ignore[no-untyped-call]
             steps[finite_idx].astype(np.float64),
             values[finite_idx],
             n_out=max(max_points, MIN_POINTS_OUT),

@@ -270,7 +270,9 @@ def parse_sort(text: str) -> list[tuple[Field, bool]]:
 
 
 def _split_top_level(text: str) -> list[str]:
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char == "(":
             depth += 1

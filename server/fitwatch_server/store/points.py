@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 from sqlalchemy import Connection, insert, select, update
@@ -62,7 +63,8 @@ class _Summary:
 
 def _columns(parts: list[schemas.SeriesPointsIn]) -> _Columns:
     steps = [s for part in parts for s in part.steps]
-    values = [v for part in parts for v in part.values]
+    # After validation the names are floats (values.names_to_floats); the type says wire form.
+    values = cast(list[float], [v for part in parts for v in part.values])
     times = [t for part in parts for t in part.times]
     epochs = [
         e for part in parts for e in (part.epochs if part.epochs is not None else [None] * len(part.steps))

@@ -74,7 +74,7 @@ class _Compiler:
         if name == "status":
             return self.status()
         if name == "project":
-            return models.Project.name
+            return models.Project.name.expression
         if name in ("name", "notes", "id", "created_at", "ended_at"):
             column: ColumnElement[Any] = getattr(models.Run, name)
             return column

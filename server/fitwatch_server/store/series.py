@@ -76,7 +76,7 @@ def _raw_rows(
         f"WHERE series_id = {p} AND step BETWEEN {p} AND {p} ORDER BY step",
         (series_id, low, high),
     ).all()
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+    return [tuple(r) for r in rows]
 
 
 def _rows_at(
@@ -88,7 +88,7 @@ def _rows_at(
         chunk = steps[i : i + 900]
         marks = ", ".join([p] * len(chunk))
         found += [
-            tuple(r)  # type: ignore[misc]
+            tuple(r)
             for r in connection.exec_driver_sql(
                 f"SELECT step, value, wall_time, epoch FROM points "
                 f"WHERE series_id = {p} AND step IN ({marks})",
