@@ -12,9 +12,9 @@ from fastapi.openapi.utils import get_openapi
 from fitwatch_server import schemas
 from fitwatch_server.api.body_limit import BodyLimitMiddleware
 from fitwatch_server.api.errors import install_error_handlers
-from fitwatch_server.api.routes import export, points, projects, runs, series
+from fitwatch_server.api.routes import export, live, points, projects, runs, series
 from fitwatch_server.db import make_engine, make_sessionmaker
-from fitwatch_server.live.hub import Hub
+from fitwatch_server.live import make_hub
 from fitwatch_server.migrate import upgrade_engine
 from fitwatch_server.settings import Settings
 from fitwatch_server.static import mount_dashboard
@@ -38,7 +38,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.database_url)
-    hub = Hub()
+    factory = make_sessionmaker(engine)
+    hub = make_hub(settings, factory)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -59,11 +60,11 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.sessionmaker = factory
     app.state.hub = hub
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (runs, points, series, export, projects):
+    for module in (runs, points, series, export, projects, live):
         api.include_router(module.router)
     app.include_router(api)
     install_error_handlers(app)

@@ -1,21 +1,98 @@
-"""Run the server under uvicorn (`fitwatch server`)."""
+"""Run the server under uvicorn (`fitwatch server`), with one worker or several on PostgreSQL.
+
+Several workers share one listening socket that this module binds itself, with
+`IPPROTO_TCP` as its protocol: asyncio only sets `TCP_NODELAY` on accepted sockets whose
+listener says so, and uvicorn's own `bind_socket` leaves the protocol at 0, which costs
+every keep-alive response ~40 ms of Nagle delay with `--workers N` (uvicorn issue #3149,
+perf-notes.md). bench/live_latency.py measures the result.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 
 import uvicorn
+from fastapi import FastAPI
+from uvicorn.supervisors import Multiprocess
 
 from fitwatch_server.app import create_app
 from fitwatch_server.settings import Settings
 
 logger = logging.getLogger(__name__)
 
+# Open websockets get this long to finish when the server stops.
+GRACEFUL_SHUTDOWN_S = 5
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket whose accepted connections get TCP_NODELAY from asyncio."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted sockets inherit TCP_NODELAY from the listener on Linux: a second guard.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def check_workers(settings: Settings, workers: int) -> str | None:
+    """Why this worker count cannot run on this database, or None if it can."""
+    if workers < 1:
+        return f"--workers must be 1 or more. Received: --workers {workers}"
+    if workers > 1 and settings.is_sqlite:
+        return (
+            f"--workers {workers} needs PostgreSQL: SQLite has one writer and live updates of one "
+            "worker cannot reach the websockets of another. Start one worker (--workers 1), or "
+            "point --database-url / FITWATCH_DATABASE_URL at postgresql://... . "
+            f"Received: --workers {workers} with {settings.database_url!r}"
+        )
+    return None
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process; `serve` exported the settings to the environment."""
+    return create_app(Settings())
+
+
+def _export_settings(settings: Settings) -> None:
+    # Worker processes are spawned fresh and read `Settings()` from the environment; the
+    # parent already migrated, so workers must not race each other doing it again.
+    for name, value in settings.model_dump().items():
+        os.environ[f"FITWATCH_{name.upper()}"] = str(value)
+    os.environ["FITWATCH_MIGRATE_ON_START"] = "false"
+
+
+def _config(app: FastAPI | str, settings: Settings, *, workers: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        factory=isinstance(app, str),
+        workers=workers,
+        log_level="info",
+        ws_ping_interval=settings.live_ping_interval_s,
+        ws_ping_timeout=settings.live_ping_interval_s,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+    )
+
 
 def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> int:
-    if workers != 1:
-        logger.error("--workers above 1 is not supported yet; start one worker")
+    problem = check_workers(settings, workers)
+    if problem is not None:
+        logger.error("fitwatch server: %s", problem)
         return 2
-    app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level="info", ws_ping_interval=settings.live_ping_interval_s)
+    sock = bind_socket(host, port)
+    if workers == 1:
+        server = uvicorn.Server(_config(create_app(settings), settings, workers=1))
+        server.run(sockets=[sock])
+        return 0 if server.started else 1
+    if settings.migrate_on_start:
+        from fitwatch_server.migrate import upgrade_database
+
+        upgrade_database(settings.database_url)
+    _export_settings(settings)
+    logger.info("fitwatch server: %d workers on http://%s:%d", workers, host, port)
+    config = _config("fitwatch_server.serve:worker_app", settings, workers=workers)
+    Multiprocess(config, sockets=[sock]).run()
     return 0

@@ -1,24 +1,459 @@
-"""The live hub's interface as the REST routes use it (publish after commit)."""
+"""The in-process live hub: subscribers, their bounded queues, coalescing, resync on overflow.
+
+The REST routes call `publish_*` after each commit; the websocket route (`api/routes/live.py`)
+registers one `Subscriber` per connection and drains its queue. Publishing never awaits a
+client: it serialises each message once and offers the text to every interested subscriber,
+whose queue is bounded; a full queue is emptied and replaced by one `resync` message (issue 4).
+
+One process serves SQLite with this class alone. With PostgreSQL, `pg_notify.PgNotifyHub`
+extends it to fan out across workers; both share everything here.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import math
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
 from fitwatch_server import schemas
+from fitwatch_server.live import protocol, replay
+from fitwatch_server.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# Series summaries feed a runs table, which needs no more than two updates a second; each costs
+# a database read, so they are throttled harder than points.
+SUMMARY_INTERVAL_S = 0.5
+# One points message carries at most this many points (a huge ingest or a replay is chunked).
+MAX_POINTS_PER_MESSAGE = 5000
+# Control messages (acks, errors, pongs) bypass the bound so a client is always answered; a
+# client that keeps sending while never reading is closed once this many are waiting.
+MAX_CONTROL_BACKLOG = 1000
+
+K = TypeVar("K", bound=Hashable)
+
+
+class SubscriberState(StrEnum):
+    """Where one connection's queue stands."""
+
+    LIVE = "live"  # messages flow
+    HOLDING = "holding"  # a subscribe is being answered (resume read); queued messages wait
+    RESYNC_PENDING = "resync_pending"  # overflowed: a resync is queued, live messages dropped
+    CLOSED = "closed"
+
+
+class HubState(StrEnum):
+    NEW = "new"
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """One queued message, already serialised (shared by every subscriber it goes to)."""
+
+    text: str
+    resync: bool = False
+    control: bool = False
+
+
+class SlowClient(Exception):
+    """A client that sends but never reads: its control backlog overflowed."""
+
+
+class Subscriber:
+    """One websocket connection: what it subscribes to and its bounded outgoing queue."""
+
+    def __init__(self, *, queue_size: int) -> None:
+        self.runs: set[str] = set()
+        self.projects: set[str] = set()
+        self.state = SubscriberState.LIVE
+        self.queue_size = queue_size
+        self.overflows = 0
+        self._queue: deque[Outgoing] = deque()
+        self._live_count = 0
+        self._ready = asyncio.Event()
+
+    # --- called by the hub (never blocks) ---
+
+    def offer(self, text: str) -> None:
+        """Queue a live message, or resync if the queue is full."""
+        if self.state in (SubscriberState.RESYNC_PENDING, SubscriberState.CLOSED):
+            return
+        if self._live_count >= self.queue_size:
+            self._overflow()
+            return
+        self._queue.append(Outgoing(text))
+        self._live_count += 1
+        self._update_ready()
+
+    def offer_control(self, text: str) -> None:
+        """Queue an answer to the client (ack, error, pong): never dropped by a resync."""
+        if self.state is SubscriberState.CLOSED:
+            return
+        if len(self._queue) - self._live_count >= MAX_CONTROL_BACKLOG:
+            raise SlowClient(f"{MAX_CONTROL_BACKLOG} answers are waiting for a client that does not read")
+        self._queue.append(Outgoing(text, control=True))
+        self._update_ready()
+
+    def resync(self, reason: str) -> None:
+        """Drop what is queued and tell the client to refetch (queue overflow, lost notifications)."""
+        if self.state is SubscriberState.CLOSED:
+            return
+        controls = [item for item in self._queue if item.control]
+        self._queue.clear()
+        self._queue.extend(controls)
+        self._live_count = 0
+        message = protocol.Resync(reason=reason, runs=sorted(self.runs), projects=sorted(self.projects))
+        self._queue.append(Outgoing(protocol.encode(message), resync=True, control=True))
+        self.state = SubscriberState.RESYNC_PENDING
+        self._update_ready()
+
+    def _overflow(self) -> None:
+        self.overflows += 1
+        self.resync(f"queue overflow: {self.queue_size} messages were waiting")
+
+    # --- called by the connection ---
+
+    def hold(self) -> None:
+        """Keep queued messages back while a subscribe is answered (they follow its replay)."""
+        if self.state is SubscriberState.LIVE:
+            self.state = SubscriberState.HOLDING
+            self._update_ready()
+
+    def release(self, first: Iterable[str], replay_texts: Iterable[str]) -> None:
+        """Put the ack and the replay in front of what was queued meanwhile, then flow again.
+
+        After an overflow the replay is dropped (the client is refetching anyway)."""
+        front = [Outgoing(text, control=True) for text in first]
+        if self.state is SubscriberState.HOLDING:
+            front.extend(Outgoing(text, control=True) for text in replay_texts)
+            self.state = SubscriberState.LIVE
+        self._queue.extendleft(reversed(front))
+        self._update_ready()
+
+    async def next(self, timeout: float) -> Outgoing | None:
+        """The next message to write, or None after `timeout` s with nothing to send."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._ready.wait()
+        except TimeoutError:
+            return None
+        item = self._queue.popleft()
+        if not item.control:
+            self._live_count -= 1
+        self._update_ready()
+        return item
+
+    def sent(self, item: Outgoing) -> None:
+        """`item` was written to the socket: after a resync, live messages may flow again."""
+        if item.resync and self.state is SubscriberState.RESYNC_PENDING:
+            self.state = SubscriberState.LIVE
+
+    def close(self) -> None:
+        self.state = SubscriberState.CLOSED
+        self._queue.clear()
+        self._live_count = 0
+
+    def _update_ready(self) -> None:
+        if self._queue and self.state is not SubscriberState.HOLDING:
+            self._ready.set()
+        else:
+            self._ready.clear()
+
+
+class Coalescer(Generic[K]):
+    """Leading-edge throttle per key: the first touch after a quiet window fires at once; later
+    touches within the window fire once, when it ends. Keeps latency low for a quiet series and
+    the message rate bounded for a busy one."""
+
+    def __init__(self, window_s: float, fire: Callable[[K], None]) -> None:
+        self.window_s = window_s
+        self._fire_cb = fire
+        self._last: dict[K, float] = {}
+        self._scheduled: dict[K, asyncio.TimerHandle] = {}
+
+    def touch(self, key: K) -> None:
+        if key in self._scheduled:
+            return
+        loop = asyncio.get_running_loop()
+        due = self._last.get(key, -math.inf) + self.window_s
+        if due <= loop.time():
+            self._fire(key)
+        else:
+            self._scheduled[key] = loop.call_at(due, self._fire, key)
+
+    def _fire(self, key: K) -> None:
+        self._scheduled.pop(key, None)
+        now = asyncio.get_running_loop().time()
+        self._last[key] = now
+        if len(self._last) > 10_000:
+            # Forget keys quiet for longer than the window, so the dict does not grow forever.
+            self._last = {k: t for k, t in self._last.items() if now - t < self.window_s}
+        try:
+            self._fire_cb(key)
+        except Exception:
+            logger.exception("live hub: flushing %r failed", key)
+
+    def cancel_all(self) -> None:
+        for handle in self._scheduled.values():
+            handle.cancel()
+        self._scheduled.clear()
+
+
+@dataclass(slots=True)
+class SeriesPoints:
+    """Points of one series as the hub carries them: floats, NaN as NaN (not yet on the wire)."""
+
+    key: str
+    scope: str
+    steps: list[int]
+    values: list[float]
+    times: list[float]
+    epochs: list[int | None] | None
+
+
+def series_from_batch(batch: schemas.PointBatchIn) -> list[SeriesPoints]:
+    return [
+        SeriesPoints(
+            key=s.key,
+            scope=s.scope.value,
+            steps=list(s.steps),
+            # Validated by WireFloat: floats by now (NaN as float NaN).
+            values=[float(v) for v in s.values],
+            times=list(s.times),
+            epochs=list(s.epochs) if s.epochs is not None else None,
+        )
+        for s in batch.series
+    ]
+
+
+SeriesId = tuple[str, str, str]  # (run_id, key, scope)
+
+
+@dataclass(slots=True)
+class _Pending:
+    """Points of one series waiting for the end of its coalescing window; a step's last value wins."""
+
+    points: dict[int, tuple[float, float, int | None]] = field(default_factory=dict)
+    has_epochs: bool = False
+
+
+def points_messages(
+    run_id: str, key: str, scope: str, rows: list[tuple[int, float, float, int | None]],
+    *, has_epochs: bool, replay_: bool = False,
+) -> list[str]:
+    """Serialised `points` messages for sorted rows (step, value, time, epoch), chunked."""
+    texts = []
+    for start in range(0, len(rows), MAX_POINTS_PER_MESSAGE):
+        chunk = rows[start : start + MAX_POINTS_PER_MESSAGE]
+        # model_construct: the values came from validated requests or the database.
+        message = protocol.Points.model_construct(
+            run_id=run_id,
+            key=key,
+            scope=schemas.Scope(scope),
+            steps=[r[0] for r in chunk],
+            values=[r[1] for r in chunk],
+            times=[r[2] for r in chunk],
+            epochs=[r[3] for r in chunk] if has_epochs else None,
+            replay=replay_,
+            type="points",
+        )
+        texts.append(protocol.encode(message))
+    return texts
 
 
 class Hub:
-    """Receives committed changes; the websocket layer subscribes to it."""
+    """Receives committed changes and fans them out to this process's subscribers."""
+
+    backend = "memory"
+
+    def __init__(self, settings: Settings, factory: sessionmaker[Session]) -> None:
+        self.settings = settings
+        self.factory = factory
+        self.state = HubState.NEW
+        self._subscribers: set[Subscriber] = set()
+        self._by_run: dict[str, set[Subscriber]] = {}
+        self._by_project: dict[str, set[Subscriber]] = {}
+        self._project_of: dict[str, str] = {}
+        self._pending: dict[SeriesId, _Pending] = {}
+        self._points = Coalescer[SeriesId](settings.live_coalesce_s, self._flush_points)
+        self._summary_keys: dict[str, set[tuple[str, str]]] = {}
+        self._summaries = Coalescer[str](SUMMARY_INTERVAL_S, self._flush_summary)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- lifecycle ---
+
+    async def start(self) -> None:
+        self.state = HubState.RUNNING
+
+    async def stop(self) -> None:
+        self.state = HubState.STOPPED
+        self._points.cancel_all()
+        self._summaries.cancel_all()
+        for task in list(self._tasks):
+            task.cancel()
+        for subscriber in list(self._subscribers):
+            subscriber.close()
+
+    def status(self) -> dict[str, object]:
+        states: dict[str, int] = {}
+        for subscriber in self._subscribers:
+            states[subscriber.state.value] = states.get(subscriber.state.value, 0) + 1
+        return {
+            "backend": self.backend,
+            "state": self.state.value,
+            "subscribers": len(self._subscribers),
+            "subscriber_states": states,
+            "overflows": sum(s.overflows for s in self._subscribers),
+        }
+
+    # --- publishing (REST routes, after commit) ---
 
     async def publish_points(self, run_id: str, batch: schemas.PointBatchIn) -> None:
         """Called after an ingest transaction committed."""
+        self.deliver_points(run_id, series_from_batch(batch))
 
     async def publish_run(self, run: schemas.RunPublic) -> None:
         """Called after a run was created or changed."""
+        self.deliver_run(run)
 
     async def publish_run_deleted(self, run_id: str, project: str) -> None:
         """Called after a run was deleted."""
+        self.deliver_run_deleted(run_id, project)
 
-    async def start(self) -> None:
-        pass
+    # --- delivery to this process's subscribers (also used by pg_notify) ---
 
-    async def stop(self) -> None:
-        pass
+    def wants_points(self, run_id: str) -> bool:
+        return bool(self._by_run.get(run_id))
+
+    def wants_summaries(self, run_id: str) -> bool:
+        if self._by_run.get(run_id):
+            return True
+        project = self._project_of.get(run_id)
+        # Unknown project: read it with the summary if anyone watches any project.
+        return bool(self._by_project.get(project)) if project else bool(self._by_project)
+
+    def deliver_points(self, run_id: str, series: list[SeriesPoints]) -> None:
+        wants_points = self.wants_points(run_id)
+        if wants_points:
+            for s in series:
+                sid = (run_id, s.key, s.scope)
+                pending = self._pending.setdefault(sid, _Pending())
+                epochs: Iterable[int | None] = s.epochs if s.epochs is not None else [None] * len(s.steps)
+                pending.has_epochs = pending.has_epochs or s.scope in ("batch", "batch_derived")
+                for step, value, wall_time, epoch in zip(s.steps, s.values, s.times, epochs, strict=True):
+                    pending.points[step] = (value, wall_time, epoch)
+            for s in series:
+                self._points.touch((run_id, s.key, s.scope))
+        if self.wants_summaries(run_id):
+            self._summary_keys.setdefault(run_id, set()).update((s.key, s.scope) for s in series)
+            self._summaries.touch(run_id)
+
+    def deliver_run(self, run: schemas.RunPublic) -> None:
+        self._project_of[run.id] = run.project
+        text = protocol.encode(protocol.RunChanged(run=run.model_copy(update={"series": None})))
+        for subscriber in self._audience(run.id, run.project):
+            subscriber.offer(text)
+
+    def deliver_run_deleted(self, run_id: str, project: str) -> None:
+        text = protocol.encode(protocol.RunDeleted(run_id=run_id, project=project))
+        for subscriber in self._audience(run_id, project):
+            subscriber.offer(text)
+        self._project_of.pop(run_id, None)
+        for sid in [sid for sid in self._pending if sid[0] == run_id]:
+            del self._pending[sid]
+        self._summary_keys.pop(run_id, None)
+
+    def resync_all(self, reason: str) -> None:
+        """Tell every connection to refetch (e.g. notifications from other workers were lost)."""
+        for subscriber in self._subscribers:
+            subscriber.resync(reason)
+
+    def _audience(self, run_id: str, project: str | None) -> set[Subscriber]:
+        audience = set(self._by_run.get(run_id, ()))
+        if project is not None:
+            audience.update(self._by_project.get(project, ()))
+        return audience
+
+    def _flush_points(self, sid: SeriesId) -> None:
+        pending = self._pending.pop(sid, None)
+        if pending is None or not pending.points:
+            return
+        run_id, key, scope = sid
+        subscribers = self._by_run.get(run_id)
+        if not subscribers:
+            return
+        rows = [(step, *pending.points[step]) for step in sorted(pending.points)]
+        for text in points_messages(run_id, key, scope, rows, has_epochs=pending.has_epochs):
+            for subscriber in subscribers:
+                subscriber.offer(text)
+
+    def _flush_summary(self, run_id: str) -> None:
+        keys = self._summary_keys.pop(run_id, set())
+        if keys:
+            self._spawn(self._send_summary(run_id, keys))
+
+    async def _send_summary(self, run_id: str, keys: set[tuple[str, str]]) -> None:
+        found = await run_in_threadpool(replay.read_summaries, self.factory, run_id=run_id, keys=keys)
+        if found is None:
+            return
+        project, series = found
+        self._project_of[run_id] = project
+        text = protocol.encode(protocol.SeriesChanged(run_id=run_id, project=project, series=series))
+        for subscriber in self._audience(run_id, project):
+            subscriber.offer(text)
+
+    def _spawn(self, coroutine: object) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coroutine)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("live hub task failed", exc_info=task.exception())
+
+    # --- subscriptions (websocket route) ---
+
+    def connect(self) -> Subscriber:
+        subscriber = Subscriber(queue_size=self.settings.live_queue_size)
+        self._subscribers.add(subscriber)
+        return subscriber
+
+    def disconnect(self, subscriber: Subscriber) -> None:
+        self.unsubscribe(subscriber, runs=list(subscriber.runs), projects=list(subscriber.projects))
+        subscriber.close()
+        self._subscribers.discard(subscriber)
+
+    def subscribe(self, subscriber: Subscriber, *, runs: Iterable[str], projects: Iterable[str]) -> None:
+        for run_id in runs:
+            subscriber.runs.add(run_id)
+            self._by_run.setdefault(run_id, set()).add(subscriber)
+        for project in projects:
+            subscriber.projects.add(project)
+            self._by_project.setdefault(project, set()).add(subscriber)
+
+    def unsubscribe(self, subscriber: Subscriber, *, runs: Iterable[str], projects: Iterable[str]) -> None:
+        for run_id in runs:
+            subscriber.runs.discard(run_id)
+            _discard(self._by_run, run_id, subscriber)
+        for project in projects:
+            subscriber.projects.discard(project)
+            _discard(self._by_project, project, subscriber)
+
+
+def _discard(index: dict[str, set[Subscriber]], name: str, subscriber: Subscriber) -> None:
+    members = index.get(name)
+    if members is not None:
+        members.discard(subscriber)
+        if not members:
+            del index[name]

@@ -145,6 +145,11 @@ def parse_client_message(text: str) -> Subscribe | Unsubscribe | ClientPing:
     return message
 
 
+def json_subscribe(runs: list[str], projects: list[str]) -> str:
+    """The subscribe message equivalent to `?run=...&project=...` on the websocket URL."""
+    return json.dumps({"type": "subscribe", "runs": runs, "projects": projects})
+
+
 # --- server → client ---------------------------------------------------------------------
 
 

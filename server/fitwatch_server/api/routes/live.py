@@ -1,0 +1,175 @@
+"""The live websocket `/api/v1/live`: one connection, one hub subscriber, one writer task.
+
+The protocol is documented in docs/api.md ("Live updates") and modelled in
+`live/protocol.py`. The connection reads client messages in one task and writes its
+subscriber's queue in another, so a client that stops reading never blocks the hub.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from fastapi import APIRouter, WebSocket
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.websockets import WebSocketDisconnect
+
+from fitwatch_server.api.deps import HubDep
+from fitwatch_server.live import protocol, replay
+from fitwatch_server.live.hub import Hub, SlowClient, Subscriber, points_messages
+from fitwatch_server.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/live", tags=["live"])
+
+
+@router.get("/status")
+def live_status(hub: HubDep) -> dict[str, object]:
+    """This worker's live hub: backend, state, connected subscribers and their queue states."""
+    return hub.status()
+
+
+def _query_list(websocket: WebSocket, name: str) -> list[str]:
+    """`?run=a&run=b,c` → ["a", "b", "c"]."""
+    return [item for raw in websocket.query_params.getlist(name) for item in raw.split(",") if item]
+
+
+@router.websocket("")
+async def live(websocket: WebSocket) -> None:
+    """Subscribe to runs and projects and receive their points, status and summaries."""
+    hub: Hub = websocket.app.state.hub
+    settings: Settings = websocket.app.state.settings
+    await websocket.accept()
+    subscriber = hub.connect()
+    connection = _Connection(websocket, hub, subscriber, settings)
+    try:
+        await connection.run()
+    finally:
+        hub.disconnect(subscriber)
+
+
+class _Connection:
+    def __init__(self, websocket: WebSocket, hub: Hub, subscriber: Subscriber, settings: Settings) -> None:
+        self.websocket = websocket
+        self.hub = hub
+        self.subscriber = subscriber
+        self.ping_interval_s = settings.live_ping_interval_s
+        # A write that cannot reach the socket for this long means a stuck client; uvicorn's
+        # keepalive would close it after interval + timeout, but cannot while its buffer is full.
+        self.send_stall_s = 2 * settings.live_ping_interval_s
+        self.factory: sessionmaker[Session] = hub.factory
+        hello = protocol.Hello(coalesce_s=settings.live_coalesce_s, ping_interval_s=self.ping_interval_s)
+        subscriber.offer_control(protocol.encode(hello))
+
+    async def run(self) -> None:
+        writer = asyncio.create_task(self._write())
+        reader = asyncio.create_task(self._read())
+        done, pending = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for task in done:
+            error = task.exception()
+            if error is not None and not isinstance(error, WebSocketDisconnect | SlowClient):
+                logger.error("live connection failed", exc_info=error)
+        if any(isinstance(t.exception(), SlowClient) for t in done):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.websocket.close(code=1008), timeout=1.0)
+
+    async def _write(self) -> None:
+        while True:
+            item = await self.subscriber.next(timeout=self.ping_interval_s)
+            text = item.text if item is not None else protocol.encode(protocol.Ping(time=time.time()))
+            try:
+                async with asyncio.timeout(self.send_stall_s):
+                    await self.websocket.send_text(text)
+            except TimeoutError:
+                logger.warning("live: closing a client that read nothing for %.0f s", self.send_stall_s)
+                return
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                return  # closed underneath us; the reader sees it too
+            if item is not None:
+                self.subscriber.sent(item)
+
+    async def _read(self) -> None:
+        # Start-up subscription from the query string (?run=..&project=..) goes through the
+        # same validation as a message, so a bad id gets the same error.
+        runs, projects = _query_list(self.websocket, "run"), _query_list(self.websocket, "project")
+        if runs or projects:
+            await self._handle(protocol.json_subscribe(runs, projects))
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                received = repr(message.get("bytes", b""))[:protocol.QUOTE_CHARS]
+                self._error("send messages as JSON text frames, not binary frames", received)
+                continue
+            await self._handle(text)
+
+    async def _handle(self, text: str) -> None:
+        try:
+            message = protocol.parse_client_message(text)
+        except protocol.ProtocolError as error:
+            self._error(error.detail, error.received)
+            return
+        if isinstance(message, protocol.ClientPing):
+            self.subscriber.offer_control(protocol.encode(protocol.Pong()))
+        elif isinstance(message, protocol.Unsubscribe):
+            self.hub.unsubscribe(self.subscriber, runs=message.runs, projects=message.projects)
+            self.subscriber.offer_control(await self._ack([]))
+        else:
+            await self._subscribe(message)
+
+    async def _subscribe(self, message: protocol.Subscribe) -> None:
+        runs = list(dict.fromkeys([*message.runs, *message.resume]))
+        total_runs = len(self.subscriber.runs | set(runs))
+        total_projects = len(self.subscriber.projects | set(message.projects))
+        if total_runs > protocol.MAX_RUNS or total_projects > protocol.MAX_PROJECTS:
+            self._error(
+                f"a connection may subscribe to at most {protocol.MAX_RUNS} runs and "
+                f"{protocol.MAX_PROJECTS} projects. Received: this subscribe would make "
+                f"{total_runs} runs and {total_projects} projects",
+                message.model_dump_json()[: protocol.QUOTE_CHARS],
+            )
+            return
+        # Register first, then read: whatever commits from here on is queued (held back until
+        # the replay is in front of it), so a resume leaves no gap.
+        self.subscriber.hold()
+        self.hub.subscribe(self.subscriber, runs=runs, projects=message.projects)
+        replay_texts: list[str] = []
+        try:
+            for run_id, cursors in message.resume.items():
+                last_steps = {(c.key, c.scope.value): c.last_step for c in cursors}
+                found = await run_in_threadpool(
+                    replay.read_replay, self.factory, run_id=run_id, last_steps=last_steps
+                )
+                for key, scope, rows, has_epochs in found:
+                    replay_texts.extend(
+                        points_messages(run_id, key, scope, rows, has_epochs=has_epochs, replay_=True)
+                    )
+            ack = await self._ack(runs)
+        except BaseException:
+            self.subscriber.release([], [])
+            raise
+        self.subscriber.release([ack], replay_texts)
+
+    async def _ack(self, new_runs: list[str]) -> str:
+        unknown = await run_in_threadpool(replay.unknown_runs, self.factory, run_ids=new_runs)
+        return protocol.encode(
+            protocol.Subscribed(
+                runs=sorted(self.subscriber.runs),
+                projects=sorted(self.subscriber.projects),
+                unknown_runs=unknown,
+            )
+        )
+
+    def _error(self, detail: str, received: str) -> None:
+        self.subscriber.offer_control(protocol.encode(protocol.Error(detail=detail, received=received)))
