@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -26,3 +26,15 @@ def start_server(database_url: str, server_process: type[ServerProcess]) -> Star
 def api() -> httpx.Client:
     with httpx.Client(timeout=30.0) as client:
         yield client
+
+
+@pytest.fixture
+def pg_url(postgres_url: str | None) -> Iterator[str]:
+    """The session's PostgreSQL database, emptied; skipped locally, a failure in CI, without it."""
+    from tests.conftest import PG_ADMIN_URL, _truncate, require
+
+    require(postgres_url is not None, f"PostgreSQL is not reachable at {PG_ADMIN_URL}")
+    assert postgres_url is not None
+    _truncate(postgres_url)
+    yield postgres_url
+    _truncate(postgres_url)

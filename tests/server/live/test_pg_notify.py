@@ -1,0 +1,96 @@
+"""PostgreSQL LISTEN/NOTIFY fan-out: two real server processes on one real database."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import httpx
+import psycopg
+
+from fitwatch_server.live.hub import SeriesPoints
+from fitwatch_server.live.pg_notify import MAX_PAYLOAD_BYTES, points_notices
+from tests.helpers.server import ServerProcess
+from tests.helpers.wait import wait_until
+from tests.server.live.client import LiveClient, of_type, received_points
+from tests.server.live.helpers import create_run, ingest, live_status, series
+
+
+def test_small_batches_travel_inline_and_large_ones_as_step_ranges() -> None:
+    small = SeriesPoints("loss", "batch", [0, 1], [0.5, math.nan], [1.0, 2.0], [0, 0])
+    big = SeriesPoints("a" * 200, "epoch", list(range(1000)), [1.0] * 1000, [1.0] * 1000, None)
+    payloads = points_notices("w1", "run1", [small, big])
+    assert all(len(p.encode()) <= MAX_PAYLOAD_BYTES for p in payloads)
+    inline, ranges = (json.loads(p) for p in payloads)
+    assert inline["t"] == "p" and inline["s"] == [["loss", "batch", [0, 1], [0.5, "NaN"], [1.0, 2.0], [0, 0]]]
+    assert ranges["t"] == "pr" and ranges["s"] == [["a" * 200, "epoch", 0, 999]]
+
+
+def test_many_small_series_are_split_over_several_notices() -> None:
+    many = [SeriesPoints(f"metric_{i:03d}", "epoch", [0], [1.0], [1.0], None) for i in range(400)]
+    payloads = points_notices("w1", "run1", many)
+    assert len(payloads) > 1
+    assert all(len(p.encode()) <= MAX_PAYLOAD_BYTES for p in payloads)
+    keys = [entry[0] for p in payloads for entry in json.loads(p)["s"]]
+    assert keys == [s.key for s in many]
+
+
+def test_point_ingested_through_one_worker_reaches_a_subscriber_of_another(
+    pg_url: str, server_process: type[ServerProcess], api: httpx.Client
+) -> None:
+    ingest_side = server_process(pg_url).start()
+    watch_side = server_process(pg_url).start()
+    a, b = ingest_side.url, watch_side.url
+    assert live_status(api, b)["backend"] == "postgres"
+    assert live_status(api, a)["worker"] != live_status(api, b)["worker"]
+
+    project_watcher = LiveClient(b, "project=live")
+    project_watcher.next_of("subscribed")
+    run = create_run(api, a)
+    assert project_watcher.next_of("run")["run"]["id"] == run["id"]
+
+    watcher = LiveClient(b)
+    watcher.subscribe(runs=[run["id"]])
+    ingest(api, a, run["id"], series("loss", "batch", [0, 1, 2], [1.0, "NaN", "-Infinity"]))
+    watcher.until(lambda m: len(received_points(m, run["id"], "loss", "batch")) == 3)
+    assert received_points(watcher.messages, run["id"], "loss", "batch") == {0: 1.0, 1: "NaN", 2: "-Infinity"}
+    assert next(m for m in of_type(watcher.messages, "points"))["epochs"] == [0, 0, 0]
+
+    # Too large for one notice: worker B reads the points from the database.
+    big = list(range(3, 3003))
+    ingest(api, a, run["id"], series("loss", "batch", big))
+    watcher.until(lambda m: len(received_points(m, run["id"], "loss", "batch")) == 3003)
+    assert received_points(watcher.messages, run["id"], "loss", "batch")[3002] == 300.2
+
+    summary = project_watcher.next_of("series")
+    assert summary["run_id"] == run["id"] and summary["series"][0]["key"] == "loss"
+
+    api.patch(f"{a}/api/v1/runs/{run['id']}", json={"status": "finished", "notes": "x" * 9000}).raise_for_status()
+    changed = watcher.next_of("run")["run"]  # too large to travel whole: read by B
+    assert changed["status"] == "finished" and len(changed["notes"]) == 9000
+    api.delete(f"{a}/api/v1/runs/{run['id']}").raise_for_status()
+    assert watcher.next_of("run_deleted")["run_id"] == run["id"]
+    assert project_watcher.next_of("run_deleted")["run_id"] == run["id"]
+    watcher.close()
+    project_watcher.close()
+
+
+def test_lost_listen_connection_reconnects_and_tells_clients_to_resync(
+    pg_url: str, server_process: type[ServerProcess], api: httpx.Client
+) -> None:
+    a = server_process(pg_url).start().url
+    b = server_process(pg_url).start().url
+    run = create_run(api, a)
+    watcher = LiveClient(b, f"run={run['id']}")
+    watcher.next_of("subscribed")
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        killed = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND query = 'LISTEN fitwatch_live'"
+        ).fetchall()
+    assert len(killed) == 2  # one per server
+    assert "LISTEN connection" in watcher.next_of("resync")["reason"]
+    wait_until(lambda: live_status(api, b)["listener"] == "listening", timeout=20)
+    ingest(api, a, run["id"], series("loss", "epoch", [0], [0.25]))
+    watcher.until(lambda m: received_points(m, run["id"], "loss", "epoch") == {0: 0.25})
+    watcher.close()
