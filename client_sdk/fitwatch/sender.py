@@ -167,13 +167,13 @@ class Sender:
 
     def _step(self) -> None:
         self._drain_to_journal()
+        if self._on_tick is not None:
+            self._on_tick()  # watchdogs run offline too
         if self._client is None:
             return
         now = time.monotonic()
         if self._unacked and now >= self._retry_at:
             self._ship(self._client)
-        if self._on_tick is not None:
-            self._on_tick()
         if now >= self._next_heartbeat and self._failures == 0:
             self._next_heartbeat = now + self.settings.heartbeat_interval_s
             try:
