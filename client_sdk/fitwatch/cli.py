@@ -53,9 +53,10 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     except ValueError as exc:
         sys.stderr.write(f"fitwatch sync: {exc}\n")
         return 2
-    report = sync_journals(
-        settings, run_ids=args.run or None, progress=lambda line: sys.stdout.write(line + "\n")
-    )
+    def say(line: str) -> None:
+        sys.stdout.write(line + "\n")
+
+    report = sync_journals(settings, run_ids=args.run or None, progress=say)
     sys.stdout.write(
         f"fitwatch sync: {len(report.uploaded)} runs uploaded ({report.points} points), "
         f"{len(report.skipped)} skipped, {len(report.failed)} failed\n"

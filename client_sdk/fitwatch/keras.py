@@ -95,7 +95,7 @@ def _find_fit_frame() -> FrameType | None:
     return found
 
 
-class FitWatchCallback(keras.callbacks.Callback):
+class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
     """Streams `fit()` and `evaluate()` metrics to a fitwatch server.
 
     Every key Keras logs is stored under the exact name Keras gives it (`acc`,

@@ -22,6 +22,10 @@ Array = NDArray[np.float64]
 MetricFn = Callable[..., Array]
 
 
+def _f64(values: Any) -> Array:
+    return np.asarray(values, dtype=np.float64)
+
+
 def _as_arrays(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[Array, Array]:
     t = np.asarray(y_true, dtype=np.float64)
     p = np.asarray(y_pred, dtype=np.float64)
@@ -39,48 +43,48 @@ def _weighted_mean(values: Array, sample_weight: ArrayLike | None) -> float:
 
 def mean_squared_error(y_true: ArrayLike, y_pred: ArrayLike) -> Array:
     t, p = _as_arrays(y_true, y_pred)
-    return np.mean(np.square(t - p), axis=-1)
+    return _f64(np.mean(np.square(t - p), axis=-1))
 
 
 def mean_absolute_error(y_true: ArrayLike, y_pred: ArrayLike) -> Array:
     t, p = _as_arrays(y_true, y_pred)
-    return np.mean(np.abs(t - p), axis=-1)
+    return _f64(np.mean(np.abs(t - p), axis=-1))
 
 
 def mean_absolute_percentage_error(y_true: ArrayLike, y_pred: ArrayLike) -> Array:
     t, p = _as_arrays(y_true, y_pred)
-    return 100.0 * np.mean(np.abs(t - p) / np.maximum(np.abs(t), EPSILON), axis=-1)
+    return _f64(100.0 * np.mean(np.abs(t - p) / np.maximum(np.abs(t), EPSILON), axis=-1))
 
 
 def mean_squared_logarithmic_error(y_true: ArrayLike, y_pred: ArrayLike) -> Array:
     t, p = _as_arrays(y_true, y_pred)
     first = np.log(np.maximum(p, EPSILON) + 1.0)
     second = np.log(np.maximum(t, EPSILON) + 1.0)
-    return np.mean(np.square(first - second), axis=-1)
+    return _f64(np.mean(np.square(first - second), axis=-1))
 
 
 def log_cosh_error(y_true: ArrayLike, y_pred: ArrayLike) -> Array:
     t, p = _as_arrays(y_true, y_pred)
     x = p - t
     # log(cosh(x)) without overflow, as Keras computes it.
-    return np.mean(x + np.logaddexp(0.0, -2.0 * x) - np.log(2.0), axis=-1)
+    return _f64(np.mean(x + np.logaddexp(0.0, -2.0 * x) - np.log(2.0), axis=-1))
 
 
 def cosine_similarity(y_true: ArrayLike, y_pred: ArrayLike) -> Array:
     t, p = _as_arrays(y_true, y_pred)
     t = t / np.sqrt(np.maximum(np.sum(np.square(t), axis=-1, keepdims=True), 1e-12))
     p = p / np.sqrt(np.maximum(np.sum(np.square(p), axis=-1, keepdims=True), 1e-12))
-    return np.sum(t * p, axis=-1)
+    return _f64(np.sum(t * p, axis=-1))
 
 
 def binary_accuracy(y_true: ArrayLike, y_pred: ArrayLike, threshold: float = 0.5) -> Array:
     t, p = _as_arrays(y_true, y_pred)
-    return np.mean((t == (p > threshold)).astype(np.float64), axis=-1)
+    return _f64(np.mean((t == (p > threshold)).astype(np.float64), axis=-1))
 
 
 def categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> Array:
     t, p = np.asarray(y_true), np.asarray(y_pred)
-    return (np.argmax(t, axis=-1) == np.argmax(p, axis=-1)).astype(np.float64)
+    return _f64((np.argmax(t, axis=-1) == np.argmax(p, axis=-1)).astype(np.float64))
 
 
 def _sparse_labels(y_true: ArrayLike, y_pred: NDArray[Any]) -> NDArray[np.int64]:
@@ -92,13 +96,13 @@ def _sparse_labels(y_true: ArrayLike, y_pred: NDArray[Any]) -> NDArray[np.int64]
 
 def sparse_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> Array:
     p = np.asarray(y_pred)
-    return (_sparse_labels(y_true, p) == np.argmax(p, axis=-1)).astype(np.float64)
+    return _f64((_sparse_labels(y_true, p) == np.argmax(p, axis=-1)).astype(np.float64))
 
 
 def _in_top_k(labels: NDArray[np.int64], p: NDArray[Any], k: int) -> Array:
     target = np.take_along_axis(p, labels[..., None], axis=-1)
     rank = np.sum(p > target, axis=-1)  # classes strictly better than the target
-    return (rank < k).astype(np.float64)
+    return _f64((rank < k).astype(np.float64))
 
 
 def top_k_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike, k: int = 5) -> Array:
@@ -126,14 +130,14 @@ def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> Array:
 def binary_crossentropy(y_true: ArrayLike, y_pred: ArrayLike) -> Array:
     t, p = _as_arrays(y_true, y_pred)
     p = np.clip(p, EPSILON, 1.0 - EPSILON)
-    return np.mean(-(t * np.log(p) + (1.0 - t) * np.log(1.0 - p)), axis=-1)
+    return _f64(np.mean(-(t * np.log(p) + (1.0 - t) * np.log(1.0 - p)), axis=-1))
 
 
 def categorical_crossentropy(y_true: ArrayLike, y_pred: ArrayLike) -> Array:
     t = np.asarray(y_true, dtype=np.float64)
     p = np.asarray(y_pred, dtype=np.float64)
     p = np.clip(p / np.sum(p, axis=-1, keepdims=True), EPSILON, 1.0 - EPSILON)
-    return -np.sum(t * np.log(p), axis=-1)
+    return _f64(-np.sum(t * np.log(p), axis=-1))
 
 
 def sparse_categorical_crossentropy(y_true: ArrayLike, y_pred: ArrayLike) -> Array:
@@ -145,24 +149,24 @@ def sparse_categorical_crossentropy(y_true: ArrayLike, y_pred: ArrayLike) -> Arr
 def kl_divergence(y_true: ArrayLike, y_pred: ArrayLike) -> Array:
     t, p = _as_arrays(y_true, y_pred)
     t, p = np.clip(t, EPSILON, 1.0), np.clip(p, EPSILON, 1.0)
-    return np.sum(t * np.log(t / p), axis=-1)
+    return _f64(np.sum(t * np.log(t / p), axis=-1))
 
 
 def poisson(y_true: ArrayLike, y_pred: ArrayLike) -> Array:
     t, p = _as_arrays(y_true, y_pred)
-    return np.mean(p - t * np.log(p + EPSILON), axis=-1)
+    return _f64(np.mean(p - t * np.log(p + EPSILON), axis=-1))
 
 
 def hinge(y_true: ArrayLike, y_pred: ArrayLike) -> Array:
     t, p = _as_arrays(y_true, y_pred)
     t = np.where(t == 0, -1.0, t)  # Keras maps {0, 1} labels to {-1, 1}
-    return np.mean(np.maximum(1.0 - t * p, 0.0), axis=-1)
+    return _f64(np.mean(np.maximum(1.0 - t * p, 0.0), axis=-1))
 
 
 def squared_hinge(y_true: ArrayLike, y_pred: ArrayLike) -> Array:
     t, p = _as_arrays(y_true, y_pred)
     t = np.where(t == 0, -1.0, t)
-    return np.mean(np.square(np.maximum(1.0 - t * p, 0.0)), axis=-1)
+    return _f64(np.mean(np.square(np.maximum(1.0 - t * p, 0.0)), axis=-1))
 
 
 MEAN_METRICS: dict[str, MetricFn] = {
