@@ -1,0 +1,98 @@
+"""The hub's subscriber queues and coalescing, in process (the real-server tests are beside it)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from fitwatch_server.db import make_engine, make_sessionmaker
+from fitwatch_server.live.hub import Coalescer, Hub, SeriesPoints, Subscriber, SubscriberState
+from fitwatch_server.migrate import upgrade_engine
+from fitwatch_server.settings import Settings
+
+
+def test_full_queue_is_replaced_by_one_resync_and_flows_again_once_it_is_sent() -> None:
+    async def scenario() -> None:
+        subscriber = Subscriber(queue_size=3)
+        subscriber.runs.add("r1")
+        subscriber.offer_control('{"type": "subscribed"}')
+        for i in range(5):
+            subscriber.offer(f'{{"n": {i}}}')
+        assert subscriber.state is SubscriberState.RESYNC_PENDING and subscriber.overflows == 1
+        ack = await subscriber.next(timeout=1)
+        assert ack is not None and ack.text == '{"type": "subscribed"}'  # answers survive a resync
+        resync = await subscriber.next(timeout=1)
+        assert resync is not None and json.loads(resync.text)["type"] == "resync"
+        assert json.loads(resync.text)["runs"] == ["r1"]
+        subscriber.offer('{"n": "dropped"}')  # not yet written: still dropped
+        subscriber.sent(resync)
+        assert subscriber.state is SubscriberState.LIVE
+        subscriber.offer('{"n": "kept"}')
+        kept = await subscriber.next(timeout=1)
+        assert kept is not None and kept.text == '{"n": "kept"}'
+        assert await subscriber.next(timeout=0.01) is None
+
+    asyncio.run(scenario())
+
+
+def test_held_messages_follow_the_ack_and_replay() -> None:
+    async def scenario() -> None:
+        subscriber = Subscriber(queue_size=10)
+        subscriber.hold()
+        subscriber.offer("live")
+        assert await subscriber.next(timeout=0.01) is None  # held back
+        subscriber.release(["ack"], ["replay-1", "replay-2"])
+        texts = [(await subscriber.next(timeout=1)) for _ in range(4)]
+        assert [t.text for t in texts if t] == ["ack", "replay-1", "replay-2", "live"]
+
+    asyncio.run(scenario())
+
+
+def test_coalescer_fires_the_first_touch_at_once_and_merges_the_rest() -> None:
+    async def scenario() -> list[tuple[str, float]]:
+        loop = asyncio.get_running_loop()
+        fired: list[tuple[str, float]] = []
+        done = asyncio.Event()
+
+        def fire(key: str) -> None:
+            fired.append((key, loop.time()))
+            if len(fired) == 2:
+                done.set()
+
+        coalescer = Coalescer[str](0.2, fire)
+        coalescer.touch("a")
+        assert len(fired) == 1
+        for _ in range(5):
+            coalescer.touch("a")
+        assert len(fired) == 1
+        await asyncio.wait_for(done.wait(), timeout=10)
+        return fired
+
+    fired = asyncio.run(scenario())
+    assert [key for key, _ in fired] == ["a", "a"]
+    assert fired[1][1] - fired[0][1] >= 0.2 - 1e-3
+
+
+def test_points_of_several_ingests_become_one_message_per_series(tmp_path: Path) -> None:
+    async def scenario() -> list[dict[str, object]]:
+        settings = Settings(database_url=f"sqlite:///{tmp_path / 'h.db'}", live_coalesce_s=0.2)
+        engine = make_engine(settings.database_url)
+        upgrade_engine(engine)  # the hub also reads series summaries for subscribers
+        hub = Hub(settings, make_sessionmaker(engine))
+        await hub.start()
+        subscriber = hub.connect()
+        hub.subscribe(subscriber, runs=["r1"], projects=[])
+        for i in range(4):
+            hub.deliver_points("r1", [SeriesPoints("loss", "epoch", [i], [float(i)], [1.0], None)])
+        messages = []
+        for _ in range(2):
+            item = await subscriber.next(timeout=10)
+            assert item is not None
+            messages.append(json.loads(item.text))
+        await hub.stop()
+        return messages
+
+    first, merged = asyncio.run(scenario())
+    assert first["steps"] == [0]
+    assert merged["steps"] == [1, 2, 3] and merged["values"] == [1.0, 2.0, 3.0]
