@@ -21,6 +21,7 @@ import keras
 
 from fitwatch.client import json_safe
 from fitwatch.environment import capture_environment
+from fitwatch.keras_introspection import find_fit_frame, fit_arguments, flat_metrics, model_config
 from fitwatch.metrics import catalog
 from fitwatch.run import Run, RunState, init
 from fitwatch.settings import ClientSettings
@@ -30,9 +31,6 @@ LEARNING_RATE_KEY = "fitwatch/learning_rate"
 """Key of the learning-rate series we record at each epoch's start. Keras's own callbacks
 (`LearningRateScheduler`, `ReduceLROnPlateau`) put `learning_rate` into the logs, and a
 `/` can never come out of Keras's metric naming, so the two never collide."""
-
-KERAS_DEFAULT_BATCH_SIZE = 32
-
 
 def _parse_update_freq(update_freq: Any) -> int | None:
     if update_freq == "epoch":
@@ -45,54 +43,6 @@ def _parse_update_freq(update_freq: Any) -> int | None:
         "update_freq must be 'batch', 'epoch' or a positive int. "
         f"Received: update_freq={update_freq!r}"
     )
-
-
-def _describe(obj: Any) -> Any:
-    """A JSON-ready description of a loss/metric/optimizer spec as passed to compile()."""
-    if obj is None or isinstance(obj, str | int | float | bool):
-        return obj
-    if isinstance(obj, Mapping):
-        return {str(k): _describe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_describe(v) for v in obj]
-    get_config = getattr(obj, "get_config", None)
-    if callable(get_config):
-        try:
-            return {"class_name": type(obj).__name__, "config": json_safe(get_config())}
-        except Exception:  # noqa: BLE001 - a user class may not implement it
-            return {"class_name": type(obj).__name__}
-    return getattr(obj, "__name__", type(obj).__name__)
-
-
-def _model_summary(model: Any) -> dict[str, Any]:
-    layers = []
-    for layer in getattr(model, "layers", []):
-        try:
-            shape: Any = list(layer.output.shape)
-        except Exception:  # noqa: BLE001 - subclassed models have no symbolic outputs
-            shape = None
-        try:
-            params = int(layer.count_params())
-        except Exception:  # noqa: BLE001 - unbuilt layers cannot count
-            params = None
-        layers.append({"name": layer.name, "class_name": type(layer).__name__,
-                       "output_shape": shape, "params": params})
-    trainable = sum(int(math.prod(w.shape)) for w in model.trainable_weights)
-    total = int(model.count_params())
-    return {"name": model.name, "class_name": type(model).__name__, "layers": layers,
-            "total_params": total, "trainable_params": trainable,
-            "non_trainable_params": total - trainable}
-
-
-def _find_fit_frame() -> FrameType | None:
-    """The outermost frame of Keras's `fit()` on this thread's stack."""
-    found = None
-    frame: FrameType | None = sys._getframe(2)
-    while frame is not None:
-        if frame.f_code.co_name == "fit" and "keras" in frame.f_code.co_filename:
-            found = frame
-        frame = frame.f_back
-    return found
 
 
 class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
@@ -245,7 +195,7 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
             # The previous fit() never reached on_train_end and the watchdog could not
             # see it (no fit frame found): it ended by an exception.
             run.mark_failed("a previous fit() ended without on_train_end")
-        frame = _find_fit_frame()
+        frame = find_fit_frame()
         with self._lock:
             self._fit_frame = frame
             self._fit_thread = threading.get_ident()
@@ -254,56 +204,15 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self._epoch_start_iterations = self._iterations()
         steps = (self.params or {}).get("steps")
         self._steps_per_epoch = steps if isinstance(steps, int) and steps > 0 else None
-        fit_args = self._fit_args(frame)
+        fit_args = fit_arguments(frame, self.batch_size)
         self._fits.append({"params": json_safe(dict(self.params or {})), "args": fit_args,
                            "initial_iterations": self._epoch_start_iterations})
         config: dict[str, Any] = {"fits": self._fits, "batch_size": fit_args.get("batch_size"),
                                   "batch_size_source": fit_args.get("batch_size_source")}
         if len(self._fits) == 1:
-            config.update(self._model_config())
+            config.update(model_config(self.model))
             config["environment"] = capture_environment(with_keras=True)
         run.update_config(config)
-
-    def _fit_args(self, frame: FrameType | None) -> dict[str, Any]:
-        args: dict[str, Any] = {}
-        local = frame.f_locals if frame is not None else {}
-        for name in ("batch_size", "epochs", "initial_epoch", "shuffle", "steps_per_epoch",
-                     "validation_split", "validation_freq", "validation_steps",
-                     "validation_batch_size", "class_weight"):
-            if name in local:
-                args[name] = json_safe(local[name])
-        x = local.get("x")
-        shape = getattr(x, "shape", None)
-        if shape is not None and len(shape) > 0 and shape[0] is not None:
-            args["samples"] = int(shape[0])
-        if self.batch_size is not None:
-            args["batch_size"], args["batch_size_source"] = self.batch_size, "callback argument"
-        elif args.get("batch_size") is not None:
-            args["batch_size_source"] = "fit argument"
-        elif "samples" in args and not args.get("steps_per_epoch"):
-            # Keras batches array data by 32 when fit() gets no batch_size.
-            args["batch_size"], args["batch_size_source"] = KERAS_DEFAULT_BATCH_SIZE, "keras default"
-        else:
-            args["batch_size_source"] = "unknown (dataset or generator)"
-        return args
-
-    def _model_config(self) -> dict[str, Any]:
-        model = self.model
-        config: dict[str, Any] = {}
-        optimizer = model.optimizer
-        config["optimizer"] = {"class_name": type(optimizer).__name__,
-                               "config": json_safe(optimizer.get_config())}
-        config["loss"] = _describe(model.loss)
-        try:
-            compile_config = model.get_compile_config() or {}
-            config["compile"] = json_safe({k: v for k, v in compile_config.items() if k != "optimizer"})
-        except Exception:  # noqa: BLE001 - models compiled without a config
-            pass
-        try:
-            config["model"] = _model_summary(model)
-        except Exception as exc:  # noqa: BLE001
-            self._warn("cannot summarise the model", exc)
-        return config
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         try:
@@ -375,7 +284,7 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         output_names = list(getattr(self.model, "output_names", None) or [])
         state_names: set[str] = set()
         mean_names: set[str] = set()
-        for metric in _flat_metrics(self.model):
+        for metric in flat_metrics(self.model):
             is_mean = type(metric) is keras.metrics.Mean or isinstance(metric, keras.metrics.MeanMetricWrapper)
             (mean_names if is_mean else state_names).add(metric.name)
         keys = set()
@@ -499,19 +408,6 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
                 f"fit() ended by an exception (no on_train_end) in epoch {self._epoch}; "
                 f"last batch logs: {last}"
             )
-
-
-def _flat_metrics(model: Any) -> list[Any]:
-    found: list[Any] = []
-    stack = list(getattr(model, "metrics", []))
-    while stack:
-        metric = stack.pop()
-        inner = getattr(metric, "metrics", None)
-        if isinstance(inner, list) and inner and type(metric).__name__ == "CompileMetrics":
-            stack.extend(inner)
-        else:
-            found.append(metric)
-    return found
 
 
 __all__ = ["LEARNING_RATE_KEY", "FitWatchCallback"]
