@@ -6,8 +6,11 @@ import { setReachable } from "./api.js";
 
 export class LiveClient {
   /**
-   * @param {{runs?: string[], project?: string, onPoints?: Function, onRun?: Function,
-   *          onRunDeleted?: Function, onResync?: Function, onState?: Function}} options
+   * @param {{runs?: string[], project?: string, resume?: boolean, onPoints?: Function,
+   *          onSeries?: Function, onRun?: Function, onRunDeleted?: Function,
+   *          onResync?: Function, onState?: Function}} options
+   * onPoints(message) gets one series' new points: {run_id, key, scope, steps, values,
+   * times, epochs, replay}.
    */
   constructor(options) {
     this.options = options;
@@ -19,7 +22,10 @@ export class LiveClient {
     this.delayMs = 500;
     this.timer = null;
     this.state = "connecting";
+    this.pingIntervalS = 20;
     this.everOpened = false;
+    // With resume, a (re)subscription asks the server for every point after our cursors.
+    this.resume = options.resume ?? this.runs.length > 0;
   }
 
   start() {
@@ -31,7 +37,10 @@ export class LiveClient {
   stop() {
     this.closed = true;
     clearTimeout(this.timer);
-    if (this.socket) this.socket.close();
+    clearTimeout(this.watchdog);
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) socket.close();
     setReachable("live", true);
   }
 
@@ -43,10 +52,7 @@ export class LiveClient {
 
   _url() {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const query = new URLSearchParams();
-    for (const run of this.runs) query.append("run", run);
-    if (this.project) query.set("project", this.project);
-    return `${proto}//${location.host}/api/v1/live?${query}`;
+    return `${proto}//${location.host}/api/v1/live`;
   }
 
   _setState(state) {
@@ -65,15 +71,18 @@ export class LiveClient {
     }
     this.socket = socket;
     socket.onopen = () => {
-      const reconnect = this.everOpened;
+      const reconnected = this.everOpened;
       this.everOpened = true;
       this.delayMs = 500;
       setReachable("live", true);
       this._setState("open");
       this._subscribe();
-      if (reconnect && this.options.onResync) this.options.onResync("reconnected");
+      this._touch();
+      // Run changes (status, names) missed while away are not replayed: tell the page.
+      if (reconnected && this.options.onResync) this.options.onResync("reconnected");
     };
     socket.onmessage = (event) => {
+      this._touch();
       let message;
       try { message = JSON.parse(event.data); } catch { return; }
       this._dispatch(message);
@@ -81,12 +90,22 @@ export class LiveClient {
     socket.onclose = () => {
       if (this.socket !== socket) return;
       this.socket = null;
+      clearTimeout(this.watchdog);
       if (this.closed) return;
       this._setState("closed");
-      if (this.everOpened) setReachable("live", false);
+      setReachable("live", false);
       this._retry();
     };
     socket.onerror = () => {};
+  }
+
+  /** A browser cannot see websocket-level pings: the server sends a `ping` message after
+   * `ping_interval_s` of silence, so no message for twice that long means a dead link. */
+  _touch() {
+    clearTimeout(this.watchdog);
+    this.watchdog = setTimeout(() => {
+      if (this.socket) this.socket.close();
+    }, this.pingIntervalS * 2000 + 2000);
   }
 
   _retry() {
@@ -96,13 +115,18 @@ export class LiveClient {
     this.delayMs = Math.min(this.delayMs * 2, 10_000);
   }
 
+  /** Subscribe (again) with resume cursors: the server replays what we have not seen. */
   _subscribe() {
-    const cursors = {};
-    for (const [id, step] of this.cursors) {
-      const [run, key, scope] = id.split("\u0000");
-      ((cursors[run] ||= {})[scope] ||= {})[key] = step;
+    const resume = {};
+    if (this.resume) {
+      for (const [id, step] of this.cursors) {
+        const [run, key, scope] = id.split("\u0000");
+        if (this.runs.includes(run)) (resume[run] ||= []).push({ key, scope, last_step: step });
+      }
     }
-    this._send({ type: "subscribe", runs: this.runs, project: this.project || null, after: cursors });
+    const message = { type: "subscribe", runs: this.runs, projects: this.project ? [this.project] : [] };
+    if (Object.keys(resume).length) message.resume = resume;
+    this._send(message);
   }
 
   _send(message) {
@@ -110,23 +134,34 @@ export class LiveClient {
   }
 
   _dispatch(message) {
+    const o = this.options;
     switch (message.type) {
-      case "points": {
-        const runId = message.run_id;
-        for (const s of message.series || []) {
-          if (s.steps && s.steps.length) this.seen(runId, s.key, s.scope, s.steps[s.steps.length - 1]);
-        }
-        if (this.options.onPoints) this.options.onPoints(runId, message.series || []);
+      case "hello":
+        this.pingIntervalS = message.ping_interval_s || this.pingIntervalS;
         break;
-      }
+      case "subscribed":
+        this.subscribed = true;
+        document.documentElement.dataset.liveSubscribed = "1";
+        break;
+      case "points":
+        if (message.steps && message.steps.length) {
+          this.seen(message.run_id, message.key, message.scope, message.steps[message.steps.length - 1]);
+        }
+        if (o.onPoints) o.onPoints(message);
+        break;
+      case "series":
+        if (o.onSeries) o.onSeries(message.run_id, message.series || []);
+        break;
       case "run":
-        if (this.options.onRun) this.options.onRun(message.run);
+        if (o.onRun) o.onRun(message.run);
         break;
       case "run_deleted":
-        if (this.options.onRunDeleted) this.options.onRunDeleted(message.run_id);
+        if (o.onRunDeleted) o.onRunDeleted(message.run_id);
         break;
       case "resync":
-        if (this.options.onResync) this.options.onResync("resync");
+        // Points were dropped: resubscribing with resume cursors replays exactly those.
+        if (this.resume) this._subscribe();
+        if (o.onResync) o.onResync(message.reason || "resync");
         break;
       default:
         break;

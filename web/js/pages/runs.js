@@ -90,7 +90,7 @@ class RunsPage {
       project: this.state.project,
       onRun: (run) => this.onRun(run),
       onRunDeleted: (id) => { this.runs = this.runs.filter((r) => r.id !== id); this.renderTable(); },
-      onPoints: (runId, series) => this.onPoints(runId, series),
+      onSeries: (runId, series) => this.onSeries(runId, series),
       onResync: () => this.loadRuns(),
     }).start();
   }
@@ -186,30 +186,17 @@ class RunsPage {
     }
   }
 
-  onPoints(runId, series) {
+  /** Series summaries pushed for the project's runs (at most every 0.5 s per run). */
+  onSeries(runId, series) {
     const run = this.runs.find((r) => r.id === runId);
     if (!run) return;
     run.series ||= [];
-    for (const s of series) {
-      if (!s.steps.length) continue;
-      let summary = run.series.find((x) => x.key === s.key && x.scope === s.scope);
-      if (!summary) {
-        summary = { key: s.key, scope: s.scope, count: 0, first_step: s.steps[0], last_step: -1,
-          last_value: null, min_value: null, min_step: null, max_value: null, max_step: null };
-        run.series.push(summary);
-      }
-      for (let i = 0; i < s.steps.length; i++) {
-        const v = parseValue(s.values[i]);
-        if (s.steps[i] >= summary.last_step) { summary.last_step = s.steps[i]; summary.last_value = s.values[i]; }
-        summary.count += 1;
-        if (!Number.isNaN(v)) {
-          if (summary.min_value === null || v < parseValue(summary.min_value)) { summary.min_value = s.values[i]; summary.min_step = s.steps[i]; }
-          if (summary.max_value === null || v > parseValue(summary.max_value)) { summary.max_value = s.values[i]; summary.max_step = s.steps[i]; }
-        }
-      }
+    for (const summary of series) {
+      const i = run.series.findIndex((x) => x.key === summary.key && x.scope === summary.scope);
+      if (i >= 0) run.series[i] = summary; else run.series.push(summary);
     }
     clearTimeout(this.renderTimer);
-    this.renderTimer = setTimeout(() => this.renderTable(), 100);
+    this.renderTimer = setTimeout(() => this.renderTable(), 50);
   }
 
   columns() {

@@ -1,0 +1,495 @@
+// Run page: header, one chart per metric (train + val together), scope/smoothing/log/x
+// controls in the URL, live extension over the websocket, config/model/environment panels.
+
+import { el, append, setText, replaceChildren, pageFrame, callbackSnippet } from "../dom.js";
+import * as api from "../api.js";
+import { LiveClient } from "../live.js";
+import { parseState, serializeState } from "../urlstate.js";
+import { MetricChart, PALETTE, formatValue, compactPoints } from "../charts.js";
+import {
+  groupKeys, isValidation, compiledMetrics, epochsDone, parseTime, formatDate, formatDuration,
+  runDurationMs, flatten, displayValue, lowerIsBetter,
+} from "../metrics.js";
+
+export const SCHEMA = {
+  run: { type: "string", default: "" },
+  scope: { type: "string", default: "" },
+  smooth: { type: "number", default: 0.6 },
+  log: { type: "bool", default: false },
+  x: { type: "string", default: "step" },
+};
+
+export const SCOPES = [
+  { id: "batch", label: "batch", note: "batch: Keras logs a running mean since the epoch began, not each batch's own value (that is why curves jump at epoch boundaries)." },
+  { id: "batch_derived", label: "batch (derived)", note: "batch (derived): each batch's own value, recovered by fitwatch from consecutive running means. Derived, not logged by Keras; exact only when every batch has the same size and weight." },
+  { id: "epoch", label: "epoch", note: "epoch: the values Keras reports at the end of each epoch (equal to History.history); validation metrics are computed at epoch end." },
+  { id: "eval", label: "evaluate", note: "evaluate: results of model.evaluate(), one point per call." },
+];
+
+const X_MODES = [
+  { id: "step", label: "step" },
+  { id: "epoch", label: "epoch" },
+  { id: "relative", label: "relative time" },
+  { id: "wall", label: "wall time" },
+];
+
+const TRAIN_COLOR = PALETTE[0];
+const VAL_COLOR = PALETTE[1];
+const CONFIG_SECTIONS = new Set(["fits", "batch_size", "batch_size_source", "optimizer", "loss", "compile",
+  "model", "environment", "metric_names", "learning_rate_per_epoch"]);
+// A live series holding more points than this many chart widths is compacted client-side.
+const LIVE_COMPACT_FACTOR = 6;
+
+export function mount(root) {
+  const page = new RunPage(root);
+  window.fitwatchReady = page.start();
+  window.fitwatchPage = page;
+  return page;
+}
+
+class RunPage {
+  constructor(root) {
+    this.root = root;
+    this.state = parseState(location.search, SCHEMA);
+    this.run = null;
+    this.charts = [];
+    this.byId = new Map(); // series id -> chart
+    this.pending = null; // live messages that arrive while a scope loads
+    this.live = null;
+  }
+
+  async start() {
+    const frame = pageFrame("run");
+    this.main = frame.main;
+    append(this.root, [frame.header, frame.banner, frame.main]);
+    api.on("online", () => { if (!this.run) this.load(); });
+    if (!this.state.run) {
+      replaceChildren(this.main, el("div", { class: "empty", id: "empty-state" },
+        el("h2", {}, "No run chosen"),
+        el("p", {}, "Open a run from the runs page, or add ?run=<run id> to this page's address."),
+        el("a", { class: "btn", href: "./" }, "Go to the runs page")));
+      document.documentElement.dataset.ready = "1";
+      return;
+    }
+    await this.load();
+    setInterval(() => this.tick(), 1000);
+  }
+
+  pushState() {
+    history.replaceState(null, "", `${location.pathname}${serializeState(this.state, SCHEMA)}`);
+  }
+
+  async load() {
+    try {
+      this.run = await api.getRun(this.state.run);
+    } catch (error) {
+      if (error.status === 404) {
+        replaceChildren(this.main, el("div", { class: "empty", id: "empty-state" },
+          el("h2", {}, "Run not found"),
+          el("p", {}, `There is no run with id ${this.state.run}. It may have been deleted.`),
+          el("a", { class: "btn", href: "./" }, "Go to the runs page")));
+        document.documentElement.dataset.ready = "1";
+      }
+      return;
+    }
+    document.title = `${this.run.name} \u00b7 fitwatch`;
+    this.renderShell();
+    this.startLive();
+    await this.loadScope();
+  }
+
+  startLive() {
+    if (this.live) this.live.stop();
+    this.live = new LiveClient({
+      runs: [this.run.id],
+      onPoints: (message) => this.onPoints(message),
+      onRun: (run) => this.onRun(run),
+      onSeries: (_id, series) => this.onSeries(series),
+      onResync: () => {},
+    });
+    // Resume cursors: the history the REST summary covers is not replayed, only what follows.
+    for (const s of this.run.series || []) this.live.seen(this.run.id, s.key, s.scope, s.last_step);
+  }
+
+  scopes() {
+    return new Set((this.run.series || []).map((s) => s.scope));
+  }
+
+  currentScope() {
+    const have = this.scopes();
+    if (this.state.scope && (have.has(this.state.scope) || !have.size)) return this.state.scope;
+    for (const s of ["batch", "epoch", "batch_derived", "eval"]) if (have.has(s)) return s;
+    return this.state.scope || "batch";
+  }
+
+  stepsPerEpoch() {
+    const fits = this.run.config && this.run.config.fits;
+    const last = Array.isArray(fits) && fits.length ? fits[fits.length - 1] : null;
+    const steps = last && last.params && last.params.steps;
+    return Number.isInteger(steps) && steps > 0 ? steps : null;
+  }
+
+  /** x of a point for the current x mode; epoch-scope points in a batch chart sit at the epoch's last step. */
+  xFor(series, step, time, epoch) {
+    const mode = this.state.x;
+    const spe = this.stepsPerEpoch();
+    const fromEpochScope = series.scope === "epoch";
+    const batchView = this.viewScope === "batch" || this.viewScope === "batch_derived";
+    if (mode === "wall") return new Date(time * 1000);
+    if (mode === "relative") return time - this.t0;
+    if (mode === "epoch") {
+      if (fromEpochScope || series.scope === "eval") return step + 1;
+      if (spe) return (step + 1) / spe;
+      return (epoch ?? 0) + 1;
+    }
+    if (fromEpochScope && batchView) {
+      if (spe) return (step + 1) * spe - 1;
+      const end = this.epochEnd.get(step);
+      return end ?? step;
+    }
+    return step;
+  }
+
+  xTitle() {
+    return { step: this.viewScope === "epoch" ? "epoch index (step)" : this.viewScope === "eval" ? "evaluation #" : "step (global batch index)",
+      epoch: "epochs completed", relative: "seconds since the run started", wall: "wall time" }[this.state.x];
+  }
+
+  renderShell() {
+    const r = this.run;
+    this.statusBadge = el("span", { class: `status ${r.status}`, id: "run-status" }, r.status);
+    this.durationText = el("b", {}, formatDuration(runDurationMs(r)));
+    this.epochText = el("b", {}, String(epochsDone(r)));
+    const head = el("div", { class: "page-head" },
+      el("div", {},
+        el("div", { class: "field" }, el("h1", { id: "run-name" }, r.name), this.statusBadge),
+        el("div", { class: "meta" },
+          el("span", {}, "project ", el("a", { href: `./?project=${encodeURIComponent(r.project)}` }, r.project)),
+          el("span", {}, "started ", el("b", {}, formatDate(parseTime(r.created_at)))),
+          el("span", {}, "duration ", this.durationText),
+          el("span", {}, "epochs ", this.epochText),
+          el("span", { class: "mono subtle" }, r.id),
+          r.tags.length ? el("span", {}, r.tags.map((t) => el("span", { class: "tag" }, t))) : null),
+        r.notes ? el("p", { class: "subtle" }, r.notes) : null),
+      el("div", { class: "field" },
+        el("a", { class: "btn", id: "download-csv", href: api.exportUrl(r.id, "csv"), download: `fitwatch-${r.id}.csv` }, "Download CSV"),
+        el("a", { class: "btn", href: `./?project=${encodeURIComponent(r.project)}&sel=${encodeURIComponent(r.id)}` }, "Compare\u2026")));
+    this.toolbar = el("div", { class: "toolbar", id: "controls" });
+    this.scopeNote = el("p", { class: "note", id: "scope-note" });
+    this.chartsHost = el("div", { class: "charts", id: "charts" });
+    this.panels = el("div", { class: "grid-2", id: "panels" });
+    replaceChildren(this.main, head, this.toolbar, this.scopeNote, this.chartsHost, this.panels);
+    this.renderToolbar();
+    this.renderPanels();
+  }
+
+  renderToolbar() {
+    const scope = this.currentScope();
+    const have = this.scopes();
+    const seg = el("div", { class: "seg", id: "scope" }, SCOPES.map((s) => el("button", {
+      class: s.id === scope ? "on" : "", disabled: !have.has(s.id) && s.id !== scope,
+      dataset: { scope: s.id }, title: s.note,
+      onclick: () => this.setOption({ scope: s.id }, "scope"),
+    }, s.label)));
+    const smoothValue = el("span", { class: "mono", id: "smooth-value" }, this.state.smooth.toFixed(2));
+    const slider = el("input", { type: "range", id: "smoothing", min: "0", max: "0.99", step: "0.01", value: String(this.state.smooth),
+      oninput: (e) => { setText(smoothValue, Number(e.target.value).toFixed(2)); this.setOption({ smooth: Number(e.target.value) }, "smooth"); } });
+    const log = el("input", { type: "checkbox", id: "log-scale", checked: this.state.log, onchange: (e) => this.setOption({ log: e.target.checked }, "log") });
+    const xSelect = el("select", { id: "x-axis", onchange: (e) => this.setOption({ x: e.target.value }, "x") },
+      X_MODES.map((m) => el("option", { value: m.id, selected: m.id === this.state.x }, m.label)));
+    replaceChildren(this.toolbar,
+      el("label", {}, "Scope", seg),
+      el("label", { title: "debiased exponential moving average (as TensorBoard); the raw line stays faint underneath" }, "Smoothing", slider, smoothValue),
+      el("label", {}, log, "Log scale"),
+      el("label", {}, "X axis", xSelect),
+      el("span", { class: "grow" }),
+      el("span", { class: "subtle", id: "live-state" }));
+    setText(this.scopeNote, SCOPES.find((s) => s.id === scope)?.note || "");
+  }
+
+  async setOption(changes, kind) {
+    Object.assign(this.state, changes);
+    this.pushState();
+    if (kind === "scope") {
+      this.renderToolbar();
+      await this.loadScope();
+    } else if (kind === "smooth") {
+      clearTimeout(this.smoothTimer);
+      this.smoothTimer = setTimeout(() => this.whenDrawn(Promise.all(this.charts.map((c) => c.setSmoothing(this.state.smooth)))), 30);
+    } else if (kind === "log") {
+      await this.whenDrawn(Promise.all(this.charts.map((c) => c.setLog(this.state.log))));
+    } else if (kind === "x") {
+      await this.whenDrawn(Promise.all(this.charts.map((c) => c.setX(this.state.x, this.xTitle()))));
+    }
+  }
+
+  /** data-drawn counts redraws, so tests can wait for one without sleeping. */
+  async whenDrawn(promise) {
+    await promise;
+    const root = document.documentElement;
+    root.dataset.drawn = String(Number(root.dataset.drawn || 0) + 1);
+  }
+
+  maxPoints() {
+    const first = this.chartsHost.querySelector(".chart");
+    const width = first ? first.clientWidth : this.chartsHost.clientWidth / 2;
+    return Math.max(200, Math.min(4000, Math.round(width || 600)));
+  }
+
+  /** Load every series of the view's scope (downsampled to the chart width) and draw. */
+  async loadScope() {
+    const scope = this.currentScope();
+    this.viewScope = scope;
+    this.pending = [];
+    for (const c of this.charts) c.purge();
+    this.charts = [];
+    this.byId.clear();
+    replaceChildren(this.chartsHost);
+    const series = (this.run.series || []).filter((s) => s.scope === scope);
+    const batchView = scope === "batch" || scope === "batch_derived";
+    const trainKeys = new Set(series.map((s) => s.key));
+    // In a batch view, validation metrics (epoch scope only) join their training chart.
+    const valExtras = batchView
+      ? (this.run.series || []).filter((s) => s.scope === "epoch" && isValidation(s.key) && trainKeys.has(s.key.slice(4)) && !trainKeys.has(s.key))
+      : [];
+    if (!series.length) {
+      this.renderNoSeries(scope);
+      this.pending = null;
+      document.documentElement.dataset.ready = "1";
+      return;
+    }
+    const order = compiledMetrics(this.run);
+    const groups = groupKeys([...series.map((s) => s.key), ...valExtras.map((s) => s.key)], order);
+    // Chart containers first, so the requested point count matches their real width.
+    const cards = groups.map((g) => {
+      const div = el("div", { class: "chart", dataset: { key: g.base } });
+      this.chartsHost.append(el("div", { class: "chart-card" }, div));
+      return { group: g, div };
+    });
+    const maxPoints = this.maxPoints();
+    const scopeOf = (key) => (valExtras.some((s) => s.key === key) ? "epoch" : scope);
+    let data;
+    try {
+      const requests = [api.readMany({ runs: this.run.id, keys: series.map((s) => s.key), scope, max_points: maxPoints })];
+      if (valExtras.length) requests.push(api.readMany({ runs: this.run.id, keys: valExtras.map((s) => s.key), scope: "epoch" }));
+      data = (await Promise.all(requests)).flatMap((d) => d.series);
+    } catch {
+      return; // the banner says the server is unreachable; "online" reloads
+    }
+    if (this.viewScope !== scope) return; // the user switched scope meanwhile
+    this.t0 = (parseTime(this.run.created_at) ?? Date.now()) / 1000;
+    this.epochEnd = new Map();
+    for (const d of data) {
+      if (d.scope !== "epoch" && d.epochs) {
+        d.steps.forEach((step, i) => {
+          const e = d.epochs[i];
+          if (e !== null && (this.epochEnd.get(e) ?? -1) < step) this.epochEnd.set(e, step);
+        });
+      }
+    }
+    for (const { group, div } of cards) {
+      const chart = new MetricChart(div, {
+        title: group.base, xFor: (s, step, t, e) => this.xFor(s, step, t, e), xMode: this.state.x, xTitle: this.xTitle(),
+        logY: this.state.log, smoothing: this.state.smooth,
+        onZoom: (ranges) => this.zoom(chart, ranges),
+      });
+      for (const key of group.keys) {
+        const d = data.find((x) => x.key === key && x.scope === scopeOf(key));
+        if (!d) continue;
+        const val = isValidation(key);
+        const s = chart.add({ id: `${key}\u0000${d.scope}`, key, scope: d.scope, label: key, color: val ? VAL_COLOR : TRAIN_COLOR,
+          dash: val && batchView ? "solid" : "solid", steps: d.steps, values: d.values, times: d.times,
+          epochs: d.epochs || [], downsampled: d.downsampled });
+        this.byId.set(s.id, chart);
+        if (d.steps.length) this.live.seen(this.run.id, key, d.scope, d.steps[d.steps.length - 1]);
+      }
+      this.charts.push(chart);
+    }
+    await Promise.all(this.charts.map((c) => c.render()));
+    // Points that arrived while loading: extend() skips the steps the REST read already had.
+    const pending = this.pending;
+    this.pending = null;
+    for (const message of pending) this.onPoints(message);
+    if (this.live.state === "connecting" && !this.live.socket) this.live.start();
+    document.documentElement.dataset.ready = "1";
+    await this.whenDrawn(Promise.resolve());
+  }
+
+  renderNoSeries(scope) {
+    const anyData = (this.run.series || []).length > 0;
+    replaceChildren(this.chartsHost, el("div", { class: "empty", id: "empty-state" },
+      el("h2", {}, anyData ? `Nothing logged in the ${scope} scope` : "Waiting for the first points\u2026"),
+      anyData
+        ? el("p", {}, "Pick another scope above. To log per-batch values, pass update_freq=\"batch\" to the callback:")
+        : el("p", {}, "This run has no metrics yet; charts appear here as soon as training logs. The callback in model.fit():"),
+      callbackSnippet(this.run.project)));
+    if (!this.live.socket && this.live.state === "connecting") this.live.start();
+  }
+
+  /** Zoom: refetch downsampled series at full detail for the visible steps; unzoom: the overview again. */
+  async zoom(chart, ranges) {
+    const targets = chart.series.filter((s) => s.downsampled || s.partial);
+    if (!targets.length) return;
+    const maxPoints = this.maxPoints();
+    const results = await Promise.all(targets.map(async (s) => {
+      const r = ranges && ranges[s.id];
+      const params = { scope: s.scope, max_points: maxPoints };
+      if (r) { params.start = r.start; params.end = r.end; }
+      try {
+        return [s, await api.readSeries(this.run.id, s.key, params), Boolean(r)];
+      } catch {
+        return null;
+      }
+    }));
+    for (const item of results) {
+      if (!item) continue;
+      const [s, data, partial] = item;
+      chart.replace(s.id, data);
+      s.partial = partial;
+      s.downsampled = data.downsampled || partial;
+    }
+    await this.whenDrawn(chart.render());
+  }
+
+  onPoints(message) {
+    if (this.pending) { this.pending.push(message); return; }
+    const id = `${message.key}\u0000${message.scope}`;
+    const chart = this.byId.get(id);
+    if (!chart) {
+      this.noteNewSeries(message);
+      return;
+    }
+    const s = chart.find(id);
+    if (s.partial) return; // zoomed into history: unzooming refetches everything
+    if (message.epochs && message.scope !== "epoch") {
+      message.steps.forEach((step, i) => {
+        const e = message.epochs[i];
+        if (e !== null && (this.epochEnd.get(e) ?? -1) < step) this.epochEnd.set(e, step);
+      });
+    }
+    const added = chart.extend(id, message);
+    if (added && s.steps.length > LIVE_COMPACT_FACTOR * this.maxPoints()) {
+      // A long live tail: keep the chart light (min/max per bucket, spikes and gaps kept).
+      Object.assign(s, compactPoints(s, 2 * this.maxPoints()));
+      s.downsampled = true;
+      chart.render();
+    }
+  }
+
+  /** A series the view does not show yet (a new metric, or the first points of a run). */
+  noteNewSeries(message) {
+    const scope = this.viewScope;
+    const batchView = scope === "batch" || scope === "batch_derived";
+    const relevant = message.scope === scope || (batchView && message.scope === "epoch" && isValidation(message.key));
+    const known = (this.run.series || []).some((s) => s.key === message.key && s.scope === message.scope);
+    if (!known) {
+      this.run.series = [...(this.run.series || []), { key: message.key, scope: message.scope, count: message.steps.length,
+        first_step: message.steps[0], last_step: message.steps[message.steps.length - 1], last_value: message.values[message.values.length - 1],
+        min_value: null, min_step: null, max_value: null, max_step: null }];
+      this.renderToolbar();
+    }
+    const noScopeChosen = !this.state.scope && this.currentScope() !== scope;
+    if (relevant || noScopeChosen) {
+      // One reload of the view per new series (an event, not a timer).
+      clearTimeout(this.reloadTimer);
+      this.reloadTimer = setTimeout(() => { this.renderToolbar(); this.loadScope(); }, 100);
+    }
+  }
+
+  onRun(run) {
+    if (run.id !== this.run.id) return;
+    this.run = { ...this.run, ...run, series: this.run.series };
+    this.statusBadge.className = `status ${run.status}`;
+    setText(this.statusBadge, run.status);
+    setText(document.getElementById("run-name"), run.name);
+  }
+
+  onSeries(series) {
+    for (const summary of series) {
+      const i = (this.run.series || []).findIndex((s) => s.key === summary.key && s.scope === summary.scope);
+      if (i >= 0) this.run.series[i] = summary; else (this.run.series ||= []).push(summary);
+    }
+    setText(this.epochText, String(epochsDone(this.run)));
+    clearTimeout(this.metricsTimer);
+    this.metricsTimer = setTimeout(() => this.renderMetricsTable(), 300);
+  }
+
+  tick() {
+    if (this.run && this.run.status === "running") setText(this.durationText, formatDuration(runDurationMs(this.run)));
+    setText(document.getElementById("live-state"), this.live && this.live.state === "open"
+      ? (this.run.status === "running" ? "\u25cf live" : "up to date") : "");
+  }
+
+  renderPanels() {
+    const config = this.run.config || {};
+    const hyper = {};
+    for (const [k, v] of Object.entries(config)) if (!CONFIG_SECTIONS.has(k)) hyper[k] = v;
+    if (config.optimizer) {
+      hyper.optimizer = config.optimizer.class_name;
+      for (const [k, v] of Object.entries(config.optimizer.config || {})) {
+        if (v !== null && k !== "name") hyper[`optimizer.${k}`] = v;
+      }
+    }
+    if (config.loss !== undefined) hyper.loss = config.loss;
+    if (config.batch_size !== undefined) hyper.batch_size = config.batch_size;
+    const fits = Array.isArray(config.fits) ? config.fits : [];
+    const args = fits.length ? fits[fits.length - 1].args || {} : {};
+    for (const k of ["epochs", "validation_split", "samples", "shuffle"]) if (args[k] !== undefined && args[k] !== null) hyper[k] = args[k];
+    if (config.compile && config.compile.metrics) hyper.metrics = config.compile.metrics;
+
+    this.metricsPanel = el("div", { class: "panel", id: "metrics-panel" });
+    const panels = [
+      this.metricsPanel,
+      el("div", { class: "panel", id: "hyperparameters" }, el("h2", {}, "Hyperparameters"),
+        Object.keys(hyper).length ? kvTable(flatten(hyper)) : el("p", { class: "subtle" }, "No config was recorded for this run.")),
+    ];
+    if (config.model) panels.push(modelPanel(config.model));
+    if (config.environment) {
+      const env = { ...config.environment };
+      if (Array.isArray(env.argv)) env.argv = env.argv.join(" ");
+      panels.push(el("div", { class: "panel", id: "environment" }, el("h2", {}, "Environment"), kvTable(flatten(env))));
+    }
+    panels.push(el("div", { class: "panel", id: "config" }, el("h2", {}, "Full config"),
+      el("details", {}, el("summary", {}, `${Object.keys(flatten(config)).length} entries`), kvTable(flatten(config)))));
+    replaceChildren(this.panels, panels);
+    this.renderMetricsTable();
+  }
+
+  renderMetricsTable() {
+    const rows = (this.run.series || []).filter((s) => s.scope === "epoch" || s.scope === "eval")
+      .sort((a, b) => a.scope.localeCompare(b.scope) || a.key.localeCompare(b.key));
+    const body = rows.map((s) => {
+      const low = lowerIsBetter(s.key);
+      const bestValue = low ? s.min_value : s.max_value;
+      const bestStep = low ? s.min_step : s.max_step;
+      return el("tr", {}, el("td", { class: "mono" }, s.key), el("td", {}, s.scope),
+        el("td", { class: "num" }, formatValue(s.last_value, 6)),
+        el("td", { class: "num" }, bestValue === null ? "\u2013" : [formatValue(bestValue, 6), el("span", { class: "epoch" }, ` @${bestStep}`)]));
+    });
+    replaceChildren(this.metricsPanel, el("h2", {}, "Metrics"),
+      rows.length
+        ? el("table", { class: "data" }, el("thead", {}, el("tr", {}, el("th", {}, "metric"), el("th", {}, "scope"),
+            el("th", { class: "num" }, "last"), el("th", { class: "num", title: "lowest for losses and errors, highest otherwise; @ epoch" }, "best"))), el("tbody", {}, body))
+        : el("p", { class: "subtle" }, "No epoch values yet."));
+  }
+}
+
+function kvTable(flat) {
+  return el("table", { class: "kv" }, el("tbody", {}, Object.entries(flat).map(([k, v]) =>
+    el("tr", {}, el("th", {}, k), el("td", {}, displayValue(v))))));
+}
+
+function modelPanel(model) {
+  const layers = Array.isArray(model.layers) ? model.layers : [];
+  const shape = (s) => (Array.isArray(s) ? `(${s.map((d) => (d === null ? "None" : d)).join(", ")})` : displayValue(s));
+  return el("div", { class: "panel", id: "model-summary" },
+    el("h2", {}, `Model: ${model.name ?? ""} (${model.class_name ?? ""})`),
+    el("div", { class: "meta" },
+      el("span", {}, "total params ", el("b", {}, (model.total_params ?? 0).toLocaleString())),
+      el("span", {}, "trainable ", el("b", {}, (model.trainable_params ?? 0).toLocaleString())),
+      el("span", {}, "non-trainable ", el("b", {}, (model.non_trainable_params ?? 0).toLocaleString()))),
+    el("table", { class: "data layers" },
+      el("thead", {}, el("tr", {}, el("th", {}, "layer"), el("th", {}, "type"), el("th", {}, "output shape"), el("th", { class: "num" }, "params"))),
+      el("tbody", {}, layers.map((l) => el("tr", {}, el("td", {}, l.name), el("td", {}, l.class_name), el("td", {}, shape(l.output_shape)),
+        el("td", { class: "num" }, l.params === null || l.params === undefined ? "?" : l.params.toLocaleString()))))));
+}
