@@ -47,8 +47,10 @@ def _excepthook(
 
 
 def _finish_at_exit() -> None:
+    # One deadline for all open runs: exit waits at most finish_timeout_s in total.
+    deadline = time.monotonic() + max((r.settings.finish_timeout_s for r in _live_runs), default=0.0)
     for run in list(_live_runs):
-        run.finish()
+        run.finish(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def _install_hooks() -> None:

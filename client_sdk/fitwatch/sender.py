@@ -265,6 +265,8 @@ class Sender:
             self.journal.ack(batch[-1].seq)
             for _ in batch:
                 self._unacked.popleft()
+            if not self._unacked:
+                self.journal.compact(self._create_body)
 
     def _keep_rejected(self, batch: list[Record], reason: str) -> None:
         import json

@@ -22,6 +22,9 @@ from typing import IO, Any
 from fitwatch.errors import JournalError
 
 JOURNAL_FILE = "journal.jsonl"
+# Once everything is acknowledged and the file is bigger than this, the journal is
+# rewritten to just the run's `create` record, so a long online run keeps a small file.
+COMPACT_BYTES = 4 * 1024 * 1024
 LOCK_FILE = "lock"
 OPS = ("create", "points", "update")
 
@@ -93,6 +96,27 @@ class Journal:
             self._file.flush()
         except OSError as exc:
             raise JournalError(f"cannot write the journal {self.path}: {exc}") from exc
+
+    def compact(self, create_body: dict[str, Any], *, min_bytes: int = COMPACT_BYTES) -> bool:
+        """If every record is acked and the file exceeds `min_bytes`, keep only `create`.
+
+        Written to a temporary file and renamed over the journal, so a crash leaves either
+        the old journal or the new one, never half of one.
+        """
+        if self._next_seq - 1 != self.acked:
+            return False
+        try:
+            if not self.path.exists() or self.path.stat().st_size < min_bytes:
+                return False
+            self.close()
+            tmp = self.path.with_suffix(".tmp")
+            lines = [{"seq": 1, "op": "create", "body": create_body}, {"ack": 1}]
+            tmp.write_text("".join(json.dumps(obj, separators=(",", ":")) + "\n" for obj in lines), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            raise JournalError(f"cannot compact the journal {self.path}: {exc}") from exc
+        self._next_seq, self.acked = 2, 1
+        return True
 
     def close(self) -> None:
         if self._file is not None:

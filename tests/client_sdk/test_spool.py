@@ -54,3 +54,17 @@ def test_journals_are_listed_and_deleted(tmp_path: Path) -> None:
     Journal.for_run(tmp_path, "a").delete()
     assert [j.directory.name for j in list_journals(tmp_path)] == ["b"]
     assert list(list_journals(tmp_path / "missing")) == []
+
+
+def test_a_fully_acked_journal_is_compacted_to_its_create_record(tmp_path: Path) -> None:
+    journal = Journal.for_run(tmp_path, "run1")
+    journal.append("create", {"id": "run1"})
+    journal.append("points", {"series": ["x" * 100]})
+    assert not journal.compact({"id": "run1"}, min_bytes=10)  # record 2 not acked yet
+    journal.ack(2)
+    assert not journal.compact({"id": "run1"}, min_bytes=10_000)  # small enough to keep
+    assert journal.compact({"id": "run1"}, min_bytes=10)
+    assert journal.append("update", {"status": "finished"}).seq == 2
+    reopened = Journal.for_run(tmp_path, "run1")
+    assert reopened.run_body() == {"id": "run1"}
+    assert [(r.seq, r.op) for r in reopened.pending()] == [(2, "update")]
