@@ -365,8 +365,24 @@ def test_logs_are_copied_so_later_callbacks_cannot_change_what_was_stored(
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile("adam", "mse")
     callback = FitWatchCallback(project="keras", url=live_server)
-    model.fit(x, y, epochs=1, batch_size=40, verbose=0, callbacks=[callback, Mutator()])
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[callback, Mutator()])
     assert stored.points(callback.run.id, "loss", "epoch")[0] > 0
+    # Keras fact pinned: fit() without batch_size batches arrays by 32 (3 steps for 80).
+    config = stored.run(callback.run.id)["config"]
+    assert (config["batch_size"], config["batch_size_source"]) == (32, "keras default")
+    assert config["fits"][0]["params"]["steps"] == 3
+
+
+def test_tf_keras_models_work_too(live_server: str, journal_dir: Path, stored: Stored) -> None:
+    tf = pytest.importorskip("tensorflow")
+    keras.utils.set_random_seed(12)
+    x, y = regression_data()
+    model = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(1)])
+    model.compile("adam", "mse", metrics=["mae"])
+    callback = FitWatchCallback(project="keras", url=live_server, update_freq="batch")
+    history = model.fit(x, y, epochs=2, batch_size=20, verbose=0, callbacks=[callback])
+    assert_history_stored(stored, callback.run.id, history)
+    assert len(stored.points(callback.run.id, "loss", "batch")) == 8
 
 
 @pytest.mark.parametrize("update_freq", ["batches", 0, -3, True, 1.5])
@@ -398,3 +414,41 @@ def test_an_unreachable_server_never_reaches_the_training_loop(
     stored = Stored(server.url)
     assert_history_stored(stored, run_id, history)
     assert len(stored.points(run_id, "loss", "batch")) == 10
+
+
+def test_a_script_killed_by_terminate_on_nan_leaves_a_failed_run(
+    live_server: str, journal_dir: Path, stored: Stored
+) -> None:
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import numpy as np, keras
+        from fitwatch.keras import FitWatchCallback
+        keras.utils.set_random_seed(6)
+        x = np.random.default_rng(0).normal(size=(80, 3)).astype("float32")
+        y = x.sum(axis=1, keepdims=True) + 3.0
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        model.compile(keras.optimizers.SGD(100.0), "mse")
+        callback = FitWatchCallback(project="keras", update_freq="batch")
+        print(callback.__class__.__name__, flush=True)
+        try:
+            model.fit(x, y, epochs=3, batch_size=8, verbose=0,
+                      callbacks=[callback, keras.callbacks.TerminateOnNaN(raise_error=True)])
+        finally:
+            print(callback.run.id, flush=True)
+        """
+    )
+    env = {**os.environ, "FITWATCH_URL": live_server, "FITWATCH_DIR": str(journal_dir),
+           "PYTHONPATH": os.pathsep.join(sys.path), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 1 and "NaN or Inf loss" in result.stderr
+    run_id = result.stdout.split()[-1]
+    stored_run = stored.run(run_id)
+    # Uncaught: sys.excepthook marked it failed and the exit handler flushed it.
+    assert stored_run["status"] == "failed"
+    assert "error" in stored_run["summary"]
+    assert len(stored.points(run_id, "loss", "batch")) >= 1
