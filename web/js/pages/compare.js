@@ -1,0 +1,367 @@
+// Compare page: the chosen runs overlaid per metric (one colour per run across every chart),
+// config differences, final and best values, parallel coordinates of hyperparameters.
+
+import { el, append, setText, replaceChildren, pageFrame, callbackSnippet } from "../dom.js";
+import * as api from "../api.js";
+import { LiveClient } from "../live.js";
+import { parseState, serializeState } from "../urlstate.js";
+import { MetricChart, colorFor, formatValue, parseValue } from "../charts.js";
+import { groupKeys, isValidation, compiledMetrics, parseTime, flatten, displayValue, lowerIsBetter } from "../metrics.js";
+
+export const SCHEMA = {
+  project: { type: "string", default: "" },
+  runs: { type: "list", default: [] },
+  scope: { type: "string", default: "epoch" },
+  smooth: { type: "number", default: 0 },
+  log: { type: "bool", default: false },
+  x: { type: "string", default: "step" },
+  metric: { type: "string", default: "" },
+};
+
+const SCOPES = [
+  { id: "batch", label: "batch", note: "batch: Keras's running means since each epoch began (not each batch's own value)." },
+  { id: "batch_derived", label: "batch (derived)", note: "batch (derived): per-batch values recovered from running means by fitwatch; exact only with equal batch weights." },
+  { id: "epoch", label: "epoch", note: "epoch: end-of-epoch values (equal to History.history). Solid lines: training; dotted: validation." },
+  { id: "eval", label: "evaluate", note: "evaluate: model.evaluate() results." },
+];
+const X_MODES = [["step", "step"], ["relative", "relative time"], ["wall", "wall time"]];
+// Config paths that always differ between runs and say nothing about the training.
+const DIFF_IGNORE = [/^environment\.argv/, /^learning_rate_per_epoch\./, /^fits\[\d+\]\.initial_iterations$/];
+
+/** Config paths whose values differ between runs (a path missing in some run differs too). */
+export function configDiff(configs) {
+  const flats = configs.map((c) => flatten(c || {}));
+  const paths = new Set(flats.flatMap((f) => Object.keys(f)));
+  const rows = [];
+  for (const path of [...paths].sort()) {
+    if (DIFF_IGNORE.some((re) => re.test(path))) continue;
+    const values = flats.map((f) => (path in f ? JSON.stringify(f[path]) : undefined));
+    if (new Set(values).size > 1) rows.push({ path, values: flats.map((f) => f[path]), present: flats.map((f) => path in f) });
+  }
+  return rows;
+}
+
+export function mount(root) {
+  const page = new ComparePage(root);
+  window.fitwatchReady = page.start();
+  window.fitwatchPage = page;
+  return page;
+}
+
+class ComparePage {
+  constructor(root) {
+    this.root = root;
+    this.state = parseState(location.search, SCHEMA);
+    this.runs = [];
+    this.charts = [];
+    this.byId = new Map();
+    this.pending = null;
+  }
+
+  async start() {
+    const frame = pageFrame("compare");
+    this.main = frame.main;
+    append(this.root, [frame.header, frame.banner, frame.main]);
+    api.on("online", () => { if (!this.runs.length) this.load(); });
+    await this.load();
+  }
+
+  pushState() {
+    history.replaceState(null, "", `${location.pathname}${serializeState(this.state, SCHEMA)}`);
+  }
+
+  async load() {
+    if (!this.state.runs.length) {
+      replaceChildren(this.main, el("div", { class: "page-head" }, el("h1", {}, "Compare runs")),
+        el("div", { class: "empty", id: "empty-state" },
+          el("h2", {}, "No runs chosen"),
+          el("p", {}, "Tick two or more runs on the runs page and press Compare; the choice is kept in this page's address."),
+          el("a", { class: "btn primary", href: this.state.project ? `./?project=${encodeURIComponent(this.state.project)}` : "./" }, "Choose runs"),
+          el("p", {}, "No runs at all yet? Add the callback to model.fit():"), callbackSnippet(this.state.project)));
+      document.documentElement.dataset.ready = "1";
+      return;
+    }
+    const results = await Promise.all(this.state.runs.map((id) => api.getRun(id).catch((e) => e)));
+    if (results.some((r) => r instanceof api.ApiError && r.status === 0)) return; // offline: the banner shows
+    this.missing = this.state.runs.filter((_, i) => results[i] instanceof Error);
+    this.runs = results.filter((r) => !(r instanceof Error));
+    this.colors = new Map(this.state.runs.map((id, i) => [id, colorFor(i)]));
+    if (!this.state.project && this.runs.length) this.state.project = this.runs[0].project;
+    this.pushState();
+    this.t0 = new Map(this.runs.map((r) => [r.id, (parseTime(r.created_at) ?? 0) / 1000]));
+    this.renderShell();
+    this.live = new LiveClient({ runs: this.runs.map((r) => r.id),
+      onPoints: (m) => this.onPoints(m), onRun: (run) => this.onRun(run) });
+    for (const r of this.runs) for (const s of r.series || []) this.live.seen(r.id, s.key, s.scope, s.last_step);
+    await this.loadCharts();
+    this.live.start();
+  }
+
+  renderShell() {
+    const legend = el("div", { class: "chart-legend", id: "run-legend" }, this.runs.map((r) => el("span", {},
+      el("span", { class: "swatch", style: `background:${this.colors.get(r.id)}` }),
+      el("a", { href: `run.html?run=${encodeURIComponent(r.id)}` }, r.name),
+      el("span", { class: `status ${r.status}`, style: "margin-left:6px" }, r.status),
+      el("button", { class: "btn", style: "min-height:0;padding:0 6px;margin-left:4px;border:0", title: "remove from the comparison",
+        onclick: () => this.remove(r.id) }, "\u00d7"))));
+    this.toolbar = el("div", { class: "toolbar", id: "controls" });
+    this.note = el("p", { class: "note", id: "scope-note" });
+    this.chartsHost = el("div", { class: "charts", id: "charts" });
+    this.tables = el("div", { id: "tables" });
+    replaceChildren(this.main,
+      el("div", { class: "page-head" },
+        el("div", {}, el("h1", {}, `Compare ${this.runs.length} runs`),
+          el("div", { class: "subtle" }, `project ${this.state.project}`,
+            this.missing.length ? ` \u00b7 not found: ${this.missing.join(", ")}` : "")),
+        el("a", { class: "btn", href: `./?project=${encodeURIComponent(this.state.project)}&sel=${this.state.runs.join(",")}` }, "Change selection")),
+      legend, this.toolbar, this.note, this.chartsHost, this.tables);
+    this.renderToolbar();
+    this.renderTables();
+  }
+
+  remove(id) {
+    this.state.runs = this.state.runs.filter((r) => r !== id);
+    this.pushState();
+    if (this.live) this.live.stop();
+    for (const c of this.charts) c.purge();
+    this.charts = [];
+    this.load();
+  }
+
+  renderToolbar() {
+    const have = new Set(this.runs.flatMap((r) => (r.series || []).map((s) => s.scope)));
+    const scope = this.state.scope;
+    replaceChildren(this.toolbar,
+      el("label", {}, "Scope", el("div", { class: "seg", id: "scope" }, SCOPES.map((s) => el("button", {
+        class: s.id === scope ? "on" : "", disabled: !have.has(s.id) && s.id !== scope, dataset: { scope: s.id }, title: s.note,
+        onclick: () => { this.state.scope = s.id; this.pushState(); this.renderToolbar(); this.loadCharts(); },
+      }, s.label)))),
+      el("label", {}, "Smoothing", el("input", { type: "range", id: "smoothing", min: "0", max: "0.99", step: "0.01", value: String(this.state.smooth),
+        oninput: (e) => { this.state.smooth = Number(e.target.value); this.pushState(); setText(e.target.nextSibling, this.state.smooth.toFixed(2));
+          clearTimeout(this.smoothTimer); this.smoothTimer = setTimeout(() => this.charts.forEach((c) => c.setSmoothing(this.state.smooth)), 30); } }),
+        el("span", { class: "mono" }, this.state.smooth.toFixed(2))),
+      el("label", {}, el("input", { type: "checkbox", id: "log-scale", checked: this.state.log,
+        onchange: (e) => { this.state.log = e.target.checked; this.pushState(); this.charts.forEach((c) => c.setLog(this.state.log)); } }), "Log scale"),
+      el("label", {}, "X axis", el("select", { id: "x-axis", onchange: (e) => { this.state.x = e.target.value; this.pushState();
+        this.charts.forEach((c) => c.setX(this.state.x, this.xTitle())); } },
+        X_MODES.map(([id, label]) => el("option", { value: id, selected: id === this.state.x }, label)))));
+    setText(this.note, SCOPES.find((s) => s.id === scope)?.note || "");
+  }
+
+  xTitle() {
+    return { step: this.state.scope === "epoch" ? "epoch" : "step", relative: "seconds since each run started", wall: "wall time" }[this.state.x];
+  }
+
+  xFor(s, step, time) {
+    if (this.state.x === "wall") return new Date(time * 1000);
+    if (this.state.x === "relative") return time - this.t0.get(s.runId);
+    return step;
+  }
+
+  maxPoints() {
+    const first = this.chartsHost.querySelector(".chart");
+    return Math.max(200, Math.min(4000, Math.round((first ? first.clientWidth : 600) || 600)));
+  }
+
+  async loadCharts() {
+    const started = performance.now();
+    const scope = this.state.scope;
+    this.pending = [];
+    for (const c of this.charts) c.purge();
+    this.charts = [];
+    this.byId.clear();
+    replaceChildren(this.chartsHost);
+    const keys = [...new Set(this.runs.flatMap((r) => (r.series || []).filter((s) => s.scope === scope).map((s) => s.key)))];
+    if (!keys.length) {
+      replaceChildren(this.chartsHost, el("div", { class: "empty", id: "empty-state" }, el("h2", {}, `No ${scope} values in these runs`),
+        el("p", {}, "Pick another scope above.")));
+      this.pending = null;
+      this.markReady(started);
+      return;
+    }
+    const order = compiledMetrics(this.runs[0]);
+    const groups = groupKeys(keys, order);
+    const cards = groups.map((g) => {
+      const div = el("div", { class: "chart", dataset: { key: g.base } });
+      this.chartsHost.append(el("div", { class: "chart-card" }, div));
+      return { group: g, div };
+    });
+    let data;
+    try {
+      // One request for every run and key: the server uses the same step buckets for every run.
+      data = (await api.readMany({ runs: this.runs.map((r) => r.id), keys, scope, max_points: this.maxPoints() })).series;
+    } catch {
+      return;
+    }
+    if (scope !== this.state.scope) return;
+    const names = new Map(this.runs.map((r) => [r.id, r.name]));
+    for (const { group, div } of cards) {
+      const chart = new MetricChart(div, { title: group.base, xFor: (s, step, t) => this.xFor(s, step, t), xMode: this.state.x,
+        xTitle: this.xTitle(), logY: this.state.log, smoothing: this.state.smooth, showLegend: false, hovermode: "closest",
+        onZoom: (ranges) => this.zoom(chart, ranges) });
+      for (const run of this.runs) {
+        for (const key of group.keys) {
+          const d = data.find((x) => x.run_id === run.id && x.key === key);
+          if (!d) continue;
+          const s = chart.add({ id: `${run.id}\u0000${key}\u0000${scope}`, runId: run.id, key, scope, label: `${names.get(run.id)} \u00b7 ${key}`,
+            color: this.colors.get(run.id), dash: isValidation(key) ? "dot" : "solid",
+            steps: d.steps, values: d.values, times: d.times, epochs: d.epochs || [], downsampled: d.downsampled });
+          this.byId.set(s.id, chart);
+          if (d.steps.length) this.live.seen(run.id, key, scope, d.steps[d.steps.length - 1]);
+        }
+      }
+      this.charts.push(chart);
+    }
+    await Promise.all(this.charts.map((c) => c.render()));
+    const pending = this.pending;
+    this.pending = null;
+    for (const m of pending) this.onPoints(m);
+    this.markReady(started);
+  }
+
+  markReady(started) {
+    const root = document.documentElement;
+    // Wait for the browser to paint what Plotly drew before calling the page ready.
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      root.dataset.readyMs = String(Math.round(performance.now()));
+      root.dataset.chartsMs = String(Math.round(performance.now() - started));
+      root.dataset.ready = "1";
+    }));
+  }
+
+  async zoom(chart, ranges) {
+    const targets = chart.series.filter((s) => s.downsampled || s.partial);
+    if (!targets.length) return;
+    // Same start/end for every run: the visible step window (union of the runs' ranges).
+    let start = null; let end = null;
+    if (ranges) {
+      for (const r of Object.values(ranges)) {
+        start = start === null ? r.start : Math.min(start, r.start);
+        end = end === null ? r.end : Math.max(end, r.end);
+      }
+    }
+    const runs = [...new Set(targets.map((s) => s.runId))];
+    const keys = [...new Set(targets.map((s) => s.key))];
+    let data;
+    try {
+      data = (await api.readMany({ runs, keys, scope: this.state.scope, max_points: this.maxPoints(), start, end })).series;
+    } catch { return; }
+    for (const s of targets) {
+      const d = data.find((x) => x.run_id === s.runId && x.key === s.key);
+      if (!d) continue;
+      chart.replace(s.id, d);
+      s.partial = Boolean(ranges);
+      s.downsampled = d.downsampled || s.partial;
+    }
+    await chart.render();
+  }
+
+  onPoints(m) {
+    if (this.pending) { this.pending.push(m); return; }
+    const id = `${m.run_id}\u0000${m.key}\u0000${m.scope}`;
+    const chart = this.byId.get(id);
+    if (!chart) return;
+    if (chart.find(id).partial) return;
+    chart.extend(id, m);
+  }
+
+  onRun(run) {
+    const i = this.runs.findIndex((r) => r.id === run.id);
+    if (i >= 0) this.runs[i] = { ...this.runs[i], ...run, series: this.runs[i].series };
+  }
+
+  renderTables() {
+    const runs = this.runs;
+    const head = () => el("tr", {}, el("th", {}, ""), runs.map((r) => el("th", {},
+      el("span", { class: "swatch", style: `background:${this.colors.get(r.id)}` }), r.name)));
+    // Config differences.
+    const diff = configDiff(runs.map((r) => r.config));
+    const diffTable = diff.length
+      ? el("div", { class: "table-wrap" }, el("table", { class: "data plain-head", id: "config-diff" }, el("thead", {}, head()),
+          el("tbody", {}, diff.map((row) => el("tr", {}, el("td", { class: "mono" }, row.path),
+            row.values.map((v, i) => el("td", { class: row.present[i] ? "diff mono wrap" : "missing mono" },
+              row.present[i] ? displayValue(v) : "(not set)")))))))
+      : el("p", { class: "subtle", id: "config-diff" }, runs.length > 1 ? "These runs have the same config." : "Add another run to see config differences.");
+    // Final and best values per metric (epoch scope, as History.history).
+    const keys = [...new Set(runs.flatMap((r) => (r.series || []).filter((s) => s.scope === "epoch" && !s.key.includes("/")).map((s) => s.key)))].sort(
+      (a, b) => Number(isValidation(a)) - Number(isValidation(b)) || a.localeCompare(b));
+    const rows = [];
+    for (const key of keys) {
+      const low = lowerIsBetter(key);
+      const summaries = runs.map((r) => (r.series || []).find((s) => s.key === key && s.scope === "epoch"));
+      const best = summaries.map((s) => (s ? (low ? s.min_value : s.max_value) : null));
+      const bestStep = summaries.map((s) => (s ? (low ? s.min_step : s.max_step) : null));
+      const finite = best.map((v) => (v === null ? NaN : parseValue(v)));
+      const winner = finite.reduce((w, v, i) => (Number.isNaN(v) ? w : w < 0 || (low ? v < finite[w] : v > finite[w]) ? i : w), -1);
+      const lastV = summaries.map((s) => (s ? parseValue(s.last_value) : NaN));
+      const lastWinner = lastV.reduce((w, v, i) => (Number.isNaN(v) ? w : w < 0 || (low ? v < lastV[w] : v > lastV[w]) ? i : w), -1);
+      rows.push(el("tr", {}, el("td", { class: "mono" }, `${key} final`),
+        summaries.map((s, i) => el("td", { class: `num${i === lastWinner && runs.length > 1 ? " best" : ""}` }, s ? formatValue(s.last_value, 5) : "\u2013"))));
+      rows.push(el("tr", {}, el("td", { class: "mono" }, `${key} best (${low ? "min" : "max"})`),
+        best.map((v, i) => el("td", { class: `num${i === winner && runs.length > 1 ? " best" : ""}` },
+          v === null ? "\u2013" : [formatValue(v, 5), el("span", { class: "epoch" }, ` @${bestStep[i]}`)]))));
+    }
+    const valuesTable = keys.length
+      ? el("div", { class: "table-wrap" }, el("table", { class: "data plain-head", id: "metric-values" }, el("thead", {}, head()), el("tbody", {}, rows)))
+      : el("p", { class: "subtle" }, "No epoch values yet.");
+    this.parcoordsHost = el("div", { id: "parcoords", style: "width:100%;height:340px" });
+    const metricKeys = keys;
+    if (!this.state.metric || !metricKeys.includes(this.state.metric)) {
+      this.state.metric = metricKeys.includes("val_loss") ? "val_loss" : metricKeys.includes("loss") ? "loss" : metricKeys[0] || "";
+    }
+    const metricSelect = el("select", { id: "parcoords-metric", onchange: (e) => { this.state.metric = e.target.value; this.pushState(); this.renderParcoords(diff); } },
+      metricKeys.map((k) => el("option", { value: k, selected: k === this.state.metric }, k)));
+    replaceChildren(this.tables,
+      el("div", { class: "panel" }, el("h2", {}, "Final and best values (epoch)"), valuesTable),
+      el("div", { class: "panel" }, el("h2", {}, `Config differences (${diff.length})`),
+        el("p", { class: "subtle" }, "Only what differs between the runs; highlighted cells differ."), diffTable),
+      el("div", { class: "panel" }, el("div", { class: "page-head", style: "margin:0" }, el("h2", {}, "Hyperparameters vs metric"),
+        el("label", { class: "field" }, "metric (best)", metricSelect)), this.parcoordsHost));
+    this.renderParcoords(diff);
+  }
+
+  renderParcoords(diff) {
+    const runs = this.runs;
+    if (runs.length < 2 || !this.state.metric) {
+      replaceChildren(this.parcoordsHost, el("p", { class: "subtle" }, "Compare two or more runs with epoch values to see hyperparameters against a metric."));
+      return;
+    }
+    const dims = [];
+    const labels = new Set();
+    for (const row of diff) {
+      if (labels.has(shortLabel(row.path))) continue;
+      labels.add(shortLabel(row.path));
+      if (row.path.startsWith("environment.") || row.path.startsWith("model.layers")) continue;
+      const vals = row.values;
+      if (vals.every((v) => typeof v === "number" || v === undefined || v === null)) {
+        dims.push({ label: shortLabel(row.path), values: vals.map((v) => (typeof v === "number" ? v : NaN)) });
+      } else if (vals.every((v) => v === undefined || v === null || ["string", "boolean"].includes(typeof v))) {
+        const cats = [...new Set(vals.map((v) => String(v ?? "(not set)")))];
+        dims.push({ label: shortLabel(row.path), values: vals.map((v) => cats.indexOf(String(v ?? "(not set)"))),
+          tickvals: cats.map((_, i) => i), ticktext: cats });
+      }
+      if (dims.length >= 8) break;
+    }
+    const key = this.state.metric;
+    const low = lowerIsBetter(key);
+    const metric = runs.map((r) => {
+      const s = (r.series || []).find((x) => x.key === key && x.scope === "epoch");
+      const v = s ? (low ? s.min_value : s.max_value) : null;
+      return v === null ? NaN : parseValue(v);
+    });
+    dims.push({ label: `${low ? "min" : "max"} ${key}`, values: metric });
+    const finite = metric.filter(Number.isFinite);
+    Plotly.react(this.parcoordsHost, [{
+      type: "parcoords",
+      line: { color: metric.map((v) => (Number.isFinite(v) ? v : finite.length ? Math.max(...finite) : 0)),
+        colorscale: "Viridis", reversescale: low, showscale: true, colorbar: { title: { text: key }, thickness: 12 } },
+      dimensions: dims,
+      labelfont: { size: 12 }, tickfont: { size: 11 },
+    }], { margin: { l: 70, r: 110, t: 50, b: 20 }, height: 340, paper_bgcolor: "rgba(0,0,0,0)",
+      font: { family: "system-ui, sans-serif", color: "#2b3340" } }, { displaylogo: false, responsive: true });
+  }
+}
+
+function shortLabel(path) {
+  return path.replace(/^optimizer\.config\./, "optimizer.").replace(/^fits\[\d+\]\.(args|params)\./, "");
+}
