@@ -452,3 +452,23 @@ def test_a_script_killed_by_terminate_on_nan_leaves_a_failed_run(
     assert stored_run["status"] == "failed"
     assert "error" in stored_run["summary"]
     assert len(stored.points(run_id, "loss", "batch")) >= 1
+
+
+def test_a_callback_that_owns_its_run_resumes_it_for_a_second_fit(
+    live_server: str, journal_dir: Path, stored: Stored
+) -> None:
+    keras.utils.set_random_seed(13)
+    x, y = regression_data()
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("adam", "mse")
+    callback = FitWatchCallback(project="keras", url=live_server, update_freq="batch")
+    first = model.fit(x, y, epochs=2, batch_size=40, verbose=0, callbacks=[callback])
+    run_id = callback.run.id
+    assert stored.run(run_id)["status"] == "finished"
+    second = model.fit(x, y, initial_epoch=2, epochs=3, batch_size=40, verbose=0, callbacks=[callback])
+    assert callback.run.id == run_id
+    assert stored.run(run_id)["status"] == "finished"
+    assert stored.points(run_id, "loss", "epoch") == {
+        0: first.history["loss"][0], 1: first.history["loss"][1], 2: second.history["loss"][0],
+    }
+    assert sorted(stored.points(run_id, "loss", "batch")) == list(range(6))
