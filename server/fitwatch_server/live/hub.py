@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 # Series summaries feed a runs table, which needs no more than two updates a second; each costs
 # a database read, so they are throttled harder than points.
 SUMMARY_INTERVAL_S = 0.5
+# `crashed` is derived from missing heartbeats, so no request announces it: each worker looks
+# this often (at most) for watched runs whose derived status changed.
+STATUS_SWEEP_MAX_INTERVAL_S = 5.0
 # One points message carries at most this many points (a huge ingest or a replay is chunked).
 MAX_POINTS_PER_MESSAGE = 5000
 # Control messages (acks, errors, pongs) bypass the bound so a client is always answered; a
@@ -289,11 +292,14 @@ class Hub:
         self._summary_keys: dict[str, set[tuple[str, str]]] = {}
         self._summaries = Coalescer[str](SUMMARY_INTERVAL_S, self._flush_summary)
         self._tasks: set[asyncio.Task[None]] = set()
+        # Last status each watched running run was reported with (for crashed <-> running).
+        self._reported_status: dict[str, str] = {}
 
     # --- lifecycle ---
 
     async def start(self) -> None:
         self.state = HubState.RUNNING
+        self._spawn(self._sweep_statuses())
 
     async def stop(self) -> None:
         self.state = HubState.STOPPED
@@ -360,6 +366,7 @@ class Hub:
 
     def deliver_run(self, run: schemas.RunPublic) -> None:
         self._project_of[run.id] = run.project
+        self._reported_status[run.id] = run.status.value
         text = protocol.encode(protocol.RunChanged(run=run.model_copy(update={"series": None})))
         for subscriber in self._audience(run.id, run.project):
             subscriber.offer(text)
@@ -396,6 +403,30 @@ class Hub:
         for text in points_messages(run_id, key, scope, rows, has_epochs=pending.has_epochs):
             for subscriber in subscribers:
                 subscriber.offer(text)
+
+    async def _sweep_statuses(self) -> None:
+        """Report runs that turned `crashed` (no heartbeat) or came back to `running`."""
+        interval = min(STATUS_SWEEP_MAX_INTERVAL_S, self.settings.heartbeat_timeout_s / 4)
+        while True:
+            await asyncio.sleep(interval)
+            if not self._by_run and not self._by_project:
+                self._reported_status.clear()
+                continue
+            try:
+                runs = await run_in_threadpool(
+                    replay.read_running_runs, self.factory, run_ids=set(self._by_run),
+                    projects=set(self._by_project), heartbeat_timeout_s=self.settings.heartbeat_timeout_s,
+                )
+            except Exception:
+                logger.exception("live hub: reading run statuses failed")
+                continue
+            seen = {}
+            for run in runs:
+                seen[run.id] = run.status.value
+                before = self._reported_status.get(run.id)
+                if before is not None and before != run.status.value:
+                    self.deliver_run(run)
+            self._reported_status = seen
 
     def _flush_summary(self, run_id: str) -> None:
         keys = self._summary_keys.pop(run_id, set())

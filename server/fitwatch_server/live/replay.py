@@ -109,3 +109,22 @@ def unknown_runs(factory: sessionmaker[Session], *, run_ids: list[str]) -> list[
     with session_scope(factory) as session:
         known = set(session.scalars(select(models.Run.id).where(models.Run.id.in_(run_ids))))
     return sorted(set(run_ids) - known)
+
+
+def read_running_runs(
+    factory: sessionmaker[Session], *, run_ids: set[str], projects: set[str], heartbeat_timeout_s: float
+) -> list[schemas.RunPublic]:
+    """Runs stored as `running` (so possibly `crashed` by now) among these runs and projects."""
+    if not run_ids and not projects:
+        return []
+    with session_scope(factory) as session:
+        query = (
+            select(models.Run)
+            .join(models.Project, models.Run.project_id == models.Project.id)
+            .where(models.Run.status == "running")
+            .where(models.Run.id.in_(run_ids) | models.Project.name.in_(projects))
+        )
+        return [
+            run_store.run_public(run, heartbeat_timeout_s=heartbeat_timeout_s)
+            for run in session.scalars(query)
+        ]

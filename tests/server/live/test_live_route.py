@@ -210,3 +210,18 @@ def test_idle_connection_gets_pings_and_dead_ones_are_removed(
     idle.close()
     wait_until(lambda: live_status(api, url)["subscribers"] == 0, timeout=15)
     dead.close()
+
+
+def test_runs_that_stop_sending_heartbeats_are_reported_crashed_and_revived(
+    start_server: StartServer, api: httpx.Client
+) -> None:
+    url = start_server(FITWATCH_HEARTBEAT_TIMEOUT_S="1").url
+    watcher = LiveClient(url, "project=live")
+    watcher.next_of("subscribed")
+    run = create_run(api, url)
+    assert watcher.next_of("run")["run"]["status"] == "running"
+    crashed = watcher.next_of("run", timeout=30)["run"]
+    assert (crashed["id"], crashed["status"]) == (run["id"], "crashed")
+    api.post(f"{url}/api/v1/runs/{run['id']}/heartbeat").raise_for_status()
+    assert watcher.next_of("run", timeout=30)["run"]["status"] == "running"
+    watcher.close()
