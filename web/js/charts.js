@@ -298,12 +298,11 @@ export class MetricChart {
       let start = null; let end = null;
       for (let i = 0; i < s.steps.length; i++) {
         const xv = toNum(this.xFor(s, s.steps[i], s.times[i], s.epochs[i]));
-        if (xv < lo) start = s.steps[i];
-        else if (xv <= hi || end === null) {
-          if (start === null) start = s.steps[i];
-          end = s.steps[i];
-          if (xv > hi) break;
-        } else break;
+        // One point either side of the window, so the line runs to the edges.
+        if (xv < lo) { start = s.steps[i]; continue; }
+        if (start === null) start = s.steps[i];
+        end = s.steps[i];
+        if (xv > hi) break;
       }
       if (start !== null) ranges[s.id] = { start, end: end ?? start };
     }

@@ -1,0 +1,171 @@
+"""The run page against a real server: live extension during a real Keras fit, scope and
+smoothing toggles, NaN/Inf gaps, zoom refetch, CSV download, HTML in names shown as text."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.helpers.wait import wait_until
+from tests.web.dashboard import create_run, open_ready, post_series, series, trace_data, training_run
+
+
+def drawn(page: Any) -> int:
+    return int(page.evaluate("Number(document.documentElement.dataset.drawn || 0)"))
+
+
+def test_a_real_keras_fit_extends_the_chart_in_place(page: Any, live_server: str) -> None:
+    import keras
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    import fitwatch
+    from fitwatch.keras import FitWatchCallback
+
+    keras.utils.set_random_seed(0)
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16).astype(np.float32)
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    run = fitwatch.init(project="web", name="live-digits", url=live_server, flush_interval_s=0.05)
+    # Hold training at the start of epoch 1 until the page has drawn epoch 0, so the test
+    # watches points that arrive after the first draw.
+    release = threading.Event()
+
+    class Gate(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            if epoch == 1:
+                release.wait(timeout=120)
+
+    errors: list[BaseException] = []
+
+    def fit() -> None:
+        try:
+            model.fit(x, y, epochs=3, batch_size=64, validation_split=0.2, verbose=0,
+                      callbacks=[FitWatchCallback(run=run, update_freq="batch"), Gate()])
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            errors.append(error)
+        finally:
+            release.set()
+
+    page.goto(f"{live_server}/run.html?run={run.id}")
+    page.wait_for_function("document.documentElement.dataset.ready === '1'")
+    thread = threading.Thread(target=fit, daemon=True)
+    thread.start()
+    try:
+        # Epoch 0 drawn: batch loss and the epoch-end val_loss in the same chart.
+        wait_until(lambda: {t["name"] for t in trace_data(page, "loss")} >= {"loss", "val_loss"}, timeout=120)
+        page.evaluate("window.__noReload = true; document.querySelector('.chart[data-key=loss]').__sameChart = true")
+        before = len(trace_data(page, "loss")[0]["x"])
+        assert before > 0
+    finally:
+        release.set()
+    thread.join(timeout=180)
+    assert not errors, errors
+    run.finish()
+    steps = 3 * 23  # 1437 training samples / 64 per batch = 23 batches per epoch
+    wait_until(lambda: len(trace_data(page, "loss")[0]["x"]) == steps, timeout=60)
+    assert page.evaluate("window.__noReload === true")
+    assert page.evaluate("document.querySelector('.chart[data-key=loss]').__sameChart === true")
+    raw = trace_data(page, "loss")[0]
+    assert raw["x"] == list(range(steps))
+    # The chart holds exactly what the server stored (the running means Keras logged).
+    stored = httpx.get(f"{live_server}/api/v1/runs/{run.id}/series/loss", params={"scope": "batch"}).json()
+    assert raw["y"] == stored["values"]
+    wait_until(lambda: page.text_content("#run-status") == "finished", timeout=30)
+
+
+def test_smoothing_and_scope_toggles_change_what_is_drawn(page: Any, live_server: str) -> None:
+    run = training_run(live_server, name="toggles", epochs=4, steps_per_epoch=10)
+    open_ready(page, f"{live_server}/run.html?run={run['id']}")
+    traces = trace_data(page, "loss")
+    raw, smoothed = traces[0], traces[1]
+    assert len(raw["x"]) == 40 and raw["x"][:3] == [0, 1, 2]  # batch scope by default
+    assert smoothed["visible"] is True and smoothed["y"] != raw["y"]  # default smoothing 0.6
+
+    count = drawn(page)
+    page.evaluate("""() => { const s = document.querySelector('#smoothing');
+      s.value = '0'; s.dispatchEvent(new Event('input', {bubbles: true})); }""")
+    wait_until(lambda: drawn(page) > count)
+    traces = trace_data(page, "loss")
+    assert traces[1]["visible"] is False and traces[0]["visible"] is True
+    assert "smooth=0" in page.url
+
+    count = drawn(page)
+    page.click("#scope button[data-scope=epoch]")
+    wait_until(lambda: drawn(page) > count)
+    traces = trace_data(page, "loss")
+    assert [t["name"] for t in traces if t["x"] and t["visible"] is True] == ["loss", "val_loss"]
+    assert traces[0]["x"] == [0, 1, 2, 3]
+    assert "scope=epoch" in page.url
+    assert "Keras" in page.text_content("#scope-note")
+
+    # The URL reproduces the view.
+    page.reload()
+    page.wait_for_function("document.documentElement.dataset.ready === '1'")
+    assert page.input_value("#smoothing") == "0"
+    assert len(trace_data(page, "loss")[0]["x"]) == 4
+
+
+def test_batch_scope_says_values_are_running_means(page: Any, live_server: str) -> None:
+    run = training_run(live_server, name="notes")
+    open_ready(page, f"{live_server}/run.html?run={run['id']}")
+    assert "running mean" in page.text_content("#scope-note")
+
+
+def test_nan_and_infinity_are_marked_gaps(page: Any, live_server: str) -> None:
+    run = create_run(live_server, name="diverging")
+    post_series(live_server, run["id"], series("loss", "epoch", [0, 1, 2, 3, 4], [1.0, "NaN", 0.8, "Infinity", 0.5]))
+    open_ready(page, f"{live_server}/run.html?run={run['id']}&smooth=0")
+    raw, _smoothed, marks = trace_data(page, "loss")
+    assert raw["x"] == [0, 1, 2, 3, 4]
+    assert raw["y"] == [1.0, None, 0.8, None, 0.5]  # gaps, not dropped points
+    assert marks["x"] == [1, 3]
+
+
+def test_zooming_refetches_downsampled_series_at_full_detail(page: Any, live_server: str) -> None:
+    run = create_run(live_server, name="long")
+    steps = list(range(20_000))
+    post_series(live_server, run["id"], series("loss", "batch", steps, [1 + (s % 97) / 100 for s in steps], 1000))
+    open_ready(page, f"{live_server}/run.html?run={run['id']}")
+    overview = len(trace_data(page, "loss")[0]["x"])
+    assert overview < 5000
+    count = drawn(page)
+    page.evaluate("Plotly.relayout(document.querySelector('.chart[data-key=loss]'), {'xaxis.range': [1000, 1100]})")
+    wait_until(lambda: drawn(page) > count)
+    xs = trace_data(page, "loss")[0]["x"]
+    assert set(range(1000, 1101)) <= set(xs)  # every point in the window
+    count = drawn(page)
+    page.evaluate("Plotly.relayout(document.querySelector('.chart[data-key=loss]'), {'xaxis.autorange': true})")
+    wait_until(lambda: drawn(page) > count)
+    assert len(trace_data(page, "loss")[0]["x"]) == overview
+
+
+def test_csv_download_matches_the_api(page: Any, live_server: str) -> None:
+    run = training_run(live_server, name="csv", epochs=2)
+    post_series(live_server, run["id"], series("loss", "eval", [0], ["NaN"]))
+    open_ready(page, f"{live_server}/run.html?run={run['id']}")
+    with page.expect_download() as info:
+        page.click("#download-csv")
+    path = info.value.path()
+    with open(path, encoding="utf-8") as handle:
+        downloaded = handle.read()
+    expected = httpx.get(f"{live_server}/api/v1/runs/{run['id']}/export", params={"format": "csv"}).text
+    assert downloaded == expected
+    assert downloaded.startswith("key,scope,step,epoch,value,wall_time")
+
+
+@pytest.mark.parametrize("where", ["run", "runs"])
+def test_a_run_name_with_html_is_shown_as_text(page: Any, live_server: str, where: str) -> None:
+    name = '<img src=x onerror="window.__xss=1"><b>bold</b>'
+    run = training_run(live_server, name=name, project="xss", epochs=1, config={"note": "<script>window.__xss=2</script>"})
+    url = f"{live_server}/run.html?run={run['id']}" if where == "run" else f"{live_server}/?project=xss"
+    open_ready(page, url)
+    selector = "#run-name" if where == "run" else "td.name a"
+    assert page.text_content(selector) == name
+    assert page.locator("main img").count() == 0 and page.locator("main b:text('bold')").count() == 0
+    assert page.evaluate("window.__xss") is None
