@@ -156,6 +156,12 @@ class _Connection:
                         points_messages(run_id, key, scope, rows, has_epochs=has_epochs, replay_=True)
                     )
             ack = await self._ack(runs)
+        except Exception as error:
+            # The database failed us, not the client: say so and keep the connection.
+            logger.exception("live: answering a subscribe failed")
+            self.subscriber.release([], [])
+            self.subscriber.resync(f"the server could not read what you missed ({type(error).__name__}); refetch over REST")
+            return
         except BaseException:
             self.subscriber.release([], [])
             raise
