@@ -98,6 +98,7 @@ async def _subscribe_and_measure(
     import websockets
 
     latencies: list[float] = []
+    arrivals: list[tuple[str, int, float]] = []  # (run_id, step, received at)
     counts = {"messages": 0, "resyncs": 0}
 
     async def one(runs: list[str]) -> None:
@@ -113,6 +114,7 @@ async def _subscribe_and_measure(
                     ready.release()
                 elif kind == "points":
                     latencies.extend(now - t for t in message["times"])
+                    arrivals.extend((message["run_id"], s, now) for s in message["steps"])
                 elif kind == "resync":
                     counts["resyncs"] += 1
                 if stop_at.value and now > stop_at.value:
@@ -125,7 +127,7 @@ async def _subscribe_and_measure(
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    results.put({"latencies": latencies, **counts})
+    results.put({"latencies": latencies, "arrivals": arrivals, **counts})
 
 
 def subscriber_main(url: str, watch: list[list[str]], ready: Any, stop_at: Any, results: Any) -> None:
@@ -169,6 +171,7 @@ class _HttpConnection:
 async def _log_points(url: str, run_ids: list[str], rate: float, flush_s: float, duration: float, results: Any) -> None:
     per_request = max(1, round(rate * flush_s))
     request_times: list[float] = []
+    answered: dict[tuple[str, int], float] = {}  # (run_id, first step) -> response received at
     errors = 0
     host, port = url.removeprefix("http://").split(":")
     end = time.monotonic() + duration
@@ -190,6 +193,7 @@ async def _log_points(url: str, run_ids: list[str], rate: float, flush_s: float,
             started = time.perf_counter()
             status = await connection.post_json(f"/api/v1/runs/{run_id}/points", json.dumps(body).encode())
             request_times.append(time.perf_counter() - started)
+            answered[(run_id, step)] = time.time()
             if status != 200:
                 errors += 1
             step += per_request
@@ -197,7 +201,7 @@ async def _log_points(url: str, run_ids: list[str], rate: float, flush_s: float,
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
     await asyncio.gather(*(one(r, i * flush_s / len(run_ids)) for i, r in enumerate(run_ids)))
-    results.put({"request_times": request_times, "errors": errors})
+    results.put({"request_times": request_times, "answered": answered, "errors": errors})
 
 
 def load_main(url: str, run_ids: list[str], rate: float, flush_s: float, duration: float, results: Any) -> None:
@@ -214,7 +218,22 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def keepalive_probe(url: str, requests: int = 200) -> list[float]:
+    """Sequential small POSTs on one keep-alive connection: ~1 ms each, or ~40 ms each when
+    accepted sockets lack TCP_NODELAY (the uvicorn --workers trap in perf-notes.md)."""
+    with httpx.Client(base_url=url) as client:
+        run_id = client.post("/api/v1/runs", json={"project": "probe"}).json()["id"]
+        times = []
+        for step in range(requests):
+            body = {"series": [{"key": "probe", "scope": "epoch", "steps": [step], "values": [1.0], "times": [0.0]}]}
+            started = time.perf_counter()
+            client.post(f"/api/v1/runs/{run_id}/points", json=body).raise_for_status()
+            times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
 def scenario(label: str, url: str, args: argparse.Namespace) -> None:
+    probe = keepalive_probe(url)
     with httpx.Client(base_url=url) as client:
         run_ids = [
             client.post("/api/v1/runs", json={"project": "bench", "name": f"run-{i}"}).json()["id"]
@@ -245,6 +264,8 @@ def scenario(label: str, url: str, args: argparse.Namespace) -> None:
     req = [x * 1000 for x in loaded["request_times"]]
     points_sent = len(req) * max(1, round(args.rate * args.flush_interval))
     print(f"\n{label}")
+    print(f"  idle keep-alive ingest request (TCP_NODELAY check): p50 {percentile(probe, 0.5):.1f} ms, "
+          f"p99 {percentile(probe, 0.99):.1f} ms")
     print(f"  ingest: {len(req)} requests ({len(req) / args.duration:.0f}/s), {points_sent} points, "
           f"{loaded['errors']} errors; request p50 {percentile(req, 0.5):.1f} ms, "
           f"p99 {percentile(req, 0.99):.1f} ms")
@@ -253,6 +274,16 @@ def scenario(label: str, url: str, args: argparse.Namespace) -> None:
     if ms:
         print(f"  latency send→receive: p50 {percentile(ms, 0.5):.1f} ms, p99 {percentile(ms, 0.99):.1f} ms, "
               f"max {max(ms):.1f} ms, mean {statistics.fmean(ms):.1f} ms")
+        # The live path alone: from the ingest response reaching the SDK to the point reaching
+        # the browser (negative: the point arrived before the HTTP response did).
+        per_request = max(1, round(args.rate * args.flush_interval))
+        after = [
+            (received - loaded["answered"][(run_id, step - step % per_request)]) * 1000
+            for run_id, step, received in measured["arrivals"]
+            if (run_id, step - step % per_request) in loaded["answered"]
+        ]
+        print(f"  latency response→receive (live path only): p50 {percentile(after, 0.5):.1f} ms, "
+              f"p99 {percentile(after, 0.99):.1f} ms, max {max(after):.1f} ms")
 
 
 def main() -> None:
