@@ -32,7 +32,10 @@ def test_two_runs_overlaid_with_their_config_difference(page: Any, live_server: 
     assert "val_loss best (min)" in values and "accuracy best (max)" in values
     best = page.locator("#metric-values tr", has_text="val_loss best (min)").locator("td.best")
     assert best.count() == 1 and "@4" in best.text_content()
-    assert page.locator("#parcoords .parcoords").count() == 1
+    page.locator("#parcoords").scroll_into_view_if_needed()  # drawn when it comes into view
+    page.wait_for_selector("#parcoords[data-drawn='1']")
+    labels = page.evaluate("document.querySelector('#parcoords').data[0].dimensions.map((d) => d.label)")
+    assert labels == ["optimizer.learning_rate", "min val_loss"]
 
 
 def test_scope_toggle_redraws_with_batch_points(page: Any, live_server: str) -> None:

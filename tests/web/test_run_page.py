@@ -76,6 +76,9 @@ def test_a_real_keras_fit_extends_the_chart_in_place(page: Any, live_server: str
     # The chart holds exactly what the server stored (the running means Keras logged).
     stored = httpx.get(f"{live_server}/api/v1/runs/{run.id}/series/loss", params={"scope": "batch"}).json()
     assert raw["y"] == stored["values"]
+    # A status change reaches the open page live (set over REST: the SDK's own finish is
+    # bounded in time and is tested with the SDK).
+    httpx.patch(f"{live_server}/api/v1/runs/{run.id}", json={"status": "finished"}).raise_for_status()
     wait_until(lambda: page.text_content("#run-status") == "finished", timeout=30)
 
 

@@ -15,6 +15,16 @@ export const colorFor = (index) => PALETTE[index % PALETTE.length];
 
 const NONFINITE_COLOR = "#d62728";
 
+/** Resolves once Plotly.js (loaded with `defer` after the page module) has executed. */
+export function plotlyReady() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  return new Promise((resolve) => {
+    const check = () => (window.Plotly ? resolve(window.Plotly) : setTimeout(check, 10));
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", check, { once: true });
+    else check();
+  });
+}
+
 /** A wire value (number or "NaN"/"Infinity"/"-Infinity") as a JS number. */
 export function parseValue(v) {
   if (typeof v === "number") return v;
@@ -198,6 +208,7 @@ export class MetricChart {
 
   /** Draw from scratch (Plotly.react reuses the DOM; used on first draw and on scope/x changes). */
   async render() {
+    await plotlyReady();
     const traces = this.series.flatMap((s) => this._traces(s));
     if (!this.drawn) {
       await Plotly.newPlot(this.container, traces, this._layout(), CONFIG);

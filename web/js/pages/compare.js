@@ -5,7 +5,7 @@ import { el, append, setText, replaceChildren, pageFrame, callbackSnippet } from
 import * as api from "../api.js";
 import { LiveClient } from "../live.js";
 import { parseState, serializeState } from "../urlstate.js";
-import { MetricChart, colorFor, formatValue, parseValue } from "../charts.js";
+import { MetricChart, colorFor, formatValue, parseValue, plotlyReady } from "../charts.js";
 import { groupKeys, isValidation, compiledMetrics, parseTime, flatten, displayValue, lowerIsBetter } from "../metrics.js";
 
 export const SCHEMA = {
@@ -81,10 +81,17 @@ class ComparePage {
       document.documentElement.dataset.ready = "1";
       return;
     }
-    const results = await Promise.all(this.state.runs.map((id) => api.getRun(id).catch((e) => e)));
-    if (results.some((r) => r instanceof api.ApiError && r.status === 0)) return; // offline: the banner shows
-    this.missing = this.state.runs.filter((_, i) => results[i] instanceof Error);
-    this.runs = results.filter((r) => !(r instanceof Error));
+    let found;
+    try {
+      // One request for every chosen run with its series summaries.
+      const filter = `id in (${this.state.runs.map((id) => JSON.stringify(id)).join(", ")})`;
+      found = (await api.listRuns({ filter, include: "series", limit: 1000 })).runs;
+    } catch {
+      return; // offline: the banner shows and "online" loads again
+    }
+    const byId = new Map(found.map((r) => [r.id, r]));
+    this.missing = this.state.runs.filter((id) => !byId.has(id));
+    this.runs = this.state.runs.filter((id) => byId.has(id)).map((id) => byId.get(id));
     this.colors = new Map(this.state.runs.map((id, i) => [id, colorFor(i)]));
     if (!this.state.project && this.runs.length) this.state.project = this.runs[0].project;
     this.pushState();
@@ -94,6 +101,7 @@ class ComparePage {
       onPoints: (m) => this.onPoints(m), onRun: (run) => this.onRun(run) });
     for (const r of this.runs) for (const s of r.series || []) this.live.seen(r.id, s.key, s.scope, s.last_step);
     await this.loadCharts();
+    this.renderTables();
     this.live.start();
   }
 
@@ -116,7 +124,6 @@ class ComparePage {
         el("a", { class: "btn", href: `./?project=${encodeURIComponent(this.state.project)}&sel=${this.state.runs.join(",")}` }, "Change selection")),
       legend, this.toolbar, this.note, this.chartsHost, this.tables);
     this.renderToolbar();
-    this.renderTables();
   }
 
   remove(id) {
@@ -321,6 +328,17 @@ class ComparePage {
   }
 
   renderParcoords(diff) {
+    // Parallel coordinates draw with WebGL, the slowest chart here: draw it when it scrolls into view.
+    if (this.parcoordsObserver) this.parcoordsObserver.disconnect();
+    this.parcoordsObserver = new IntersectionObserver((entries) => {
+      if (!entries.some((e) => e.isIntersecting)) return;
+      this.parcoordsObserver.disconnect();
+      this.drawParcoords(diff);
+    });
+    this.parcoordsObserver.observe(this.parcoordsHost);
+  }
+
+  async drawParcoords(diff) {
     const runs = this.runs;
     if (runs.length < 2 || !this.state.metric) {
       replaceChildren(this.parcoordsHost, el("p", { class: "subtle" }, "Compare two or more runs with epoch values to see hyperparameters against a metric."));
@@ -351,7 +369,8 @@ class ComparePage {
     });
     dims.push({ label: `${low ? "min" : "max"} ${key}`, values: metric });
     const finite = metric.filter(Number.isFinite);
-    Plotly.react(this.parcoordsHost, [{
+    await plotlyReady();
+    await Plotly.react(this.parcoordsHost, [{
       type: "parcoords",
       line: { color: metric.map((v) => (Number.isFinite(v) ? v : finite.length ? Math.max(...finite) : 0)),
         colorscale: "Viridis", reversescale: low, showscale: true, colorbar: { title: { text: key }, thickness: 12 } },
@@ -359,6 +378,7 @@ class ComparePage {
       labelfont: { size: 12 }, tickfont: { size: 11 },
     }], { margin: { l: 70, r: 110, t: 50, b: 20 }, height: 340, paper_bgcolor: "rgba(0,0,0,0)",
       font: { family: "system-ui, sans-serif", color: "#2b3340" } }, { displaylogo: false, responsive: true });
+    this.parcoordsHost.dataset.drawn = "1";
   }
 }
 
