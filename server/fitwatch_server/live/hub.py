@@ -29,9 +29,9 @@ from fitwatch_server.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-# Series summaries feed a runs table, which needs no more than two updates a second; each costs
+# Series summaries feed a runs table, which needs no more than one update a second; each costs
 # a database read, so they are throttled harder than points.
-SUMMARY_INTERVAL_S = 0.5
+SUMMARY_INTERVAL_S = 1.0
 # `crashed` is derived from missing heartbeats, so no request announces it: each worker looks
 # this often (at most) for watched runs whose derived status changed.
 STATUS_SWEEP_MAX_INTERVAL_S = 5.0
