@@ -35,7 +35,7 @@ def test_two_runs_overlaid_with_their_config_difference(page: Any, live_server: 
     page.locator("#parcoords").scroll_into_view_if_needed()  # drawn when it comes into view
     page.wait_for_selector("#parcoords[data-drawn='1']")
     labels = page.evaluate("document.querySelector('#parcoords').data[0].dimensions.map((d) => d.label)")
-    assert labels == ["optimizer.learning_rate", "min val_loss"]
+    assert labels == ["log10 optimizer.learning_rate", "min val_loss"]
 
 
 def test_scope_toggle_redraws_with_batch_points(page: Any, live_server: str) -> None:

@@ -329,13 +329,20 @@ class ComparePage {
 
   renderParcoords(diff) {
     // Parallel coordinates draw with WebGL, the slowest chart here: draw it when it scrolls into view.
+    // ...or shortly after the metric charts have painted, whichever comes first.
     if (this.parcoordsObserver) this.parcoordsObserver.disconnect();
-    this.parcoordsObserver = new IntersectionObserver((entries) => {
-      if (!entries.some((e) => e.isIntersecting)) return;
+    clearTimeout(this.parcoordsTimer);
+    let done = false;
+    const draw = () => {
+      if (done) return;
+      done = true;
       this.parcoordsObserver.disconnect();
+      clearTimeout(this.parcoordsTimer);
       this.drawParcoords(diff);
-    });
+    };
+    this.parcoordsObserver = new IntersectionObserver((entries) => { if (entries.some((e) => e.isIntersecting)) draw(); });
     this.parcoordsObserver.observe(this.parcoordsHost);
+    this.parcoordsTimer = setTimeout(draw, 500);
   }
 
   async drawParcoords(diff) {
@@ -346,19 +353,27 @@ class ComparePage {
     }
     const dims = [];
     const labels = new Set();
-    for (const row of diff) {
-      if (labels.has(shortLabel(row.path))) continue;
-      labels.add(shortLabel(row.path));
-      if (row.path.startsWith("environment.") || row.path.startsWith("model.layers")) continue;
+    // Learning rates first, then the optimizer, then the user's own config keys, then the rest.
+    const rank = (path) => (/learning_rate|(^|\.)lr$/.test(path) ? 0 : path === "optimizer.class_name" ? 1 : !path.includes(".") ? 2 : 3);
+    const candidates = diff.filter((row) => !/^(environment|model|compile|fits)\b/.test(row.path) && !row.path.endsWith(".name"))
+      .sort((a, b) => rank(a.path) - rank(b.path));
+    for (const row of candidates) {
+      const label = shortLabel(row.path);
+      if (labels.has(label)) continue;
       const vals = row.values;
-      if (vals.every((v) => typeof v === "number" || v === undefined || v === null)) {
-        dims.push({ label: shortLabel(row.path), values: vals.map((v) => (typeof v === "number" ? v : NaN)) });
+      if (vals.every((v) => typeof v === "number")) {
+        // Learning rates spread over decades: show them on a log10 axis.
+        const logScale = rank(row.path) === 0 && vals.every((v) => v > 0);
+        dims.push(logScale ? { label: `log10 ${label}`, values: vals.map(Math.log10) } : { label, values: vals });
       } else if (vals.every((v) => v === undefined || v === null || ["string", "boolean"].includes(typeof v))) {
         const cats = [...new Set(vals.map((v) => String(v ?? "(not set)")))];
-        dims.push({ label: shortLabel(row.path), values: vals.map((v) => cats.indexOf(String(v ?? "(not set)"))),
-          tickvals: cats.map((_, i) => i), ticktext: cats });
+        dims.push({ label, values: vals.map((v) => cats.indexOf(String(v ?? "(not set)"))),
+          tickvals: cats.map((_, i) => i), ticktext: cats, range: [-0.25, Math.max(cats.length - 1, 0) + 0.25] });
+      } else {
+        continue;
       }
-      if (dims.length >= 8) break;
+      labels.add(label);
+      if (dims.length >= 6) break;
     }
     const key = this.state.metric;
     const low = lowerIsBetter(key);

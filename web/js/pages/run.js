@@ -415,9 +415,13 @@ class RunPage {
   }
 
   tick() {
-    if (this.run && this.run.status === "running") setText(this.durationText, formatDuration(runDurationMs(this.run)));
-    setText(document.getElementById("live-state"), this.live && this.live.state === "open"
-      ? (this.run.status === "running" ? "\u25cf live" : "up to date") : "");
+    if (!this.run || !this.durationText) return;
+    if (this.run.status === "running") setText(this.durationText, formatDuration(runDurationMs(this.run)));
+    const node = document.getElementById("live-state");
+    if (!node) return;
+    const open = this.live && this.live.state === "open";
+    node.className = open && this.run.status === "running" ? "live-state on" : "subtle";
+    setText(node, open ? (this.run.status === "running" ? "\u25cf live" : "up to date") : "");
   }
 
   renderPanels() {
@@ -462,14 +466,14 @@ class RunPage {
       const low = lowerIsBetter(s.key);
       const bestValue = low ? s.min_value : s.max_value;
       const bestStep = low ? s.min_step : s.max_step;
-      return el("tr", {}, el("td", { class: "mono" }, s.key), el("td", {}, s.scope),
-        el("td", { class: "num" }, formatValue(s.last_value, 6)),
-        el("td", { class: "num" }, bestValue === null ? "\u2013" : [formatValue(bestValue, 6), el("span", { class: "epoch" }, ` @${bestStep}`)]));
+      return el("tr", {}, el("td", { class: "mono wrap" }, s.scope === "eval" ? `${s.key} (evaluate)` : s.key),
+        el("td", { class: "num" }, formatValue(s.last_value, 5)),
+        el("td", { class: "num" }, bestValue === null ? "\u2013" : [formatValue(bestValue, 5), el("span", { class: "epoch" }, ` @${bestStep}`)]));
     });
-    replaceChildren(this.metricsPanel, el("h2", {}, "Metrics"),
+    replaceChildren(this.metricsPanel, el("h2", {}, "Metrics (epoch)"),
       rows.length
-        ? el("table", { class: "data" }, el("thead", {}, el("tr", {}, el("th", {}, "metric"), el("th", {}, "scope"),
-            el("th", { class: "num" }, "last"), el("th", { class: "num", title: "lowest for losses and errors, highest otherwise; @ epoch" }, "best"))), el("tbody", {}, body))
+        ? el("table", { class: "data compact" }, el("thead", {}, el("tr", {}, el("th", {}, "metric"),
+            el("th", { class: "num" }, "last"), el("th", { class: "num", title: "lowest for losses and errors, highest otherwise; @ epoch" }, "best @epoch"))), el("tbody", {}, body))
         : el("p", { class: "subtle" }, "No epoch values yet."));
   }
 }
