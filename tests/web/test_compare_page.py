@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.web.dashboard import open_ready, trace_data, training_run
+
+pytestmark = pytest.mark.browser
 
 
 def test_two_runs_overlaid_with_their_config_difference(page: Any, live_server: str) -> None:

@@ -10,13 +10,23 @@ import httpx
 import pytest
 
 from tests.helpers.wait import wait_until
-from tests.web.dashboard import create_run, open_ready, post_series, series, trace_data, training_run
+from tests.web.dashboard import (
+    create_run,
+    open_ready,
+    post_series,
+    series,
+    trace_data,
+    training_run,
+)
+
+pytestmark = pytest.mark.browser
 
 
 def drawn(page: Any) -> int:
     return int(page.evaluate("Number(document.documentElement.dataset.drawn || 0)"))
 
 
+@pytest.mark.keras
 def test_a_real_keras_fit_extends_the_chart_in_place(page: Any, live_server: str) -> None:
     import keras
     import numpy as np
@@ -66,7 +76,7 @@ def test_a_real_keras_fit_extends_the_chart_in_place(page: Any, live_server: str
         release.set()
     thread.join(timeout=180)
     assert not errors, errors
-    run.finish()
+    run.finish(timeout=60)
     steps = 3 * 23  # 1437 training samples / 64 per batch = 23 batches per epoch
     wait_until(lambda: len(trace_data(page, "loss")[0]["x"]) == steps, timeout=60)
     assert page.evaluate("window.__noReload === true")

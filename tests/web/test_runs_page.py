@@ -6,9 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.helpers.wait import wait_until
 from tests.web.dashboard import create_run, open_ready, training_run
+
+pytestmark = pytest.mark.browser
 
 
 def row_names(page: Any) -> list[str]:

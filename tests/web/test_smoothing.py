@@ -5,7 +5,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pytest
+
 from tests.web.dashboard import open_ready
+
+pytestmark = pytest.mark.browser
 
 
 def debiased_ema(values: list[float], weight: float) -> list[float]:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.web.dashboard import open_ready
+
+pytestmark = pytest.mark.browser
 
 SCHEMA = {
     "project": {"type": "string", "default": ""},
