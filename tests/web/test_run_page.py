@@ -138,6 +138,12 @@ def test_nan_and_infinity_are_marked_gaps(page: Any, live_server: str) -> None:
     assert raw["x"] == [0, 1, 2, 3, 4]
     assert raw["y"] == [1.0, None, 0.8, None, 0.5]  # gaps, not dropped points
     assert marks["x"] == [1, 3]
+    # A NaN that arrives live is marked too (the markers trace is extended in place).
+    page.wait_for_function("document.documentElement.dataset.liveSubscribed === '1'")
+    post_series(live_server, run["id"], series("loss", "epoch", [5, 6], ["-Infinity", 0.4]))
+    wait_until(lambda: trace_data(page, "loss")[2]["x"] == [1, 3, 5])
+    assert trace_data(page, "loss")[2]["visible"] is True
+    assert trace_data(page, "loss")[0]["y"][-2:] == [None, 0.4]
 
 
 def test_zooming_refetches_downsampled_series_at_full_detail(page: Any, live_server: str) -> None:
@@ -172,13 +178,16 @@ def test_csv_download_matches_the_api(page: Any, live_server: str) -> None:
     assert downloaded.startswith("key,scope,step,epoch,value,wall_time")
 
 
-@pytest.mark.parametrize("where", ["run", "runs"])
+@pytest.mark.parametrize("where", ["run", "runs", "compare"])
 def test_a_run_name_with_html_is_shown_as_text(page: Any, live_server: str, where: str) -> None:
     name = '<img src=x onerror="window.__xss=1"><b>bold</b>'
     run = training_run(live_server, name=name, project="xss", epochs=1, config={"note": "<script>window.__xss=2</script>"})
-    url = f"{live_server}/run.html?run={run['id']}" if where == "run" else f"{live_server}/?project=xss"
+    url, selector = {
+        "run": (f"{live_server}/run.html?run={run['id']}", "#run-name"),
+        "runs": (f"{live_server}/?project=xss", "td.name a"),
+        "compare": (f"{live_server}/compare.html?runs={run['id']}", "#run-legend a"),
+    }[where]
     open_ready(page, url)
-    selector = "#run-name" if where == "run" else "td.name a"
     assert page.text_content(selector) == name
     assert page.locator("main img").count() == 0 and page.locator("main b:text('bold')").count() == 0
     assert page.evaluate("window.__xss") is None

@@ -122,7 +122,7 @@ export class MetricChart {
         sm.push(null);
         markX.push(xv);
         markY.push(lastFinite ?? 0);
-        markText.push(`${s.label}: ${formatValue(v)} at step ${s.steps[i]}`);
+        markText.push(plotlyText(`${s.label}: ${formatValue(v)} at step ${s.steps[i]}`));
       }
     }
     s._ema = ema;
@@ -136,7 +136,7 @@ export class MetricChart {
     const rawTrace = {
       type: "scattergl" === s.traceType ? "scattergl" : "scatter",
       mode: "lines",
-      name: `${s.label} (raw)`,
+      name: plotlyText(`${s.label} (raw)`),
       legendgroup: group,
       showlegend: false,
       x: d.x,
@@ -151,7 +151,7 @@ export class MetricChart {
     const smoothTrace = {
       type: "scatter",
       mode: "lines",
-      name: s.label,
+      name: plotlyText(s.label),
       legendgroup: group,
       showlegend: this.showLegend,
       x: d.x,
@@ -165,14 +165,14 @@ export class MetricChart {
     if (!smoothingOn) {
       // Keep the legend entry on the visible raw line when smoothing is off.
       rawTrace.showlegend = this.showLegend;
-      rawTrace.name = s.label;
+      rawTrace.name = plotlyText(s.label);
       smoothTrace.showlegend = false;
       smoothTrace.visible = false;
     }
     const markTrace = {
       type: "scatter",
       mode: "markers",
-      name: `${s.label} non-finite`,
+      name: plotlyText(`${s.label} non-finite`),
       legendgroup: group,
       showlegend: false,
       x: d.markX,
@@ -180,7 +180,10 @@ export class MetricChart {
       text: d.markText,
       marker: { symbol: "x-thin-open", size: 10, color: NONFINITE_COLOR, line: { width: 2, color: NONFINITE_COLOR } },
       hovertemplate: "%{text}<extra></extra>",
+      // Hidden (so Plotly skips it) until a non-finite value exists.
+      visible: d.markX.length > 0,
     };
+    s._marksVisible = d.markX.length > 0;
     return [rawTrace, smoothTrace, markTrace];
   }
 
@@ -191,7 +194,7 @@ export class MetricChart {
       height: this.height,
       hovermode: this.hovermode,
       showlegend: this.showLegend,
-      title: { text: this.title, x: 0, xanchor: "left", font: { size: 14, color: "#1c2430" } },
+      title: { text: plotlyText(this.title), x: 0, xanchor: "left", font: { size: 14, color: "#1c2430" } },
       xaxis: {
         title: { text: this.xTitle, font: { size: 11, color: "#6b7685" } },
         type: wall ? "date" : "linear",
@@ -250,13 +253,17 @@ export class MetricChart {
       } else {
         raw.push(null); sm.push(null);
         markX.push(xv); markY.push(s._lastFinite ?? 0);
-        markText.push(`${s.label}: ${formatValue(v)} at step ${step}`);
+        markText.push(plotlyText(`${s.label}: ${formatValue(v)} at step ${step}`));
       }
     }
     if (!x.length) return 0;
     Plotly.extendTraces(this.container, { x: [x, x], y: [raw, sm], customdata: [hover, hover] }, [idx, idx + 1]);
     if (markX.length) {
       Plotly.extendTraces(this.container, { x: [markX], y: [markY], text: [markText] }, [idx + 2]);
+      if (!s._marksVisible) {
+        s._marksVisible = true;
+        Plotly.restyle(this.container, { visible: true }, [idx + 2]);
+      }
     }
     this._markCount();
     return x.length;
@@ -327,9 +334,15 @@ export class MetricChart {
   }
 }
 
+/** Text for Plotly (titles, names, axis labels): Plotly renders a few HTML-like tags
+ * (<b>, <a href>...) in its SVG text, so user-controlled strings are entity-escaped. */
+export function plotlyText(text) {
+  return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
 function escapeTemplate(text) {
-  // Plotly templates treat %{...} specially and render a few HTML-like tags; keep labels literal.
-  return String(text).replace(/%/g, "%%").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  // Templates also treat %{...} specially.
+  return plotlyText(text).replace(/%/g, "%%");
 }
 
 /** Client-side min/max bucketing for long live tails; non-finite points are always kept. */

@@ -5,7 +5,7 @@ import { el, append, setText, replaceChildren, pageFrame, callbackSnippet } from
 import * as api from "../api.js";
 import { LiveClient } from "../live.js";
 import { parseState, serializeState } from "../urlstate.js";
-import { MetricChart, colorFor, formatValue, parseValue, plotlyReady } from "../charts.js";
+import { MetricChart, colorFor, formatValue, parseValue, plotlyReady, plotlyText } from "../charts.js";
 import { groupKeys, isValidation, compiledMetrics, parseTime, flatten, displayValue, lowerIsBetter } from "../metrics.js";
 
 export const SCHEMA = {
@@ -388,8 +388,8 @@ class ComparePage {
     await Plotly.react(this.parcoordsHost, [{
       type: "parcoords",
       line: { color: metric.map((v) => (Number.isFinite(v) ? v : finite.length ? Math.max(...finite) : 0)),
-        colorscale: "Viridis", reversescale: low, showscale: true, colorbar: { title: { text: key }, thickness: 12 } },
-      dimensions: dims,
+        colorscale: "Viridis", reversescale: low, showscale: true, colorbar: { title: { text: plotlyText(key) }, thickness: 12 } },
+      dimensions: dims.map((d) => ({ ...d, label: plotlyText(d.label), ticktext: d.ticktext && d.ticktext.map(plotlyText) })),
       labelfont: { size: 12 }, tickfont: { size: 11 },
     }], { margin: { l: 70, r: 110, t: 50, b: 20 }, height: 340, paper_bgcolor: "rgba(0,0,0,0)",
       font: { family: "system-ui, sans-serif", color: "#2b3340" } }, { displaylogo: false, responsive: true });
