@@ -62,7 +62,7 @@ class ComparePage {
     const frame = pageFrame("compare");
     this.main = frame.main;
     append(this.root, [frame.header, frame.banner, frame.main]);
-    api.on("online", () => { if (!this.runs.length) this.load(); });
+    api.on("online", () => { if (!this.runs.length || !this.chartsLoaded) { if (this.live) this.live.stop(); this.load(); } });
     await this.load();
   }
 
@@ -198,9 +198,11 @@ class ComparePage {
       // One request for every run and key: the server uses the same step buckets for every run.
       data = (await api.readMany({ runs: this.runs.map((r) => r.id), keys, scope, max_points: this.maxPoints() })).series;
     } catch {
+      this.chartsLoaded = false;
       return;
     }
     if (scope !== this.state.scope) return;
+    this.chartsLoaded = true;
     const names = new Map(this.runs.map((r) => [r.id, r.name]));
     for (const { group, div } of cards) {
       const chart = new MetricChart(div, { title: group.base, xFor: (s, step, t) => this.xFor(s, step, t), xMode: this.state.x,

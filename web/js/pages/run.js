@@ -62,7 +62,8 @@ class RunPage {
     const frame = pageFrame("run");
     this.main = frame.main;
     append(this.root, [frame.header, frame.banner, frame.main]);
-    api.on("online", () => { if (!this.run) this.load(); });
+    // Back online: load what failed (the live connection resumes by itself).
+    api.on("online", () => { if (!this.run) this.load(); else if (!this.scopeLoaded) this.loadScope(); });
     if (!this.state.run) {
       replaceChildren(this.main, el("div", { class: "empty", id: "empty-state" },
         el("h2", {}, "No run chosen"),
@@ -274,9 +275,12 @@ class RunPage {
       if (valExtras.length) requests.push(api.readMany({ runs: this.run.id, keys: valExtras.map((s) => s.key), scope: "epoch" }));
       data = (await Promise.all(requests)).flatMap((d) => d.series);
     } catch {
+      this.scopeLoaded = false;
+      if (!this.live.socket && this.live.state === "connecting") this.live.start();
       return; // the banner says the server is unreachable; "online" reloads
     }
     if (this.viewScope !== scope) return; // the user switched scope meanwhile
+    this.scopeLoaded = true;
     this.t0 = (parseTime(this.run.created_at) ?? Date.now()) / 1000;
     this.epochEnd = new Map();
     for (const d of data) {
