@@ -191,3 +191,23 @@ def test_a_run_name_with_html_is_shown_as_text(page: Any, live_server: str, wher
     assert page.text_content(selector) == name
     assert page.locator("main img").count() == 0 and page.locator("main b:text('bold')").count() == 0
     assert page.evaluate("window.__xss") is None
+
+
+def test_x_axis_modes_and_log_scale(page: Any, live_server: str) -> None:
+    run = training_run(live_server, name="axes", epochs=2, steps_per_epoch=10)
+    open_ready(page, f"{live_server}/run.html?run={run['id']}&smooth=0")
+    count = drawn(page)
+    page.select_option("#x-axis", "epoch")
+    wait_until(lambda: drawn(page) > count)
+    raw, _smoothed, _marks, val = trace_data(page, "loss")[:4]
+    assert raw["x"][:2] == [0.1, 0.2] and raw["x"][-1] == 2.0  # epochs completed
+    assert val["name"] == "val_loss" and val["x"] == [1, 2]  # at the end of each epoch
+    count = drawn(page)
+    page.select_option("#x-axis", "wall")
+    wait_until(lambda: drawn(page) > count)
+    assert trace_data(page, "loss")[0]["x"][0] == 1_795_000_000_000  # ms since the epoch (Date)
+    count = drawn(page)
+    page.check("#log-scale")
+    wait_until(lambda: drawn(page) > count)
+    assert page.evaluate("document.querySelector('.chart[data-key=loss]').layout.yaxis.type") == "log"
+    assert "x=wall" in page.url and "log=1" in page.url
