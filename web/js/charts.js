@@ -204,7 +204,9 @@ export class MetricChart {
       yaxis: {
         type: this.logY ? "log" : "linear",
         gridcolor: "#eef1f5", zeroline: false, linecolor: "#c9d1db", showline: true,
-        exponentformat: "e", hoverformat: ".6g",
+        tickformat: "~g", hoverformat: ".6g",
+        // Log axes: label 1, 2 and 5 of each decade only.
+        dtick: this.logY ? "D2" : undefined,
       },
     };
   }
@@ -285,7 +287,7 @@ export class MetricChart {
 
   async setLog(logY) {
     this.logY = logY;
-    if (this.drawn) await Plotly.relayout(this.container, { "yaxis.type": logY ? "log" : "linear" });
+    if (this.drawn) await Plotly.relayout(this.container, { "yaxis.type": logY ? "log" : "linear", "yaxis.dtick": logY ? "D2" : null });
   }
 
   async setX(xMode, xTitle) {
