@@ -211,3 +211,21 @@ def test_x_axis_modes_and_log_scale(page: Any, live_server: str) -> None:
     wait_until(lambda: drawn(page) > count)
     assert page.evaluate("document.querySelector('.chart[data-key=loss]').layout.yaxis.type") == "log"
     assert "x=wall" in page.url and "log=1" in page.url
+
+
+def test_the_run_page_reconnects_and_resumes_after_a_server_restart(page: Any, server_process: Any, tmp_path: Any) -> None:
+    server = server_process(f"sqlite:///{tmp_path / 'resume.db'}").start()
+    run = create_run(server.url, name="resumed")
+    post_series(server.url, run["id"], series("loss", "epoch", [0, 1, 2, 3, 4], [1.0, 0.9, 0.8, 0.7, 0.6]))
+    open_ready(page, f"{server.url}/run.html?run={run['id']}&smooth=0")
+    page.wait_for_function("document.documentElement.dataset.liveSubscribed === '1'")
+    page.evaluate("window.__noReload = true")
+    server.stop()
+    page.wait_for_selector("#offline-banner", state="visible")
+    server_process(server.database_url, server.port).start()
+    # Written before the page is back: the websocket's resume cursors replay them.
+    post_series(server.url, run["id"], series("loss", "epoch", [5, 6, 7], [0.5, 0.4, 0.3]))
+    page.wait_for_selector("#offline-banner", state="hidden", timeout=30_000)
+    wait_until(lambda: trace_data(page, "loss")[0]["x"] == list(range(8)), timeout=30)
+    assert trace_data(page, "loss")[0]["y"][-3:] == [0.5, 0.4, 0.3]
+    assert page.evaluate("window.__noReload === true")
