@@ -222,16 +222,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def keepalive_probe(url: str, requests: int = 200) -> list[float]:
-    """Sequential small POSTs on one keep-alive connection: ~1 ms each, or ~40 ms each when
-    accepted sockets lack TCP_NODELAY (the uvicorn --workers trap in perf-notes.md)."""
+def keepalive_probe(url: str, requests: int = 300) -> list[float]:
+    """Sequential GETs of a tiny endpoint on one keep-alive connection: about 1 ms each, or
+    about 40 ms each when accepted sockets lack TCP_NODELAY (the uvicorn --workers trap in
+    perf-notes.md). No database work, so the figure isolates the network path."""
     with httpx.Client(base_url=url) as client:
-        run_id = client.post("/api/v1/runs", json={"project": "probe"}).json()["id"]
         times = []
-        for step in range(requests):
-            body = {"series": [{"key": "probe", "scope": "epoch", "steps": [step], "values": [1.0], "times": [0.0]}]}
+        for _ in range(requests):
             started = time.perf_counter()
-            client.post(f"/api/v1/runs/{run_id}/points", json=body).raise_for_status()
+            client.get("/api/v1/live/status").raise_for_status()
             times.append((time.perf_counter() - started) * 1000)
     return times
 
@@ -268,7 +267,7 @@ def scenario(label: str, url: str, args: argparse.Namespace) -> None:
     req = [x * 1000 for x in loaded["request_times"]]
     points_sent = len(req) * max(1, round(args.rate * args.flush_interval))
     print(f"\n{label}")
-    print(f"  idle keep-alive ingest request (TCP_NODELAY check): p50 {percentile(probe, 0.5):.1f} ms, "
+    print(f"  idle keep-alive GET /api/v1/live/status (TCP_NODELAY check): p50 {percentile(probe, 0.5):.1f} ms, "
           f"p99 {percentile(probe, 0.99):.1f} ms")
     print(f"  ingest: {len(req)} requests ({len(req) / args.duration:.0f}/s), {points_sent} points, "
           f"{loaded['errors']} errors; request p50 {percentile(req, 0.5):.1f} ms, "
