@@ -83,6 +83,7 @@ class Subscriber:
         self.overflows = 0
         self._queue: deque[Outgoing] = deque()
         self._live_count = 0
+        self._held_from = 0
         self._ready = asyncio.Event()
 
     # --- called by the hub (never blocks) ---
@@ -130,6 +131,8 @@ class Subscriber:
         """Keep queued messages back while a subscribe is answered (they follow its replay)."""
         if self.state is SubscriberState.LIVE:
             self.state = SubscriberState.HOLDING
+            # What is queued now (e.g. `hello`) still goes first; nothing is popped while holding.
+            self._held_from = len(self._queue)
             self._update_ready()
 
     def release(self, first: Iterable[str], replay_texts: Iterable[str]) -> None:
@@ -137,10 +140,13 @@ class Subscriber:
 
         After an overflow the replay is dropped (the client is refetching anyway)."""
         front = [Outgoing(text, control=True) for text in first]
+        at = 0
         if self.state is SubscriberState.HOLDING:
             front.extend(Outgoing(text, control=True) for text in replay_texts)
             self.state = SubscriberState.LIVE
-        self._queue.extendleft(reversed(front))
+            at = min(self._held_from, len(self._queue))
+        queued = list(self._queue)
+        self._queue = deque(queued[:at] + front + queued[at:])
         self._update_ready()
 
     async def next(self, timeout: float) -> Outgoing | None:

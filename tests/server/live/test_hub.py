@@ -39,12 +39,13 @@ def test_full_queue_is_replaced_by_one_resync_and_flows_again_once_it_is_sent() 
 def test_held_messages_follow_the_ack_and_replay() -> None:
     async def scenario() -> None:
         subscriber = Subscriber(queue_size=10)
+        subscriber.offer_control("hello")
         subscriber.hold()
         subscriber.offer("live")
         assert await subscriber.next(timeout=0.01) is None  # held back
         subscriber.release(["ack"], ["replay-1", "replay-2"])
-        texts = [(await subscriber.next(timeout=1)) for _ in range(4)]
-        assert [t.text for t in texts if t] == ["ack", "replay-1", "replay-2", "live"]
+        texts = [(await subscriber.next(timeout=1)) for _ in range(5)]
+        assert [t.text for t in texts if t] == ["hello", "ack", "replay-1", "replay-2", "live"]
 
     asyncio.run(scenario())
 

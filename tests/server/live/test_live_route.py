@@ -46,6 +46,7 @@ def test_project_subscriber_sees_runs_created_and_changed_but_no_points(
     url = start_server().url
     watcher = LiveClient(url, "project=live")
     assert watcher.next_of("subscribed")["projects"] == ["live"]
+    assert [m["type"] for m in watcher.messages[:2]] == ["hello", "subscribed"]
     run = create_run(api, url, name="fresh")
     assert watcher.next_of("run")["run"]["name"] == "fresh"
     ingest(api, url, run["id"], series("accuracy", "epoch", [0], [0.5]))
