@@ -1,4 +1,4 @@
-"""The hub's subscriber queues and coalescing, in process (the real-server tests are beside it)."""
+"""The hub's coalescing and fan-out, in process (the real-server tests are beside it)."""
 
 from __future__ import annotations
 
@@ -7,47 +7,9 @@ import json
 from pathlib import Path
 
 from fitwatch_server.db import make_engine, make_sessionmaker
-from fitwatch_server.live.hub import Coalescer, Hub, SeriesPoints, Subscriber, SubscriberState
+from fitwatch_server.live.hub import Coalescer, Hub, SeriesPoints
 from fitwatch_server.migrate import upgrade_engine
 from fitwatch_server.settings import Settings
-
-
-def test_full_queue_is_replaced_by_one_resync_and_flows_again_once_it_is_sent() -> None:
-    async def scenario() -> None:
-        subscriber = Subscriber(queue_size=3)
-        subscriber.runs.add("r1")
-        subscriber.offer_control('{"type": "subscribed"}')
-        for i in range(5):
-            subscriber.offer(f'{{"n": {i}}}')
-        assert subscriber.state is SubscriberState.RESYNC_PENDING and subscriber.overflows == 1
-        ack = await subscriber.next(timeout=1)
-        assert ack is not None and ack.text == '{"type": "subscribed"}'  # answers survive a resync
-        resync = await subscriber.next(timeout=1)
-        assert resync is not None and json.loads(resync.text)["type"] == "resync"
-        assert json.loads(resync.text)["runs"] == ["r1"]
-        subscriber.offer('{"n": "dropped"}')  # not yet written: still dropped
-        subscriber.sent(resync)
-        assert subscriber.state is SubscriberState.LIVE
-        subscriber.offer('{"n": "kept"}')
-        kept = await subscriber.next(timeout=1)
-        assert kept is not None and kept.text == '{"n": "kept"}'
-        assert await subscriber.next(timeout=0.01) is None
-
-    asyncio.run(scenario())
-
-
-def test_held_messages_follow_the_ack_and_replay() -> None:
-    async def scenario() -> None:
-        subscriber = Subscriber(queue_size=10)
-        subscriber.offer_control("hello")
-        subscriber.hold()
-        subscriber.offer("live")
-        assert await subscriber.next(timeout=0.01) is None  # held back
-        subscriber.release(["ack"], ["replay-1", "replay-2"])
-        texts = [(await subscriber.next(timeout=1)) for _ in range(5)]
-        assert [t.text for t in texts if t] == ["hello", "ack", "replay-1", "replay-2", "live"]
-
-    asyncio.run(scenario())
 
 
 def test_coalescer_fires_the_first_touch_at_once_and_merges_the_rest() -> None:

@@ -63,9 +63,9 @@ def test_project_subscriber_sees_runs_created_and_changed_but_no_points(
 def test_ingests_within_the_window_arrive_as_one_message_per_series(
     start_server: StartServer, api: httpx.Client
 ) -> None:
-    # A 2 s window: the first ingest goes out at once, the next four (posted well within
-    # 2 s) are merged into one message per series at the window's end.
-    url = start_server(FITWATCH_LIVE_COALESCE_S="2.0").url
+    # A 3 s window: the first ingest goes out at once, the next four (posted well within
+    # 3 s) are merged into one message per series at the window's end.
+    url = start_server(FITWATCH_LIVE_COALESCE_S="3.0").url
     run = create_run(api, url)
     watcher = LiveClient(url, f"run={run['id']}")
     watcher.next_of("subscribed")

@@ -19,7 +19,8 @@ from starlette.websockets import WebSocketDisconnect
 
 from fitwatch_server.api.deps import HubDep
 from fitwatch_server.live import protocol, replay
-from fitwatch_server.live.hub import Hub, SlowClient, Subscriber, points_messages
+from fitwatch_server.live.hub import Hub, points_messages
+from fitwatch_server.live.subscriber import SlowClient, Subscriber
 from fitwatch_server.settings import Settings
 
 logger = logging.getLogger(__name__)
