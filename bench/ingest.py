@@ -124,10 +124,11 @@ def bytes_per_point(path: Path) -> float:
 def bench_read(workdir: Path, n_points: int) -> tuple[float, float]:
     """Server-side and end-to-end time of reading a long series downsampled to 2,000 points."""
     url = f"sqlite:///{workdir / 'read.db'}"
+    from starlette.testclient import TestClient
+
     from fitwatch_server import Settings, create_app  # server-side timing, in process
     from fitwatch_server.db import session_scope
     from fitwatch_server.store.series import get_series, read_points
-    from starlette.testclient import TestClient
 
     rng = np.random.default_rng(1)
     app = create_app(Settings(database_url=url))
