@@ -28,15 +28,8 @@ def get_sessionmaker(request: Request) -> sessionmaker[Session]:
 
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request, committed when the route returns without error."""
-    session = get_sessionmaker(request)()
-    try:
+    with session_scope(get_sessionmaker(request)) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_hub(request: Request) -> Hub:
