@@ -128,7 +128,7 @@ def bench_read(workdir: Path, n_points: int) -> tuple[float, float]:
 
     from fitwatch_server import Settings, create_app  # server-side timing, in process
     from fitwatch_server.db import session_scope
-    from fitwatch_server.store.series import get_series, read_points
+    from fitwatch_server.store.point_data import get_series, read_points
 
     rng = np.random.default_rng(1)
     app = create_app(Settings(database_url=url))

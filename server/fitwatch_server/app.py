@@ -13,11 +13,12 @@ from fitwatch_server import schemas
 from fitwatch_server.api.body_limit import BodyLimitMiddleware
 from fitwatch_server.api.errors import install_error_handlers
 from fitwatch_server.api.routes import export, live, points, projects, runs, series
-from fitwatch_server.db import make_engine, make_sessionmaker
+from fitwatch_server.db import make_engine, make_sessionmaker, make_write_sessionmaker
 from fitwatch_server.live import make_hub
 from fitwatch_server.migrate import upgrade_engine
 from fitwatch_server.settings import Settings
 from fitwatch_server.static import mount_dashboard
+from fitwatch_server.store.point_data.writer import IngestWriter
 
 API_PREFIX = "/api/v1"
 
@@ -39,17 +40,21 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
+    write_factory = make_write_sessionmaker(engine)
     hub = make_hub(settings, factory)
+    writer = IngestWriter(write_factory)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             upgrade_engine(engine)
+        writer.start()
         await hub.start()
         try:
             yield
         finally:
             await hub.stop()
+            writer.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -61,6 +66,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = factory
+    app.state.write_sessionmaker = write_factory
+    app.state.writer = writer
     app.state.hub = hub
 
     api = APIRouter(prefix=API_PREFIX)

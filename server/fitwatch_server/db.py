@@ -7,12 +7,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+# Execution option that marks a connection for write transactions (see `_begin_sqlite`).
+WRITE_OPTION = "fitwatch_write"
+
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy emits BEGIN itself (`_begin_sqlite`), instead of the driver's implicit one,
+    # so that write transactions can begin IMMEDIATE.
+    dbapi_connection.isolation_level = None
     # WAL lets the dashboard read while a fit writes; NORMAL is durable across
     # application crashes (not power loss), which is the trade-off SQLite documents for WAL.
     cursor = dbapi_connection.cursor()
@@ -23,6 +29,15 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _begin_sqlite(connection: Connection) -> None:
+    # A write transaction takes SQLite's write lock before its first read, so what it reads
+    # (series summaries) cannot change before it writes (issue 8: a deferred transaction
+    # read a summary another one was about to overwrite). Reads stay DEFERRED: WAL lets
+    # them run beside a writer.
+    immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
 def make_engine(database_url: str) -> Engine:
     """Create the engine; for SQLite, create the file's folder and set WAL on every connection."""
     url = make_url(database_url)
@@ -31,12 +46,20 @@ def make_engine(database_url: str) -> Engine:
             Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reads (and writes that read nothing they then overwrite)."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def make_write_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions whose transactions hold the write lock from their start (SQLite: BEGIN
+    IMMEDIATE; PostgreSQL takes row locks in the store instead, so the option is inert)."""
+    return sessionmaker(bind=engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
 
 
 @contextmanager

@@ -83,7 +83,13 @@ class Series(Base):
     """
 
     __tablename__ = "series"
-    __table_args__ = (UniqueConstraint("run_id", "key", "scope", name="uq_series_run_key_scope"),)
+    # AUTOINCREMENT: SQLite would otherwise hand a deleted series' id to the next series, and
+    # any row left keyed by the old id would join the new series (issue 8). PostgreSQL's
+    # sequence never reuses ids.
+    __table_args__ = (
+        UniqueConstraint("run_id", "key", "scope", name="uq_series_run_key_scope"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
@@ -105,7 +111,7 @@ class Point(Base):
 
     `value` NULL encodes NaN: SQLite turns NaN into NULL anyway, so one encoding serves both
     backends. No foreign key: it would cost a parent lookup per inserted row on the hottest
-    path; `store.runs.delete_run` removes points explicitly. On SQLite the table is
+    path; `store.point_data.deletes` removes points with their series. On SQLite the table is
     WITHOUT ROWID, so the primary key is the table (no second b-tree, fewer bytes per point).
     """
 
@@ -125,7 +131,7 @@ class PointRollup(Base):
     Reading a long series downsampled would otherwise mean reading every point (about 0.5 s
     per million rows on SQLite). These buckets are MinMaxLTTB's min/max preselection done
     ahead of time: a read takes the min and max point of each bucket and runs LTTB on those.
-    `bucket_size` is one of `store.rollups.BUCKET_SIZES`; `bucket` is `step // bucket_size`.
+    `bucket_size` is one of `store.point_data.rollups.BUCKET_SIZES`; `bucket` is `step // bucket_size`.
     """
 
     __tablename__ = "point_rollups"

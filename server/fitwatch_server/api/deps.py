@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from fitwatch_server.db import session_scope
 from fitwatch_server.live.hub import Hub
 from fitwatch_server.settings import Settings
+from fitwatch_server.store.point_data.writer import IngestWriter
 
 T = TypeVar("T")
 
@@ -24,6 +25,16 @@ def get_settings(request: Request) -> Settings:
 def get_sessionmaker(request: Request) -> sessionmaker[Session]:
     factory: sessionmaker[Session] = request.app.state.sessionmaker
     return factory
+
+
+def get_write_sessionmaker(request: Request) -> sessionmaker[Session]:
+    factory: sessionmaker[Session] = request.app.state.write_sessionmaker
+    return factory
+
+
+def get_writer(request: Request) -> IngestWriter:
+    writer: IngestWriter = request.app.state.writer
+    return writer
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -40,12 +51,14 @@ def get_hub(request: Request) -> Hub:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 SessionmakerDep = Annotated[sessionmaker[Session], Depends(get_sessionmaker)]
+WriteSessionmakerDep = Annotated[sessionmaker[Session], Depends(get_write_sessionmaker)]
+WriterDep = Annotated[IngestWriter, Depends(get_writer)]
 HubDep = Annotated[Hub, Depends(get_hub)]
 
 
 async def in_transaction(factory: sessionmaker[Session], work: Callable[[Session], T]) -> T:
     """Run `work(session)` in one transaction on a worker thread (for async routes that
-    must publish to the live hub after the commit)."""
+    must publish to the live hub after the commit). Writes pass `WriteSessionmakerDep`."""
 
     def call() -> T:
         with session_scope(factory) as session:

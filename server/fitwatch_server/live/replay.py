@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from fitwatch_server import models, schemas
 from fitwatch_server.db import session_scope
 from fitwatch_server.errors import NotFound
+from fitwatch_server.store import point_data
 from fitwatch_server.store import runs as run_store
-from fitwatch_server.store import series as series_store
 
 # (step, value, wall_time, epoch), sorted by step; NaN as float NaN.
 Rows = list[tuple[int, float, float, int | None]]
@@ -42,12 +42,12 @@ def read_replay(
     """
     found = []
     with session_scope(factory) as session:
-        for series in series_store.list_series(session, run_id=run_id):
+        for series in point_data.list_series(session, run_id=run_id):
             last = last_steps.get((series.key, series.scope))
             if last is not None and last >= series.last_step:
                 continue
             start = None if last is None else last + 1
-            points = series_store.read_points(session, series=series, start=start)
+            points = point_data.read_points(session, series=series, start=start)
             rows = _rows(points)
             if rows:
                 found.append((series.key, series.scope, rows, _has_epochs(series.scope)))
@@ -62,10 +62,10 @@ def read_ranges(
     with session_scope(factory) as session:
         for key, scope, first, last in ranges:
             try:
-                series = series_store.get_series(session, run_id=run_id, key=key, scope=scope)
+                series = point_data.get_series(session, run_id=run_id, key=key, scope=scope)
             except NotFound:
                 continue  # deleted since: nothing to send
-            rows = _rows(series_store.read_points(session, series=series, start=first, end=last))
+            rows = _rows(point_data.read_points(session, series=series, start=first, end=last))
             if rows:
                 found.append((key, scope, rows, _has_epochs(scope)))
     return found
@@ -84,8 +84,8 @@ def read_summaries(
         if project is None:
             return None
         series = [
-            series_store.series_public(s)
-            for s in series_store.list_series(session, run_id=run_id)
+            point_data.series_public(s)
+            for s in point_data.list_series(session, run_id=run_id)
             if (s.key, s.scope) in keys
         ]
         return project, series

@@ -6,12 +6,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from fitwatch_server import models, schemas
 from fitwatch_server.errors import InvalidInput, NotFound
-from fitwatch_server.store.series import series_public
+from fitwatch_server.store import point_data
 
 
 def utcnow() -> datetime:
@@ -53,16 +55,29 @@ def run_public(
         created_at=_aware(run.created_at),
         ended_at=_aware(run.ended_at) if run.ended_at else None,
         heartbeat_at=_aware(run.heartbeat_at),
-        series=[series_public(s) for s in series] if series is not None else None,
+        series=[point_data.series_public(s) for s in series] if series is not None else None,
     )
 
 
+def _insert_ignoring_duplicates(session: Session, table: Any, row: dict[str, Any], keys: list[str]) -> bool:
+    """`INSERT … ON CONFLICT DO NOTHING`: simultaneous creates of one name never fail (issue 8).
+
+    Returns whether this call inserted the row (a skipped insert returns no row).
+    """
+    make_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        make_insert(table).values(row).on_conflict_do_nothing(index_elements=keys)
+        .returning(*(table.c[key] for key in keys))
+    )
+    return session.execute(statement).first() is not None
+
+
 def get_or_create_project(session: Session, *, name: str) -> models.Project:
+    _insert_ignoring_duplicates(
+        session, models.Project.__table__, {"name": name, "created_at": utcnow()}, ["name"]
+    )
     project = session.scalar(select(models.Project).where(models.Project.name == name))
-    if project is None:
-        project = models.Project(name=name, created_at=utcnow())
-        session.add(project)
-        session.flush()
+    assert project is not None
     return project
 
 
@@ -74,34 +89,34 @@ def get_run(session: Session, *, run_id: str) -> models.Run:
 
 
 def create_run(session: Session, *, data: schemas.RunCreate) -> tuple[models.Run, bool]:
-    """Create a run; returns (run, created). An existing `data.id` returns that run unchanged."""
-    if data.id is not None:
-        existing = session.get(models.Run, data.id)
-        if existing is not None:
-            if existing.project.name != data.project:
-                raise InvalidInput(
-                    f"run {data.id!r} already exists in project {existing.project.name!r}, "
-                    f"not {data.project!r}"
-                )
-            return existing, False
+    """Create a run; returns (run, created). An existing `data.id` returns that run unchanged.
+
+    A client-chosen id makes the create idempotent, also when the SDK's retry arrives while
+    the first request is still running: the second insert is a no-op, not a 500.
+    """
     project = get_or_create_project(session, name=data.project)
     run_id = data.id or uuid.uuid4().hex
     now = utcnow()
-    run = models.Run(
-        id=run_id,
-        project=project,
-        name=data.name or run_id[:8],
-        status="running",
-        config=data.config,
-        summary={},
-        notes=data.notes,
-        created_at=now,
-        heartbeat_at=now,
-        tags=[models.RunTag(tag=t) for t in dict.fromkeys(data.tags)],
+    created = _insert_ignoring_duplicates(
+        session,
+        models.Run.__table__,
+        {
+            "id": run_id, "project_id": project.id, "name": data.name or run_id[:8],
+            "status": "running", "config": data.config, "summary": {}, "notes": data.notes,
+            "created_at": now, "heartbeat_at": now,
+        },
+        ["id"],
     )
-    session.add(run)
-    session.flush()
-    return run, True
+    if created and data.tags:
+        session.execute(
+            insert(models.RunTag), [{"run_id": run_id, "tag": t} for t in dict.fromkeys(data.tags)]
+        )
+    run = get_run(session, run_id=run_id)
+    if not created and run.project.name != data.project:
+        raise InvalidInput(
+            f"run {run_id!r} already exists in project {run.project.name!r}, not {data.project!r}"
+        )
+    return run, created
 
 
 def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
@@ -134,12 +149,9 @@ def update_run(session: Session, *, run_id: str, data: schemas.RunUpdate) -> mod
 
 
 def delete_run(session: Session, *, run_id: str) -> None:
-    run = get_run(session, run_id=run_id)
-    series_ids = select(models.Series.id).where(models.Series.run_id == run_id)
-    session.execute(delete(models.Point).where(models.Point.series_id.in_(series_ids)))
-    session.execute(delete(models.Series).where(models.Series.run_id == run_id))
-    session.delete(run)
-    session.flush()
+    """Delete a run with everything derived from it; raises NotFound."""
+    point_data.delete_run_data(session, run_id=run_id)
+    session.execute(delete(models.Run).where(models.Run.id == run_id))
 
 
 def heartbeat(session: Session, *, run_id: str) -> models.Run:

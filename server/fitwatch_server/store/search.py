@@ -38,16 +38,11 @@ from fitwatch_server.query_lang import (
     parse_sort,
 )
 from fitwatch_server.schemas import Scope
+from fitwatch_server.store import point_data
 
 MAX_LIMIT = 1000
 TEXT_ATTRIBUTES = ("name", "notes", "id", "project")
 TIME_ATTRIBUTES = ("created_at", "ended_at")
-AGGREGATE_COLUMNS = {
-    "min": models.Series.min_value,
-    "max": models.Series.max_value,
-    "last": models.Series.last_value,
-    "count": models.Series.count,
-}
 
 
 class _Compiler:
@@ -92,15 +87,8 @@ class _Compiler:
                 field.position,
             )
         assert field.aggregate is not None
-        column = AGGREGATE_COLUMNS[field.aggregate]
-        return (
-            select(column)
-            .where(
-                models.Series.run_id == models.Run.id,
-                models.Series.key == field.path[0],
-                models.Series.scope == scope,
-            )
-            .scalar_subquery()
+        return point_data.aggregate_subquery(
+            field.aggregate, key=field.path[0], scope=scope, run_id=models.Run.id
         )
 
     def json_column(self, field: Field) -> KeyedColumnElement[Any]:

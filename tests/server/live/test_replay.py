@@ -12,7 +12,7 @@ from fitwatch_server.live import replay
 from fitwatch_server.migrate import upgrade_engine
 from fitwatch_server.settings import Settings
 from fitwatch_server.store import runs as run_store
-from fitwatch_server.store.points import ingest_points
+from fitwatch_server.store.point_data import ingest_points
 
 
 def _factory_with_run(settings: Settings) -> tuple[sessionmaker[Session], str]:

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fitwatch_server.api.deps import SessionDep, SessionmakerDep, SettingsDep
 from fitwatch_server.db import session_scope
+from fitwatch_server.store.point_data import export_rows
 from fitwatch_server.store.runs import get_run, run_public
-from fitwatch_server.store.series import export_rows
 from fitwatch_server.values import to_wire
 
 router = APIRouter(prefix="/runs", tags=["export"])

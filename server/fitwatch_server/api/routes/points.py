@@ -1,15 +1,13 @@
-"""Point ingest: one request, one transaction, then publish to live subscribers."""
+"""Point ingest: hand the batch to the process's ingest writer, then publish to live subscribers."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from fitwatch_server import schemas
-from fitwatch_server.api.deps import HubDep, SessionmakerDep, in_transaction
-from fitwatch_server.store.points import ingest_points
+from fitwatch_server.api.deps import HubDep, WriterDep
 
 router = APIRouter(prefix="/runs", tags=["points"])
 
@@ -36,14 +34,12 @@ def parse_batch(body: bytes) -> schemas.PointBatchIn:
 
 @router.post("/{run_id}/points", response_model=schemas.IngestResult, openapi_extra=POINTS_BODY)
 async def post_points(
-    run_id: str, request: Request, factory: SessionmakerDep, hub: HubDep
+    run_id: str, request: Request, writer: WriterDep, hub: HubDep
 ) -> schemas.IngestResult:
     """Store points of many series of one run; resending a batch is a no-op."""
     batch = parse_batch(await request.body())
-
-    def work(session: Session) -> schemas.IngestResult:
-        return ingest_points(session, run_id=run_id, batch=batch)
-
-    result = await in_transaction(factory, work)
+    # The writer merges this with the requests that arrive at the same time into one
+    # transaction and answers after it committed (store/point_data/writer.py).
+    result = await writer.ingest(run_id, batch)
     await hub.publish_points(run_id, batch)
     return result

@@ -11,13 +11,12 @@ from fitwatch_server import schemas
 from fitwatch_server.api.deps import (
     HubDep,
     SessionDep,
-    SessionmakerDep,
     SettingsDep,
+    WriteSessionmakerDep,
     in_transaction,
 )
+from fitwatch_server.store import point_data, search
 from fitwatch_server.store import runs as run_store
-from fitwatch_server.store import search
-from fitwatch_server.store import series as series_store
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -26,7 +25,7 @@ router = APIRouter(prefix="/runs", tags=["runs"])
 async def create_run(
     data: schemas.RunCreate,
     response: Response,
-    factory: SessionmakerDep,
+    factory: WriteSessionmakerDep,
     settings: SettingsDep,
     hub: HubDep,
 ) -> schemas.RunPublic:
@@ -66,7 +65,7 @@ def list_runs(
         heartbeat_timeout_s=settings.heartbeat_timeout_s,
     )
     by_run = (
-        series_store.series_by_run(session, run_ids=[r.id for r in runs])
+        point_data.series_by_run(session, run_ids=[r.id for r in runs])
         if include == "series"
         else {}
     )
@@ -88,7 +87,7 @@ def get_run(run_id: str, session: SessionDep, settings: SettingsDep) -> schemas.
     return run_store.run_public(
         run,
         heartbeat_timeout_s=settings.heartbeat_timeout_s,
-        series=series_store.list_series(session, run_id=run_id),
+        series=point_data.list_series(session, run_id=run_id),
     )
 
 
@@ -96,7 +95,7 @@ def get_run(run_id: str, session: SessionDep, settings: SettingsDep) -> schemas.
 async def update_run(
     run_id: str,
     data: schemas.RunUpdate,
-    factory: SessionmakerDep,
+    factory: WriteSessionmakerDep,
     settings: SettingsDep,
     hub: HubDep,
 ) -> schemas.RunPublic:
@@ -112,7 +111,7 @@ async def update_run(
 
 
 @router.delete("/{run_id}", status_code=204)
-async def delete_run(run_id: str, factory: SessionmakerDep, hub: HubDep) -> None:
+async def delete_run(run_id: str, factory: WriteSessionmakerDep, hub: HubDep) -> None:
     """Delete a run with all its series and points."""
 
     def work(session: Session) -> str:
@@ -125,6 +124,10 @@ async def delete_run(run_id: str, factory: SessionmakerDep, hub: HubDep) -> None
 
 
 @router.post("/{run_id}/heartbeat", status_code=204)
-def heartbeat(run_id: str, session: SessionDep) -> None:
+async def heartbeat(run_id: str, factory: WriteSessionmakerDep) -> None:
     """Tell the server the run is alive (a running run without heartbeats becomes `crashed`)."""
-    run_store.heartbeat(session, run_id=run_id)
+
+    def work(session: Session) -> None:
+        run_store.heartbeat(session, run_id=run_id)
+
+    await in_transaction(factory, work)

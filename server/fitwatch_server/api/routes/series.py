@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fitwatch_server import schemas
 from fitwatch_server.api.deps import SessionDep
 from fitwatch_server.errors import InvalidInput
-from fitwatch_server.store import series as series_store
+from fitwatch_server.store import point_data
 from fitwatch_server.store.runs import get_run
 
 router = APIRouter(tags=["series"])
@@ -23,7 +23,7 @@ def list_series(run_id: str, session: SessionDep) -> schemas.SeriesList:
     """A run's series with count, first/last step, last value, min and max."""
     get_run(session, run_id=run_id)
     return schemas.SeriesList(
-        series=[series_store.series_public(s) for s in series_store.list_series(session, run_id=run_id)]
+        series=[point_data.series_public(s) for s in point_data.list_series(session, run_id=run_id)]
     )
 
 
@@ -39,8 +39,8 @@ def read_series(
 ) -> schemas.SeriesPointsPublic:
     """One series' points between start and end; downsampled (MinMaxLTTB) above max_points."""
     get_run(session, run_id=run_id)
-    series = series_store.get_series(session, run_id=run_id, key=key, scope=scope.value)
-    return series_store.read_points(
+    series = point_data.get_series(session, run_id=run_id, key=key, scope=scope.value)
+    return point_data.read_points(
         session, series=series, start=start, end=end, max_points=max_points
     )
 
@@ -69,7 +69,7 @@ def read_many(
     for run_id in run_ids:
         get_run(session, run_id=run_id)
     return schemas.MultiSeriesPublic(
-        series=series_store.read_many(
+        series=point_data.read_many(
             session,
             run_ids=run_ids,
             keys=_csv_list(keys, "key"),

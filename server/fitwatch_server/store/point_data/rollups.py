@@ -94,7 +94,7 @@ def group_extremes(keys: list[Int64s], steps: Int64s, values: Floats) -> Extreme
     )
 
 
-def _rollup_rows(
+def rollup_rows(
     series_ids: Int64s, steps: Int64s, values: Floats, bucket_size: int
 ) -> list[tuple[object, ...]]:
     buckets = steps // bucket_size
@@ -121,7 +121,7 @@ def merge_rollups(connection: Connection, series_ids: Int64s, steps: Int64s, val
     p = placeholder(connection)
     for bucket_size in BUCKET_SIZES:
         connection.exec_driver_sql(
-            _MERGE_ROLLUPS.format(p=p), _rollup_rows(series_ids, steps, values, bucket_size)
+            _MERGE_ROLLUPS.format(p=p), rollup_rows(series_ids, steps, values, bucket_size)
         )
 
 

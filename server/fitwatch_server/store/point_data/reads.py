@@ -1,35 +1,47 @@
-"""Series reads: listing with summaries, range reads with downsampling, multi-run reads, export rows."""
+"""Point data reads: series with summaries, range reads with downsampling, multi-run reads, export rows."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, ScalarSelect, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fitwatch_server import models, schemas
 from fitwatch_server.downsample import select_indices
 from fitwatch_server.errors import NotFound
-from fitwatch_server.store import rollups
+from fitwatch_server.store.point_data import rollups
+from fitwatch_server.store.point_data.summary import SUMMARY_FIELDS
 from fitwatch_server.values import from_db
 
 EXPORT_CHUNK_ROWS = 10_000
 
 
 def series_public(series: models.Series) -> schemas.SeriesPublic:
-    return schemas.SeriesPublic(
-        key=series.key,
-        scope=schemas.Scope(series.scope),
-        count=series.count,
-        first_step=series.first_step,
-        last_step=series.last_step,
-        last_value=from_db(series.last_value),
-        last_wall_time=series.last_wall_time,
-        min_value=series.min_value,
-        min_step=series.min_step,
-        max_value=series.max_value,
-        max_step=series.max_step,
+    fields = {name: getattr(series, name) for name in SUMMARY_FIELDS}
+    fields["last_value"] = from_db(series.last_value)  # NULL is NaN (values.py)
+    return schemas.SeriesPublic(key=series.key, scope=schemas.Scope(series.scope), **fields)
+
+
+# The summary columns the run filter language can compare and sort by (`max(val_loss)`).
+_AGGREGATE_COLUMNS = {
+    "min": models.Series.min_value,
+    "max": models.Series.max_value,
+    "last": models.Series.last_value,
+    "count": models.Series.count,
+}
+
+
+def aggregate_subquery(
+    aggregate: str, *, key: str, scope: str, run_id: InstrumentedAttribute[str]
+) -> ScalarSelect[Any]:
+    """A correlated scalar subquery: `aggregate` of series (`run_id`, `key`, `scope`)."""
+    return (
+        select(_AGGREGATE_COLUMNS[aggregate])
+        .where(models.Series.run_id == run_id, models.Series.key == key, models.Series.scope == scope)
+        .scalar_subquery()
     )
 
 

@@ -1,0 +1,235 @@
+"""Point ingest: many requests' batches merged into one transaction that upserts points,
+rollups and series summaries.
+
+Why it cannot race (issue 8: two simultaneous appends once left a summary that hid 100
+acknowledged points): every write of a run's points, rollups and summaries happens with
+that run locked *before* anything derived is read.
+
+- PostgreSQL: `SELECT … FROM runs … ORDER BY id FOR NO KEY UPDATE` first, so two
+  transactions touching one run (two server processes, or a resend racing the original) queue
+  on the run row; in a fixed order, so they cannot deadlock. A run delete takes `FOR UPDATE`
+  on the same row (`deletes.py`) and waits for, or is waited on by, any ingest of that run.
+- SQLite: write transactions begin with `BEGIN IMMEDIATE` (`db.py`), so they hold the
+  database's write lock before their first read; in one process the writer thread
+  (`writer.py`) is the only ingest transaction anyway.
+
+Then the summaries read are the committed truth, and appends merge into them while
+overwrites rebuild from the rollups.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import cast
+
+import numpy as np
+from sqlalchemy import Connection, Table, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from fitwatch_server import models, schemas
+from fitwatch_server.errors import FitwatchError, NotFound
+from fitwatch_server.store.point_data import rollups, summary
+from fitwatch_server.store.point_data.locks import lock_runs_for_points
+from fitwatch_server.store.point_data.summary import Summary
+
+# Raw DBAPI executemany with tuples: SQLAlchemy's per-row dict processing costs about 40%
+# of the insert rate (docs/scale.md); the statement is the same text on SQLite >= 3.24 and
+# PostgreSQL, so both backends share one code path.
+_UPSERT_POINTS = (
+    "INSERT INTO points (series_id, step, value, wall_time, epoch) VALUES ({p}, {p}, {p}, {p}, {p}) "
+    "ON CONFLICT (series_id, step) DO UPDATE SET "
+    "value = excluded.value, wall_time = excluded.wall_time, epoch = excluded.epoch"
+)
+
+SeriesKey = tuple[str, str, str]  # (run_id, key, scope)
+
+
+@dataclass(slots=True)
+class IngestJob:
+    """One request's batch for one run."""
+
+    run_id: str
+    batch: schemas.PointBatchIn
+
+
+@dataclass(slots=True)
+class _Columns:
+    """One series' points, sorted by step, each step once."""
+
+    steps: list[int]
+    values: list[float]
+    times: list[float]
+    epochs: list[int | None]
+
+
+def _columns(parts: list[schemas.SeriesPointsIn]) -> _Columns:
+    steps = [s for part in parts for s in part.steps]
+    # After validation the names are floats (values.names_to_floats); the type says wire form.
+    values = cast(list[float], [v for part in parts for v in part.values])
+    times = [t for part in parts for t in part.times]
+    epochs = [
+        e for part in parts for e in (part.epochs if part.epochs is not None else [None] * len(part.steps))
+    ]
+    if all(map(operator.lt, steps, steps[1:])):
+        return _Columns(steps, values, times, epochs)
+    # Unsorted or repeated steps: the last occurrence of a step wins, as a later write would.
+    latest = {step: i for i, step in enumerate(steps)}
+    order = [latest[step] for step in sorted(latest)]
+    return _Columns(
+        [steps[i] for i in order], [values[i] for i in order],
+        [times[i] for i in order], [epochs[i] for i in order],
+    )
+
+
+def _result(batch: schemas.PointBatchIn) -> schemas.IngestResult:
+    """What one request stored: distinct points and series (a repeated step counts once)."""
+    steps: dict[tuple[str, str], set[int] | int] = {}
+    for part in batch.series:
+        name = (part.key, part.scope.value)
+        if name in steps:
+            seen = steps[name]
+            steps[name] = (seen if isinstance(seen, set) else set()) | set(part.steps)
+            continue
+        ordered = all(map(operator.lt, part.steps, part.steps[1:]))
+        steps[name] = len(part.steps) if ordered else set(part.steps)
+    points = sum(v if isinstance(v, int) else len(v) for v in steps.values())
+    return schemas.IngestResult(points=points, series=len(steps))
+
+
+def _batch_summaries(
+    order: list[SeriesKey], data: dict[SeriesKey, _Columns], ids: dict[SeriesKey, int]
+) -> tuple[dict[SeriesKey, Summary], rollups.Int64s, rollups.Int64s, rollups.Floats]:
+    """Summaries of each series' new points, plus the concatenated (series id, step, value)."""
+    sizes = [len(data[k].steps) for k in order]
+    series_ids = np.repeat(np.array([ids[k] for k in order], dtype=np.int64), sizes)
+    steps = np.fromiter((s for k in order for s in data[k].steps), dtype=np.int64, count=sum(sizes))
+    values = np.fromiter((v for k in order for v in data[k].values), dtype=np.float64, count=sum(sizes))
+    ext = rollups.group_extremes([series_ids], steps, values)
+    found = {}
+    for g, key in enumerate(order):
+        columns = data[key]
+        last_value = columns.values[-1]
+        batch = Summary(
+            count=int(ext.counts[g]),
+            first_step=columns.steps[0],
+            last_step=columns.steps[-1],
+            last_value=None if last_value != last_value else last_value,
+            last_wall_time=columns.times[-1],
+        )
+        if ext.min_valid[g]:
+            batch.min_value = float(values[ext.min_index[g]])
+            batch.min_step = int(steps[ext.min_index[g]])
+            batch.max_value = float(values[ext.max_index[g]])
+            batch.max_step = int(steps[ext.max_index[g]])
+        found[key] = batch
+    return found, series_ids, steps, values
+
+
+def _create_series(
+    session: Session, data: dict[SeriesKey, _Columns], new_keys: list[SeriesKey]
+) -> dict[SeriesKey, int]:
+    """Insert series rows (`ON CONFLICT DO NOTHING`: a create never fails on a duplicate)."""
+    dialect = session.get_bind().dialect.name
+    make_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = cast(Table, models.Series.__table__)
+    statement = (
+        make_insert(table)
+        .on_conflict_do_nothing(index_elements=["run_id", "key", "scope"])
+        .returning(table.c.id, table.c.run_id, table.c.key, table.c.scope)
+    )
+    rows = [
+        {"run_id": run_id, "key": key, "scope": scope, "count": 0,
+         "first_step": data[(run_id, key, scope)].steps[0], "last_step": -1, "last_wall_time": 0.0}
+        for run_id, key, scope in new_keys
+    ]
+    created = {(r.run_id, r.key, r.scope): r.id for r in session.execute(statement, rows)}
+    missing = [k for k in new_keys if k not in created]
+    if missing:  # cannot happen with the run locked, but a create must never be a 500
+        for row in session.execute(select(table.c.id, table.c.run_id, table.c.key, table.c.scope).where(
+            table.c.run_id.in_({k[0] for k in missing})
+        )):
+            created.setdefault((row.run_id, row.key, row.scope), row.id)
+    return created
+
+
+def ingest_jobs(session: Session, jobs: list[IngestJob]) -> list[schemas.IngestResult | FitwatchError]:
+    """Store every job's points in the caller's transaction; one result (or error) per job.
+
+    Jobs for unknown runs get `NotFound` and store nothing; the others are merged: a step
+    written by several jobs keeps the value of the last job, as if they ran one after another.
+    """
+    present = lock_runs_for_points(session, run_ids=sorted({job.run_id for job in jobs}))
+    results: list[schemas.IngestResult | FitwatchError] = []
+    parts: dict[SeriesKey, list[schemas.SeriesPointsIn]] = {}
+    for job in jobs:
+        if job.run_id not in present:
+            results.append(NotFound(f"no run with id {job.run_id!r}"))
+            continue
+        for series_in in job.batch.series:
+            parts.setdefault((job.run_id, series_in.key, series_in.scope.value), []).append(series_in)
+        results.append(_result(job.batch))
+    if not parts:
+        return results
+    data = {key: _columns(group) for key, group in parts.items()}
+    _write(session, data, run_ids=sorted({key[0] for key in data}))
+    return results
+
+
+def _write(session: Session, data: dict[SeriesKey, _Columns], *, run_ids: list[str]) -> None:
+    # Plain rows, not ORM objects: loading and expiring 100 Series objects costs ~3 ms a batch.
+    table = models.Series.__table__
+    stored = {
+        (row.run_id, row.key, row.scope): row
+        for row in session.execute(select(table).where(table.c.run_id.in_(run_ids)))
+    }
+    ids = {key: row.id for key, row in stored.items()}
+    new_keys = [key for key in data if key not in stored]
+    if new_keys:
+        ids.update(_create_series(session, data, new_keys))
+
+    # Appends (every step after the stored ones) merge; overwrites rebuild from the points.
+    appended = [k for k in data if k not in stored or data[k].steps[0] > stored[k].last_step]
+    overwritten = [k for k in data if k in stored and data[k].steps[0] <= stored[k].last_step]
+    connection = session.connection()
+    p = rollups.placeholder(connection)
+    _upsert_points(connection, p, data, ids)
+
+    updates: list[tuple[object, ...]] = []
+    if appended:
+        batches, series_ids, steps, values = _batch_summaries(appended, data, ids)
+        rollups.merge_rollups(connection, series_ids, steps, values)
+        for key in appended:
+            merged = summary.extend(summary.from_row(stored[key]), batches[key]) if key in stored else batches[key]
+            updates.append(summary.update_row(ids[key], merged))
+    for key in overwritten:
+        rollups.rebuild_rollups(connection, ids[key], data[key].steps[0], data[key].steps[-1])
+        updates.append(summary.update_row(ids[key], summary.recompute(connection, ids[key])))
+    connection.exec_driver_sql(summary.update_sql(p), updates)
+    # Any ingest proves the run is alive; it does not change a finished run's status.
+    session.execute(update(models.Run).where(models.Run.id.in_(run_ids)).values(heartbeat_at=datetime.now(UTC)))
+
+
+def _upsert_points(
+    connection: Connection, p: str, data: dict[SeriesKey, _Columns], ids: dict[SeriesKey, int]
+) -> None:
+    rows: list[tuple[object, ...]] = []
+    for key, columns in data.items():
+        rows.extend(
+            zip([ids[key]] * len(columns.steps), columns.steps,
+                [None if v != v else v for v in columns.values],  # NaN -> NULL, inline: hot loop
+                columns.times, columns.epochs, strict=True)
+        )
+    connection.exec_driver_sql(_UPSERT_POINTS.format(p=p), rows)
+
+
+def ingest_points(session: Session, *, run_id: str, batch: schemas.PointBatchIn) -> schemas.IngestResult:
+    """Store one batch of one run in the caller's transaction (raises NotFound for an unknown run)."""
+    (result,) = ingest_jobs(session, [IngestJob(run_id, batch)])
+    if isinstance(result, FitwatchError):
+        raise result
+    return result
+

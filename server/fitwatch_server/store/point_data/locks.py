@@ -1,0 +1,34 @@
+"""The run lock that serialises every writer of a run's point data (ingest and deletes).
+
+PostgreSQL: a row lock on the run, taken before anything derived is read. Ingests take
+`FOR NO KEY UPDATE` (they only touch `heartbeat_at`), deletes `FOR UPDATE`; the two conflict,
+so a delete waits for an ingest in flight and an ingest after a delete finds no run. Several
+runs are locked in id order, so two transactions can never wait on each other in a cycle.
+
+SQLite: no row locks; write transactions begin with `BEGIN IMMEDIATE` (`db.py`), which takes
+the database's write lock up front, so the same reasoning holds.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fitwatch_server import models
+
+
+def lock_runs_for_points(session: Session, *, run_ids: list[str]) -> set[str]:
+    """Lock these runs for writing their points; returns the ids that exist."""
+    query = (
+        select(models.Run.id)
+        .where(models.Run.id.in_(sorted(run_ids)))
+        .order_by(models.Run.id)
+        .with_for_update(key_share=True)  # FOR NO KEY UPDATE on PostgreSQL, nothing on SQLite
+    )
+    return set(session.scalars(query))
+
+
+def lock_run_for_delete(session: Session, *, run_id: str) -> bool:
+    """Lock a run before deleting it or its series; False if it does not exist."""
+    query = select(models.Run.id).where(models.Run.id == run_id).with_for_update()
+    return session.scalar(query) is not None

@@ -1,0 +1,109 @@
+"""Series summaries: count, first/last step, last value, min/max with their steps.
+
+`Summary` is the one declaration of the summary fields: the SQL that writes them is built
+from its fields and the `series` table, and `series_public` copies them by name. A summary
+is a function of the series' points; it is only ever written inside the transaction that
+wrote those points, with the run locked (see `ingest.py`), so it cannot fall behind them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass, fields
+from functools import cache
+from typing import cast
+
+from sqlalchemy import Connection, Table
+
+from fitwatch_server import models
+from fitwatch_server.store.point_data import rollups
+
+
+@dataclass(slots=True)
+class Summary:
+    """NaN-aware summary of one series. `last_value` None is NaN; min/max ignore NaN."""
+
+    count: int
+    first_step: int
+    last_step: int
+    last_value: float | None
+    last_wall_time: float
+    min_value: float | None = None
+    min_step: int | None = None
+    max_value: float | None = None
+    max_step: int | None = None
+
+    def merge_extremes(self, other: Summary) -> None:
+        """Take `other`'s min/max where they beat ours (ties keep ours: the earlier step)."""
+        if other.min_value is not None and (self.min_value is None or other.min_value < self.min_value):
+            self.min_value, self.min_step = other.min_value, other.min_step
+        if other.max_value is not None and (self.max_value is None or other.max_value > self.max_value):
+            self.max_value, self.max_step = other.max_value, other.max_step
+
+
+SUMMARY_FIELDS = tuple(f.name for f in fields(Summary))
+_series = cast(Table, models.Series.__table__)
+# Fails at import, not at the first write, if a field has no column.
+assert all(name in _series.c for name in SUMMARY_FIELDS), SUMMARY_FIELDS
+
+
+@cache
+def update_sql(placeholder: str) -> str:
+    """`UPDATE series SET <every summary field> WHERE id`, for raw executemany with tuples."""
+    assignments = ", ".join(f"{name} = {placeholder}" for name in SUMMARY_FIELDS)
+    return f"UPDATE {_series.name} SET {assignments} WHERE {_series.c.id.name} = {placeholder}"
+
+
+def update_row(series_id: int, summary: Summary) -> tuple[object, ...]:
+    return (*astuple(summary), series_id)
+
+
+def from_row(row: object) -> Summary:
+    """A summary from a `series` row (any object with the summary fields as attributes)."""
+    mapping = getattr(row, "_mapping", None)
+    if mapping is not None:  # a Row: `row.count` would be tuple.count
+        return Summary(**{name: mapping[name] for name in SUMMARY_FIELDS})
+    return Summary(**{name: getattr(row, name) for name in SUMMARY_FIELDS})
+
+
+def extend(stored: Summary, batch: Summary) -> Summary:
+    """Merge a batch whose steps all lie after the stored ones (the append-only case)."""
+    merged = Summary(
+        count=stored.count + batch.count,
+        first_step=stored.first_step,
+        last_step=batch.last_step,
+        last_value=batch.last_value,
+        last_wall_time=batch.last_wall_time,
+        min_value=stored.min_value,
+        min_step=stored.min_step,
+        max_value=stored.max_value,
+        max_step=stored.max_step,
+    )
+    merged.merge_extremes(batch)
+    return merged
+
+
+def recompute(connection: Connection, series_id: int) -> Summary:
+    """Rebuild a summary after stored steps were overwritten, from the primary key and the
+    coarsest rollups (which `rollups.rebuild_rollups` has just brought up to date), so it
+    never scans the series' points."""
+    p = rollups.placeholder(connection)
+    first_step, last_step = connection.exec_driver_sql(
+        f"SELECT min(step), max(step) FROM points WHERE series_id = {p}", (series_id,)
+    ).one()
+    last_value, last_wall_time = connection.exec_driver_sql(
+        f"SELECT value, wall_time FROM points WHERE series_id = {p} AND step = {p}", (series_id, last_step)
+    ).one()
+    buckets = connection.exec_driver_sql(
+        f"SELECT count, min_value, min_step, max_value, max_step FROM point_rollups "
+        f"WHERE series_id = {p} AND bucket_size = {p} ORDER BY bucket",
+        (series_id, rollups.BUCKET_SIZES[-1]),
+    ).all()
+    summary = Summary(
+        count=sum(b[0] for b in buckets), first_step=first_step, last_step=last_step,
+        last_value=last_value, last_wall_time=last_wall_time,
+    )
+    for _, min_value, min_step, max_value, max_step in buckets:
+        summary.merge_extremes(
+            Summary(0, 0, 0, None, 0.0, min_value, min_step, max_value, max_step)
+        )
+    return summary

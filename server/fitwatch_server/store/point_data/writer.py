@@ -1,0 +1,143 @@
+"""The ingest writer: one thread per server process that merges concurrent point requests
+into one transaction (group commit) and answers each request after the commit.
+
+Why: the SDK sends many small batches (every 0.1 s per run). One transaction per request
+spends most of its time opening, locking and committing; SQLite has one writer anyway, so
+requests that arrive together would only queue on its lock. Taking everything pending at
+once and committing it together costs one transaction for the lot (docs/scale.md has the
+figures), and the lock is never contended inside a process.
+
+A job that cannot be stored (an unknown run) fails alone: `ingest_jobs` reports it without
+touching the others. If the merged transaction fails as a whole (a full disk, a lost
+connection), each job is retried in a transaction of its own, so one bad job cannot fail a
+neighbour and every caller gets its own answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from fitwatch_server import schemas
+from fitwatch_server.db import session_scope
+from fitwatch_server.errors import FitwatchError
+from fitwatch_server.store.point_data.ingest import IngestJob, ingest_jobs
+
+logger = logging.getLogger(__name__)
+
+# One merged transaction takes at most this many points: bounds its memory and how long a
+# request at the back of the queue waits behind the ones before it.
+MAX_POINTS_PER_COMMIT = 100_000
+
+
+class WriterState(StrEnum):
+    NEW = "new"
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+@dataclass(slots=True)
+class _Pending:
+    job: IngestJob
+    points: int
+    future: Future[schemas.IngestResult] = field(default_factory=Future)
+
+
+class IngestWriter:
+    """Queue of ingest jobs drained by one thread; `await writer.ingest(run_id, batch)`."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self._factory = factory
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="fitwatch-ingest-writer", daemon=True)
+        self.state = WriterState.NEW
+        self.commits = 0  # merged transactions committed (for tests and status)
+
+    def start(self) -> None:
+        self.state = WriterState.RUNNING
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish what is queued, then stop the thread."""
+        if self.state is not WriterState.RUNNING:
+            return
+        self.state = WriterState.STOPPED
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+    async def ingest(self, run_id: str, batch: schemas.PointBatchIn) -> schemas.IngestResult:
+        """Store a batch; returns after the transaction holding it committed."""
+        if self.state is not WriterState.RUNNING:
+            raise RuntimeError(f"the ingest writer is {self.state.value}, not running")
+        pending = _Pending(IngestJob(run_id, batch), sum(len(s.steps) for s in batch.series))
+        self._queue.put(pending)
+        return await asyncio.wrap_future(pending.future)
+
+    def _run(self) -> None:
+        try:
+            self._drain()
+        finally:
+            # A request that slipped in while stopping must still get an answer.
+            while True:
+                try:
+                    late = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if late is not None:
+                    _answer(late, RuntimeError("the server is stopping; send the batch again"))
+
+    def _drain(self) -> None:
+        carry: _Pending | None = None
+        while True:
+            first = carry if carry is not None else self._queue.get()
+            carry = None
+            if first is None:
+                return
+            group, points = [first], first.points
+            while points < MAX_POINTS_PER_COMMIT:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._commit(group)
+                    return
+                if points + nxt.points > MAX_POINTS_PER_COMMIT:
+                    carry = nxt
+                    break
+                group.append(nxt)
+                points += nxt.points
+            self._commit(group)
+
+    def _commit(self, group: list[_Pending]) -> None:
+        try:
+            with session_scope(self._factory) as session:
+                results = ingest_jobs(session, [p.job for p in group])
+        except Exception as error:  # noqa: BLE001 - every caller must get an answer
+            if len(group) > 1:
+                for pending in group:
+                    self._commit([pending])
+                return
+            _answer(group[0], error)
+            return
+        self.commits += 1
+        for pending, result in zip(group, results, strict=True):
+            _answer(pending, result)
+
+
+def _answer(pending: _Pending, result: schemas.IngestResult | BaseException) -> None:
+    if pending.future.done():
+        return
+    if isinstance(result, BaseException):
+        if not isinstance(result, FitwatchError):
+            logger.error("ingest of run %r failed", pending.job.run_id, exc_info=result)
+        pending.future.set_exception(result)
+    else:
+        pending.future.set_result(result)
