@@ -5,11 +5,19 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
 from fitwatch_server import schemas
-from fitwatch_server.api.deps import SessionDep
+from fitwatch_server.api.deps import (
+    HubDep,
+    SessionDep,
+    SettingsDep,
+    WriteSessionmakerDep,
+    in_transaction,
+)
 from fitwatch_server.errors import InvalidInput
 from fitwatch_server.store import point_data
+from fitwatch_server.store import runs as run_store
 from fitwatch_server.store.runs import get_run
 
 router = APIRouter(tags=["series"])
@@ -25,6 +33,26 @@ def list_series(run_id: str, session: SessionDep) -> schemas.SeriesList:
     return schemas.SeriesList(
         series=[point_data.series_public(s) for s in point_data.list_series(session, run_id=run_id)]
     )
+
+
+@router.delete("/runs/{run_id}/series/{key:path}", status_code=204)
+async def delete_series(
+    run_id: str,
+    key: str,
+    factory: WriteSessionmakerDep,
+    settings: SettingsDep,
+    hub: HubDep,
+    scope: schemas.Scope = schemas.Scope.epoch,
+) -> None:
+    """Delete one series of a run with all its points."""
+
+    def work(session: Session) -> schemas.RunPublic:
+        point_data.delete_series(session, run_id=run_id, key=key, scope=scope.value)
+        run = run_store.get_run(session, run_id=run_id)
+        return run_store.run_public(run, heartbeat_timeout_s=settings.heartbeat_timeout_s)
+
+    # Watchers refetch the run's series when told the run changed.
+    await hub.publish_run(await in_transaction(factory, work))
 
 
 @router.get("/runs/{run_id}/series/{key:path}", response_model=schemas.SeriesPointsPublic)
