@@ -60,6 +60,11 @@ class IngestWriter:
         self.state = WriterState.NEW
         self.commits = 0  # merged transactions committed (for tests and status)
 
+    @property
+    def queued(self) -> int:
+        """Jobs waiting for the next transaction."""
+        return self._queue.qsize()
+
     def start(self) -> None:
         self.state = WriterState.RUNNING
         self._thread.start()

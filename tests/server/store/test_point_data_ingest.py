@@ -1,0 +1,62 @@
+"""Merged ingest: jobs in one transaction behave as if they ran one after another."""
+
+from __future__ import annotations
+
+from fitwatch_server import schemas
+from fitwatch_server.db import session_scope
+from fitwatch_server.errors import NotFound
+from fitwatch_server.store import point_data, runs
+from fitwatch_server.store.point_data import IngestJob
+from tests.helpers.factories import series_body
+
+
+def _batch(*series: dict[str, object]) -> schemas.PointBatchIn:
+    return schemas.PointBatchIn.model_validate({"series": list(series)})
+
+
+def _run(session, name: str) -> str:  # type: ignore[no-untyped-def]
+    run, _ = runs.create_run(session, data=schemas.RunCreate(project="i", name=name))
+    return run.id
+
+
+def test_a_step_written_by_several_jobs_keeps_the_last_jobs_value(factory):
+    with session_scope(factory) as session:
+        a, b = _run(session, "a"), _run(session, "b")
+        results = point_data.ingest_jobs(session, [
+            IngestJob(a, _batch(series_body("loss", "batch", [0, 1, 2], [3.0, 2.0, 1.0]))),
+            IngestJob(b, _batch(series_body("loss", "batch", [0], [9.0]))),
+            IngestJob(a, _batch(series_body("loss", "batch", [1, 3], [0.5, 0.25]))),
+            IngestJob("gone", _batch(series_body("loss", "batch", [0], [1.0]))),
+        ])
+    assert [r.points if isinstance(r, schemas.IngestResult) else type(r) for r in results] == [3, 1, 2, NotFound]
+    with session_scope(factory) as session:
+        series = point_data.get_series(session, run_id=a, key="loss", scope="batch")
+        points = point_data.read_points(session, series=series)
+        assert (points.steps, points.values) == ([0, 1, 2, 3], [3.0, 0.5, 1.0, 0.25])
+        assert (series.count, series.min_value, series.min_step) == (4, 0.25, 3)
+        assert point_data.check_run(session, run_id=a) == []
+        assert point_data.check_run(session, run_id=b) == []
+
+
+def test_a_repeated_step_in_one_request_counts_once(factory):
+    with session_scope(factory) as session:
+        run_id = _run(session, "r")
+        result = point_data.ingest_points(session, run_id=run_id, batch=_batch(
+            series_body("loss", "epoch", [1, 0, 1], [1.0, 2.0, 3.0]),
+            series_body("loss", "epoch", [2], [4.0]),
+        ))
+    assert (result.points, result.series) == (3, 1)
+
+
+def test_the_scan_notices_a_summary_that_disagrees_with_the_points(factory):
+    with session_scope(factory) as session:
+        run_id = _run(session, "s")
+        point_data.ingest_points(session, run_id=run_id, batch=_batch(
+            series_body("loss", "batch", list(range(100)), [float(i) for i in range(100)])
+        ))
+    with session_scope(factory) as session:
+        series = point_data.get_series(session, run_id=run_id, key="loss", scope="batch")
+        series.count, series.last_step = 50, 49  # the shape of issue 8's lost appends
+    with session_scope(factory) as session:
+        problems = point_data.check_run(session, run_id=run_id)
+    assert len(problems) == 1 and "summary" in problems[0]
