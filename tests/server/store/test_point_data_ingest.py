@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from fitwatch_server import schemas
 from fitwatch_server.db import session_scope
 from fitwatch_server.errors import NotFound
@@ -60,3 +65,33 @@ def test_the_scan_notices_a_summary_that_disagrees_with_the_points(factory):
     with session_scope(factory) as session:
         problems = point_data.check_run(session, run_id=run_id)
     assert len(problems) == 1 and "summary" in problems[0]
+
+
+_values = st.one_of(
+    st.sampled_from([0.0, 1.0, 1.0, -1.0, math.nan, math.inf, -math.inf]),
+    st.floats(allow_nan=True, allow_infinity=True, width=32),
+)
+_batches = st.lists(
+    st.lists(st.tuples(st.integers(0, 5000), _values), min_size=1, max_size=60),
+    min_size=1, max_size=6,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=_batches, merged=st.booleans())
+def test_any_writes_leave_summaries_and_rollups_equal_to_a_scan(factory, batches, merged):
+    """Appends, gaps filled out of order, overwrites, ties, NaN and Inf, one by one or merged."""
+    jobs = []
+    with session_scope(factory) as session:
+        run_id = _run(session, "prop")
+    for points in batches:
+        steps = [s for s, _ in points]
+        values = ["NaN" if v != v else "Infinity" if v == math.inf else "-Infinity" if v == -math.inf else v
+                  for _, v in points]
+        jobs.append(IngestJob(run_id, _batch(series_body("loss", "batch", steps, values))))
+    groups = [jobs] if merged else [[job] for job in jobs]
+    for group in groups:
+        with session_scope(factory) as session:
+            point_data.ingest_jobs(session, group)
+    with session_scope(factory) as session:
+        assert point_data.check_run(session, run_id=run_id) == []

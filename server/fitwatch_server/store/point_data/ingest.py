@@ -22,7 +22,7 @@ from __future__ import annotations
 import operator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import Connection, Table, select, update
@@ -191,11 +191,12 @@ def _write(session: Session, data: dict[SeriesKey, _Columns], *, run_ids: list[s
     if new_keys:
         ids.update(_create_series(session, data, new_keys))
 
-    # Appends (every step after the stored ones) merge; overwrites rebuild from the points.
-    appended = [k for k in data if k not in stored or data[k].steps[0] > stored[k].last_step]
-    overwritten = [k for k in data if k in stored and data[k].steps[0] <= stored[k].last_step]
     connection = session.connection()
     p = rollups.placeholder(connection)
+    # New steps (appended, or arriving out of order from concurrent requests) merge into the
+    # summaries and rollups; steps that overwrite stored points rebuild the buckets they hit.
+    overwritten = _overwriting(connection, p, data, stored)
+    appended = [k for k in data if k not in overwritten]
     _upsert_points(connection, p, data, ids)
 
     updates: list[tuple[object, ...]] = []
@@ -206,11 +207,30 @@ def _write(session: Session, data: dict[SeriesKey, _Columns], *, run_ids: list[s
             merged = summary.extend(summary.from_row(stored[key]), batches[key]) if key in stored else batches[key]
             updates.append(summary.update_row(ids[key], merged))
     for key in overwritten:
-        rollups.rebuild_rollups(connection, ids[key], data[key].steps[0], data[key].steps[-1])
+        rollups.rebuild_rollups(connection, ids[key], data[key].steps)
         updates.append(summary.update_row(ids[key], summary.recompute(connection, ids[key])))
     connection.exec_driver_sql(summary.update_sql(p), updates)
     # Any ingest proves the run is alive; it does not change a finished run's status.
     session.execute(update(models.Run).where(models.Run.id.in_(run_ids)).values(heartbeat_at=datetime.now(UTC)))
+
+
+def _overwriting(
+    connection: Connection, p: str, data: dict[SeriesKey, _Columns], stored: dict[SeriesKey, Any]
+) -> set[SeriesKey]:
+    """Series whose batch rewrites at least one stored step (read before the upsert)."""
+    found = set()
+    for key, columns in data.items():
+        row = stored.get(key)
+        if row is None or columns.steps[0] > row.last_step:
+            continue  # the common case: every step is after the stored ones
+        low, high = columns.steps[0], min(columns.steps[-1], row.last_step)
+        existing = connection.exec_driver_sql(
+            f"SELECT step FROM points WHERE series_id = {p} AND step BETWEEN {p} AND {p}",
+            (row.id, low, high),
+        ).scalars().all()
+        if not set(existing).isdisjoint(columns.steps):
+            found.add(key)
+    return found
 
 
 def _upsert_points(

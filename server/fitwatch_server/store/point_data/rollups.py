@@ -20,21 +20,30 @@ _NO_STEP = np.iinfo(np.int64).max
 Int64s = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 
+_COLUMNS = "series_id, bucket_size, bucket, count, min_value, min_step, max_value, max_step, nan_step"
+# Merging new points into a bucket: counts add, the smaller minimum (and on a tie the earlier
+# step) wins, likewise the maximum and the first NaN. Correct for any new steps, in any order,
+# as long as none of them overwrites a stored one (then `rebuild_rollups`).
+_NEW_MIN = (
+    "(point_rollups.min_value IS NULL OR excluded.min_value < point_rollups.min_value "
+    "OR (excluded.min_value = point_rollups.min_value AND excluded.min_step < point_rollups.min_step))"
+)
+_NEW_MAX = (
+    "(point_rollups.max_value IS NULL OR excluded.max_value > point_rollups.max_value "
+    "OR (excluded.max_value = point_rollups.max_value AND excluded.max_step < point_rollups.max_step))"
+)
 _MERGE_ROLLUPS = (
-    "INSERT INTO point_rollups (series_id, bucket_size, bucket, count, min_value, min_step, "
-    "max_value, max_step, nan_step) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}) "
+    f"INSERT INTO point_rollups ({_COLUMNS}) VALUES ({{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}) "
     "ON CONFLICT (series_id, bucket_size, bucket) DO UPDATE SET "
     "count = point_rollups.count + excluded.count, "
-    "min_step = CASE WHEN point_rollups.min_value IS NULL OR excluded.min_value < point_rollups.min_value "
-    "THEN excluded.min_step ELSE point_rollups.min_step END, "
-    "min_value = CASE WHEN point_rollups.min_value IS NULL OR excluded.min_value < point_rollups.min_value "
-    "THEN excluded.min_value ELSE point_rollups.min_value END, "
-    "max_step = CASE WHEN point_rollups.max_value IS NULL OR excluded.max_value > point_rollups.max_value "
-    "THEN excluded.max_step ELSE point_rollups.max_step END, "
-    "max_value = CASE WHEN point_rollups.max_value IS NULL OR excluded.max_value > point_rollups.max_value "
-    "THEN excluded.max_value ELSE point_rollups.max_value END, "
-    "nan_step = COALESCE(point_rollups.nan_step, excluded.nan_step)"
+    f"min_step = CASE WHEN {_NEW_MIN} THEN excluded.min_step ELSE point_rollups.min_step END, "
+    f"min_value = CASE WHEN {_NEW_MIN} THEN excluded.min_value ELSE point_rollups.min_value END, "
+    f"max_step = CASE WHEN {_NEW_MAX} THEN excluded.max_step ELSE point_rollups.max_step END, "
+    f"max_value = CASE WHEN {_NEW_MAX} THEN excluded.max_value ELSE point_rollups.max_value END, "
+    "nan_step = CASE WHEN point_rollups.nan_step IS NULL OR excluded.nan_step < point_rollups.nan_step "
+    "THEN excluded.nan_step ELSE point_rollups.nan_step END"
 )
+_INSERT_ROLLUPS = f"INSERT INTO point_rollups ({_COLUMNS}) VALUES ({{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}})"
 
 
 def placeholder(connection: Connection) -> str:
@@ -117,7 +126,7 @@ def rollup_rows(
 
 
 def merge_rollups(connection: Connection, series_ids: Int64s, steps: Int64s, values: Floats) -> None:
-    """Fold new points (steps after every stored step of their series) into the rollups."""
+    """Fold new points (steps not stored before, in any order) into the rollups."""
     p = placeholder(connection)
     for bucket_size in BUCKET_SIZES:
         connection.exec_driver_sql(
@@ -125,31 +134,81 @@ def merge_rollups(connection: Connection, series_ids: Int64s, steps: Int64s, val
         )
 
 
-def rebuild_rollups(connection: Connection, series_id: int, first_step: int, last_step: int) -> None:
-    """Recompute every bucket touching [first_step, last_step] from the stored points.
+def _ranges(buckets: list[int]) -> list[tuple[int, int]]:
+    """Sorted bucket numbers as (first, last) runs of consecutive numbers."""
+    runs: list[tuple[int, int]] = []
+    for bucket in buckets:
+        if runs and bucket == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], bucket)
+        else:
+            runs.append((bucket, bucket))
+    return runs
 
-    Needed when a batch overwrote stored steps: an overwritten minimum cannot be merged away.
-    """
-    coarsest = BUCKET_SIZES[-1]
-    low = first_step // coarsest * coarsest
-    high = (last_step // coarsest + 1) * coarsest - 1
+
+def _combine(children: list[tuple[object, ...]], series_id: int, bucket_size: int, factor: int) -> list[tuple[object, ...]]:
+    """Parent rollup rows from child rows sorted by bucket (count, min_value, min_step, max_value,
+    max_step, nan_step after the bucket number). Children come in step order, so keeping the
+    first of equal extremes keeps the earliest step, as a scan of the points would."""
+    parents: dict[int, list[object]] = {}
+    for bucket, count, min_value, min_step, max_value, max_step, nan_step in children:
+        key = int(bucket) // factor  # type: ignore[call-overload]
+        row = parents.get(key)
+        if row is None:
+            parents[key] = [count, min_value, min_step, max_value, max_step, nan_step]
+            continue
+        row[0] = row[0] + count  # type: ignore[operator]
+        if min_value is not None and (row[1] is None or min_value < row[1]):  # type: ignore[operator]
+            row[1], row[2] = min_value, min_step
+        if max_value is not None and (row[3] is None or max_value > row[3]):  # type: ignore[operator]
+            row[3], row[4] = max_value, max_step
+        if row[5] is None:
+            row[5] = nan_step
+    return [(series_id, bucket_size, key, *row) for key, row in parents.items()]
+
+
+def rebuild_rollups(connection: Connection, series_id: int, steps: list[int]) -> None:
+    """Recompute the buckets that hold `steps`, after those stored steps were overwritten (an
+    overwritten minimum cannot be merged away): the finest buckets from the points, each
+    coarser level from the level below, so a resend of 10 points reads about 64 points and a
+    few dozen rollup rows, however long the series."""
     p = placeholder(connection)
-    rows = connection.exec_driver_sql(
-        f"SELECT step, value FROM points WHERE series_id = {p} AND step BETWEEN {p} AND {p} ORDER BY step",
-        (series_id, low, high),
-    ).all()
-    for bucket_size in BUCKET_SIZES:
-        connection.exec_driver_sql(
-            f"DELETE FROM point_rollups WHERE series_id = {p} AND bucket_size = {p} "
-            f"AND bucket BETWEEN {p} AND {p}",
-            (series_id, bucket_size, low // bucket_size, high // bucket_size),
-        )
-    if not rows:
-        return
-    steps = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    values = np.fromiter((np.nan if r[1] is None else r[1] for r in rows), dtype=np.float64, count=len(rows))
-    ids = np.full(len(rows), series_id, dtype=np.int64)
-    merge_rollups(connection, ids, steps, values)
+    delete = (
+        f"DELETE FROM point_rollups WHERE series_id = {p} AND bucket_size = {p} "
+        f"AND bucket BETWEEN {p} AND {p}"
+    )
+    finest = BUCKET_SIZES[0]
+    buckets = sorted({step // finest for step in steps})
+    rows: list[tuple[object, ...]] = []
+    for low, high in _ranges(buckets):
+        points = connection.exec_driver_sql(
+            f"SELECT step, value FROM points WHERE series_id = {p} AND step BETWEEN {p} AND {p} "
+            "ORDER BY step",
+            (series_id, low * finest, (high + 1) * finest - 1),
+        ).all()
+        connection.exec_driver_sql(delete, (series_id, finest, low, high))
+        if points:
+            found = np.array([r[0] for r in points], dtype=np.int64)
+            values = np.array([np.nan if r[1] is None else r[1] for r in points], dtype=np.float64)
+            rows += rollup_rows(np.full(len(found), series_id, dtype=np.int64), found, values, finest)
+    if rows:
+        connection.exec_driver_sql(_INSERT_ROLLUPS.format(p=p), rows)
+    below = finest
+    for bucket_size in BUCKET_SIZES[1:]:
+        factor = bucket_size // below
+        buckets = sorted({bucket // factor for bucket in buckets})
+        rows = []
+        for low, high in _ranges(buckets):
+            children = connection.exec_driver_sql(
+                f"SELECT bucket, count, min_value, min_step, max_value, max_step, nan_step "
+                f"FROM point_rollups WHERE series_id = {p} AND bucket_size = {p} "
+                f"AND bucket BETWEEN {p} AND {p} ORDER BY bucket",
+                (series_id, below, low * factor, (high + 1) * factor - 1),
+            ).all()
+            connection.exec_driver_sql(delete, (series_id, bucket_size, low, high))
+            rows += _combine([tuple(c) for c in children], series_id, bucket_size, factor)
+        if rows:
+            connection.exec_driver_sql(_INSERT_ROLLUPS.format(p=p), rows)
+        below = bucket_size
 
 
 def choose_bucket_size(span: int, max_points: int) -> int | None:

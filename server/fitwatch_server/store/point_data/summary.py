@@ -33,10 +33,15 @@ class Summary:
     max_step: int | None = None
 
     def merge_extremes(self, other: Summary) -> None:
-        """Take `other`'s min/max where they beat ours (ties keep ours: the earlier step)."""
-        if other.min_value is not None and (self.min_value is None or other.min_value < self.min_value):
+        """Take `other`'s min/max where they beat ours; on a tie the earlier step wins, as in
+        a scan of the points ("best epoch" is the first epoch that reached the best value)."""
+        if other.min_value is not None and (
+            self.min_value is None or (other.min_value, other.min_step) < (self.min_value, self.min_step)
+        ):
             self.min_value, self.min_step = other.min_value, other.min_step
-        if other.max_value is not None and (self.max_value is None or other.max_value > self.max_value):
+        if other.max_value is not None and (
+            self.max_value is None or (-other.max_value, other.max_step) < (-self.max_value, self.max_step)
+        ):
             self.max_value, self.max_step = other.max_value, other.max_step
 
 
@@ -66,13 +71,14 @@ def from_row(row: object) -> Summary:
 
 
 def extend(stored: Summary, batch: Summary) -> Summary:
-    """Merge a batch whose steps all lie after the stored ones (the append-only case)."""
+    """Merge a batch of steps the series did not have yet (appended, or filling a gap)."""
+    later = batch if batch.last_step > stored.last_step else stored
     merged = Summary(
         count=stored.count + batch.count,
-        first_step=stored.first_step,
-        last_step=batch.last_step,
-        last_value=batch.last_value,
-        last_wall_time=batch.last_wall_time,
+        first_step=min(stored.first_step, batch.first_step),
+        last_step=later.last_step,
+        last_value=later.last_value,
+        last_wall_time=later.last_wall_time,
         min_value=stored.min_value,
         min_step=stored.min_step,
         max_value=stored.max_value,
