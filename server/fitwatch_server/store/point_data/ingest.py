@@ -22,10 +22,10 @@ from __future__ import annotations
 import operator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Connection, Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -102,31 +102,32 @@ def _result(batch: schemas.PointBatchIn) -> schemas.IngestResult:
 
 def _batch_summaries(
     order: list[SeriesKey], data: dict[SeriesKey, _Columns], ids: dict[SeriesKey, int]
-) -> tuple[dict[SeriesKey, Summary], rollups.Int64s, rollups.Int64s, rollups.Floats]:
-    """Summaries of each series' new points, plus the concatenated (series id, step, value)."""
+) -> tuple[dict[SeriesKey, Summary], list[tuple[object, ...]]]:
+    """Summaries and rollup rows of each series' new points."""
     sizes = [len(data[k].steps) for k in order]
     series_ids = np.repeat(np.array([ids[k] for k in order], dtype=np.int64), sizes)
     steps = np.fromiter((s for k in order for s in data[k].steps), dtype=np.int64, count=sum(sizes))
     values = np.fromiter((v for k in order for v in data[k].values), dtype=np.float64, count=sum(sizes))
-    ext = rollups.group_extremes([series_ids], steps, values)
+    rows = rollups.batch_rollups(series_ids, steps, values)
+    # One bucket per series holds all of its new points: the coarsest level, combined.
+    whole = {row[0]: row for row in rollups.combine(
+        [r for r in rows if r[1] == rollups.BUCKET_SIZES[-1]], 2**64
+    )}
     found = {}
-    for g, key in enumerate(order):
+    for key in order:
         columns = data[key]
+        _, _, _, count, min_value, min_step, max_value, max_step, _ = whole[ids[key]]
         last_value = columns.values[-1]
-        batch = Summary(
-            count=int(ext.counts[g]),
+        found[key] = Summary(
+            count=count,  # type: ignore[arg-type]
             first_step=columns.steps[0],
             last_step=columns.steps[-1],
             last_value=None if last_value != last_value else last_value,
             last_wall_time=columns.times[-1],
+            min_value=min_value, min_step=min_step,  # type: ignore[arg-type]
+            max_value=max_value, max_step=max_step,  # type: ignore[arg-type]
         )
-        if ext.min_valid[g]:
-            batch.min_value = float(values[ext.min_index[g]])
-            batch.min_step = int(steps[ext.min_index[g]])
-            batch.max_value = float(values[ext.max_index[g]])
-            batch.max_step = int(steps[ext.max_index[g]])
-        found[key] = batch
-    return found, series_ids, steps, values
+    return found, rows
 
 
 def _create_series(
@@ -179,20 +180,26 @@ def ingest_jobs(session: Session, jobs: list[IngestJob]) -> list[schemas.IngestR
     return results
 
 
+@dataclass(slots=True)
+class _Stored:
+    id: int
+    summary: Summary
+
+
 def _write(session: Session, data: dict[SeriesKey, _Columns], *, run_ids: list[str]) -> None:
-    # Plain rows, not ORM objects: loading and expiring 100 Series objects costs ~3 ms a batch.
-    table = models.Series.__table__
+    connection = session.connection()
+    p = rollups.placeholder(connection)
+    # Raw SQL on this path: it runs once per transaction and SQLAlchemy's statement building
+    # costs more than the statements (docs/scale.md).
     stored = {
-        (row.run_id, row.key, row.scope): row
-        for row in session.execute(select(table).where(table.c.run_id.in_(run_ids)))
+        (row[1], row[2], row[3]): _Stored(row[0], summary.from_values(tuple(row[4:])))
+        for row in connection.exec_driver_sql(summary.select_sql(p, len(run_ids)), tuple(run_ids))
     }
     ids = {key: row.id for key, row in stored.items()}
     new_keys = [key for key in data if key not in stored]
     if new_keys:
         ids.update(_create_series(session, data, new_keys))
 
-    connection = session.connection()
-    p = rollups.placeholder(connection)
     # New steps (appended, or arriving out of order from concurrent requests) merge into the
     # summaries and rollups; steps that overwrite stored points rebuild the buckets they hit.
     overwritten = _overwriting(connection, p, data, stored)
@@ -201,29 +208,39 @@ def _write(session: Session, data: dict[SeriesKey, _Columns], *, run_ids: list[s
 
     updates: list[tuple[object, ...]] = []
     if appended:
-        batches, series_ids, steps, values = _batch_summaries(appended, data, ids)
-        rollups.merge_rollups(connection, series_ids, steps, values)
+        batches, rollup_rows = _batch_summaries(appended, data, ids)
+        rollups.merge_rollups(connection, rollup_rows)
         for key in appended:
-            merged = summary.extend(summary.from_row(stored[key]), batches[key]) if key in stored else batches[key]
+            merged = summary.extend(stored[key].summary, batches[key]) if key in stored else batches[key]
             updates.append(summary.update_row(ids[key], merged))
     for key in overwritten:
         rollups.rebuild_rollups(connection, ids[key], data[key].steps)
         updates.append(summary.update_row(ids[key], summary.recompute(connection, ids[key])))
     connection.exec_driver_sql(summary.update_sql(p), updates)
     # Any ingest proves the run is alive; it does not change a finished run's status.
-    session.execute(update(models.Run).where(models.Run.id.in_(run_ids)).values(heartbeat_at=datetime.now(UTC)))
+    marks = ", ".join([p] * len(run_ids))
+    connection.exec_driver_sql(
+        f"UPDATE runs SET heartbeat_at = {p} WHERE id IN ({marks})",
+        (_db_datetime(connection, datetime.now(UTC)), *run_ids),
+    )
+
+
+def _db_datetime(connection: Connection, value: datetime) -> object:
+    """`value` as SQLAlchemy would bind it to `runs.heartbeat_at` (SQLite stores text)."""
+    process = models.Run.__table__.c.heartbeat_at.type.bind_processor(connection.dialect)
+    return process(value) if process is not None else value
 
 
 def _overwriting(
-    connection: Connection, p: str, data: dict[SeriesKey, _Columns], stored: dict[SeriesKey, Any]
+    connection: Connection, p: str, data: dict[SeriesKey, _Columns], stored: dict[SeriesKey, _Stored]
 ) -> set[SeriesKey]:
     """Series whose batch rewrites at least one stored step (read before the upsert)."""
     found = set()
     for key, columns in data.items():
         row = stored.get(key)
-        if row is None or columns.steps[0] > row.last_step:
+        if row is None or columns.steps[0] > row.summary.last_step:
             continue  # the common case: every step is after the stored ones
-        low, high = columns.steps[0], min(columns.steps[-1], row.last_step)
+        low, high = columns.steps[0], min(columns.steps[-1], row.summary.last_step)
         existing = connection.exec_driver_sql(
             f"SELECT step FROM points WHERE series_id = {p} AND step BETWEEN {p} AND {p}",
             (row.id, low, high),

@@ -1,7 +1,7 @@
 """Point rollups: per-bucket min/max/NaN of each series, kept on ingest, read for downsampling.
 
-Also home of `group_extremes`, the vectorised min/max/first/last per group that both the
-rollups and the series summaries are computed with.
+Also home of `group_extremes` (vectorised min/max/first NaN per group: the finest rollups) and
+`combine` (coarser rollups and the summaries of new points, from the finer rows).
 """
 
 from __future__ import annotations
@@ -125,13 +125,43 @@ def rollup_rows(
     )
 
 
-def merge_rollups(connection: Connection, series_ids: Int64s, steps: Int64s, values: Floats) -> None:
-    """Fold new points (steps not stored before, in any order) into the rollups."""
-    p = placeholder(connection)
-    for bucket_size in BUCKET_SIZES:
-        connection.exec_driver_sql(
-            _MERGE_ROLLUPS.format(p=p), rollup_rows(series_ids, steps, values, bucket_size)
-        )
+def combine(children: list[tuple[object, ...]], bucket_size: int) -> list[tuple[object, ...]]:
+    """Rollup rows of `bucket_size` from finer rows sorted by (series, bucket).
+
+    Children come in step order, so keeping the first of equal extremes keeps the earliest
+    step, as a scan of the points would; the first NaN likewise.
+    """
+    parents: dict[tuple[int, int], list[object]] = {}
+    for series_id, size, bucket, count, min_value, min_step, max_value, max_step, nan_step in children:
+        key = (series_id, bucket * size // bucket_size)  # type: ignore[operator]
+        row = parents.get(key)  # type: ignore[arg-type]
+        if row is None:
+            parents[key] = [count, min_value, min_step, max_value, max_step, nan_step]  # type: ignore[index]
+            continue
+        row[0] += count  # type: ignore[operator]
+        if min_value is not None and (row[1] is None or min_value < row[1]):  # type: ignore[operator]
+            row[1], row[2] = min_value, min_step
+        if max_value is not None and (row[3] is None or max_value > row[3]):  # type: ignore[operator]
+            row[3], row[4] = max_value, max_step
+        if row[5] is None:
+            row[5] = nan_step
+    return [(series_id, bucket_size, bucket, *row) for (series_id, bucket), row in parents.items()]
+
+
+def batch_rollups(series_ids: Int64s, steps: Int64s, values: Floats) -> list[tuple[object, ...]]:
+    """Rollup rows of new points (sorted by series, step) at every bucket size: the finest from
+    the points in one vectorised pass, each coarser one from the level below."""
+    level = rollup_rows(series_ids, steps, values, BUCKET_SIZES[0])
+    rows = list(level)
+    for bucket_size in BUCKET_SIZES[1:]:
+        level = combine(level, bucket_size)
+        rows += level
+    return rows
+
+
+def merge_rollups(connection: Connection, rows: list[tuple[object, ...]]) -> None:
+    """Fold rollup rows of new points (steps not stored before, in any order) into the table."""
+    connection.exec_driver_sql(_MERGE_ROLLUPS.format(p=placeholder(connection)), rows)
 
 
 def _ranges(buckets: list[int]) -> list[tuple[int, int]]:
@@ -143,27 +173,6 @@ def _ranges(buckets: list[int]) -> list[tuple[int, int]]:
         else:
             runs.append((bucket, bucket))
     return runs
-
-
-def _combine(children: list[tuple[object, ...]], series_id: int, bucket_size: int, factor: int) -> list[tuple[object, ...]]:
-    """Parent rollup rows from child rows sorted by bucket (count, min_value, min_step, max_value,
-    max_step, nan_step after the bucket number). Children come in step order, so keeping the
-    first of equal extremes keeps the earliest step, as a scan of the points would."""
-    parents: dict[int, list[object]] = {}
-    for bucket, count, min_value, min_step, max_value, max_step, nan_step in children:
-        key = int(bucket) // factor  # type: ignore[call-overload]
-        row = parents.get(key)
-        if row is None:
-            parents[key] = [count, min_value, min_step, max_value, max_step, nan_step]
-            continue
-        row[0] = row[0] + count  # type: ignore[operator]
-        if min_value is not None and (row[1] is None or min_value < row[1]):  # type: ignore[operator]
-            row[1], row[2] = min_value, min_step
-        if max_value is not None and (row[3] is None or max_value > row[3]):  # type: ignore[operator]
-            row[3], row[4] = max_value, max_step
-        if row[5] is None:
-            row[5] = nan_step
-    return [(series_id, bucket_size, key, *row) for key, row in parents.items()]
 
 
 def rebuild_rollups(connection: Connection, series_id: int, steps: list[int]) -> None:
@@ -199,13 +208,12 @@ def rebuild_rollups(connection: Connection, series_id: int, steps: list[int]) ->
         rows = []
         for low, high in _ranges(buckets):
             children = connection.exec_driver_sql(
-                f"SELECT bucket, count, min_value, min_step, max_value, max_step, nan_step "
-                f"FROM point_rollups WHERE series_id = {p} AND bucket_size = {p} "
+                f"SELECT {_COLUMNS} FROM point_rollups WHERE series_id = {p} AND bucket_size = {p} "
                 f"AND bucket BETWEEN {p} AND {p} ORDER BY bucket",
                 (series_id, below, low * factor, (high + 1) * factor - 1),
             ).all()
             connection.exec_driver_sql(delete, (series_id, bucket_size, low, high))
-            rows += _combine([tuple(c) for c in children], series_id, bucket_size, factor)
+            rows += combine([tuple(c) for c in children], bucket_size)
         if rows:
             connection.exec_driver_sql(_INSERT_ROLLUPS.format(p=p), rows)
         below = bucket_size

@@ -8,7 +8,7 @@ wrote those points, with the run locked (see `ingest.py`), so it cannot fall beh
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from functools import cache
 from typing import cast
 
@@ -59,7 +59,20 @@ def update_sql(placeholder: str) -> str:
 
 
 def update_row(series_id: int, summary: Summary) -> tuple[object, ...]:
-    return (*astuple(summary), series_id)
+    # Not dataclasses.astuple: it deep-copies, and this runs once per series per ingest.
+    return (*(getattr(summary, name) for name in SUMMARY_FIELDS), series_id)
+
+
+@cache
+def select_sql(placeholder: str, runs: int) -> str:
+    """`SELECT id, run_id, key, scope, <summary fields> FROM series WHERE run_id IN (…)`."""
+    marks = ", ".join([placeholder] * runs)
+    return f"SELECT id, run_id, key, scope, {', '.join(SUMMARY_FIELDS)} FROM {_series.name} WHERE run_id IN ({marks})"
+
+
+def from_values(values: tuple[object, ...]) -> Summary:
+    """A summary from the summary fields' values in `SUMMARY_FIELDS` order."""
+    return Summary(*values)  # type: ignore[arg-type]
 
 
 def from_row(row: object) -> Summary:
