@@ -134,3 +134,14 @@ def test_a_stopped_writer_refuses_new_jobs(factory):
     writer = IngestWriter(factory)
     with pytest.raises(RuntimeError, match="not running"):
         asyncio.run(writer.ingest("x", _batch(series_body("loss", "epoch", [0], [1.0]))))
+
+
+def test_a_writer_starts_again_after_a_stop(factory):
+    run_id = _make_run(factory, "d")
+    writer = IngestWriter(factory)
+    for step in range(2):
+        writer.start()
+        asyncio.run(writer.ingest(run_id, _batch(series_body("loss", "epoch", [step], [1.0]))))
+        writer.stop()
+    with session_scope(factory) as session:
+        assert point_data.get_series(session, run_id=run_id, key="loss", scope="epoch").count == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
 from fitwatch_server import schemas
@@ -15,6 +15,7 @@ from fitwatch_server.api.deps import (
     WriteSessionmakerDep,
     in_transaction,
 )
+from fitwatch_server.api.point_responses import multi_series_response, series_points_response
 from fitwatch_server.errors import InvalidInput
 from fitwatch_server.store import point_data
 from fitwatch_server.store import runs as run_store
@@ -64,13 +65,13 @@ def read_series(
     start: StepBound = None,
     end: StepBound = None,
     max_points: MaxPoints = None,
-) -> schemas.SeriesPointsPublic:
+) -> Response:
     """One series' points between start and end; downsampled (MinMaxLTTB) above max_points."""
     get_run(session, run_id=run_id)
     series = point_data.get_series(session, run_id=run_id, key=key, scope=scope.value)
-    return point_data.read_points(
+    return series_points_response(point_data.read_points(
         session, series=series, start=start, end=end, max_points=max_points
-    )
+    ))
 
 
 def _csv_list(value: str, what: str) -> list[str]:
@@ -91,13 +92,13 @@ def read_many(
     start: StepBound = None,
     end: StepBound = None,
     max_points: MaxPoints = None,
-) -> schemas.MultiSeriesPublic:
+) -> Response:
     """The same keys across several runs, for comparison (shared step buckets)."""
     run_ids = _csv_list(runs, "run id")
     for run_id in run_ids:
         get_run(session, run_id=run_id)
-    return schemas.MultiSeriesPublic(
-        series=point_data.read_many(
+    return multi_series_response(
+        point_data.read_many(
             session,
             run_ids=run_ids,
             keys=_csv_list(keys, "key"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import Connection, ScalarSelect, select
@@ -79,16 +79,24 @@ def get_series(session: Session, *, run_id: str, key: str, scope: str) -> models
     return series
 
 
-def _raw_rows(
-    connection: Connection, series_id: int, low: int, high: int
-) -> list[tuple[int, float | None, float, int | None]]:
+Rows = list[tuple[int, float | None, float, int | None]]
+
+
+def _raw_rows(connection: Connection, series_id: int, low: int, high: int) -> Rows:
     p = rollups.placeholder(connection)
-    rows = connection.exec_driver_sql(
-        f"SELECT step, value, wall_time, epoch FROM points "
-        f"WHERE series_id = {p} AND step BETWEEN {p} AND {p} ORDER BY step",
-        (series_id, low, high),
-    ).all()
-    return [tuple(r) for r in rows]
+    # The driver's own cursor: its rows are already tuples, and a full read of a long series
+    # spends most of its time turning rows into Python objects (docs/scale.md).
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(
+            f"SELECT step, value, wall_time, epoch FROM points "
+            f"WHERE series_id = {p} AND step BETWEEN {p} AND {p} ORDER BY step",
+            (series_id, low, high),
+        )
+        rows = cast(Rows, cursor.fetchall())
+    finally:
+        cursor.close()
+    return rows
 
 
 def _rows_at(
@@ -170,21 +178,26 @@ def read_points(
         else:
             rows = _raw_rows(connection, series.id, low, high)
             if max_points is not None and len(rows) > max_points:
-                steps = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-                values = np.fromiter(
+                step_array = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                value_array = np.fromiter(
                     (from_db(r[1]) for r in rows), dtype=np.float64, count=len(rows)
                 )
-                rows = [rows[i] for i in select_indices(steps, values, max_points).tolist()]
+                keep = select_indices(step_array, value_array, max_points)
+                rows = [rows[i] for i in keep.tolist()]
                 downsampled = True
     has_epochs = series.scope in ("batch", "batch_derived")
-    return schemas.SeriesPointsPublic(
+    columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[], [], [], []]
+    steps, values, times, epochs = columns
+    # model_construct: the rows come from the database, already valid; validating 100k-point
+    # columns again would cost more than reading them.
+    return schemas.SeriesPointsPublic.model_construct(
         run_id=series.run_id,
         key=series.key,
         scope=schemas.Scope(series.scope),
-        steps=[r[0] for r in rows],
-        values=[from_db(r[1]) for r in rows],
-        times=[r[2] for r in rows],
-        epochs=[r[3] for r in rows] if has_epochs else None,
+        steps=steps,
+        values=[from_db(v) for v in values] if None in values else values,
+        times=times,
+        epochs=epochs if has_epochs else None,
         count=series.count,
         downsampled=downsampled,
     )

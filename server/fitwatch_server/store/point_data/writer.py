@@ -56,7 +56,7 @@ class IngestWriter:
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self._factory = factory
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="fitwatch-ingest-writer", daemon=True)
+        self._thread: threading.Thread | None = None
         self.state = WriterState.NEW
         self.commits = 0  # merged transactions committed (for tests and status)
 
@@ -66,6 +66,10 @@ class IngestWriter:
         return self._queue.qsize()
 
     def start(self) -> None:
+        """Start the thread (again, after `stop`: an app's lifespan may run more than once)."""
+        if self.state is WriterState.RUNNING:
+            return
+        self._thread = threading.Thread(target=self._run, name="fitwatch-ingest-writer", daemon=True)
         self.state = WriterState.RUNNING
         self._thread.start()
 
@@ -75,7 +79,8 @@ class IngestWriter:
             return
         self.state = WriterState.STOPPED
         self._queue.put(None)
-        self._thread.join(timeout)
+        if self._thread is not None:
+            self._thread.join(timeout)
 
     async def ingest(self, run_id: str, batch: schemas.PointBatchIn) -> schemas.IngestResult:
         """Store a batch; returns after the transaction holding it committed."""
