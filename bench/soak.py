@@ -1,0 +1,196 @@
+"""Soak: 50 SDK runs at the SDK's defaults for 60 s with 10 websocket subscribers (issue 8).
+
+One `fitwatch server` (one worker; SQLite by default, `--postgres` for a temporary
+PostgreSQL database). Five load processes run ten SDK runs each (`fitwatch.init` with its
+default flush interval, 0.1 s), each logging 5 keys at 20 steps/s; ten subscriber
+connections watch the project and five runs each. Prints:
+- request latency as the SDK saw it (p50/p99/max) and the count of 5xx answers;
+- how many `finish()` calls returned True;
+- points sent == points stored and readable (every series read back whole);
+- the server's resident memory at the start, the middle and the end;
+- messages the subscribers received.
+Goals: p99 < 100 ms, 0 5xx, sent == stored, RSS flat.
+
+    python bench/soak.py [--seconds 60] [--runs 50] [--postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.helpers.server import ServerProcess  # noqa: E402
+
+KEYS = ("loss", "accuracy", "val_loss", "lr", "grad_norm")
+STEPS_PER_S = 20
+PG_ADMIN_URL = os.environ.get("FITWATCH_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _load(url: str, run_ids: list[str], seconds: float, journal: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    """One process: one thread per run, logging like a training loop; reports what it saw."""
+    import fitwatch
+    from fitwatch import client as client_module
+
+    timings: list[tuple[float, int]] = []
+    original = client_module.Client._request
+
+    def timed(self, method, path, body=None):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        status = 0
+        try:
+            response = original(self, method, path, body)
+            status = response.status_code
+            return response
+        except client_module.ServerError as error:
+            status = error.status_code or 599
+            raise
+        finally:
+            if path.endswith("/points"):
+                timings.append((time.perf_counter() - start, status))
+
+    client_module.Client._request = timed  # type: ignore[method-assign]
+    sent: dict[str, int] = {}
+    finished: dict[str, bool] = {}
+
+    def train(run_id: str) -> None:
+        run = fitwatch.init(project="soak", id=run_id, url=url, journal_dir=journal)
+        step, start = 0, time.monotonic()
+        while time.monotonic() - start < seconds:
+            run.log({key: 1.0 / (step + 1 + i) for i, key in enumerate(KEYS)}, step=step, scope="batch")
+            step += 1
+            time.sleep(max(0.0, start + step / STEPS_PER_S - time.monotonic()))
+        sent[run_id] = step * len(KEYS)
+        finished[run_id] = run.finish()
+
+    threads = [threading.Thread(target=train, args=(run_id,)) for run_id in run_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    out.put({"timings": timings, "sent": sent, "finished": finished})
+
+
+def _subscribers(url: str, run_ids: list[str], seconds: float, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    import websockets
+
+    counts = [0] * 10
+
+    async def watch(n: int) -> None:
+        watched = "&".join(f"run={r}" for r in run_ids[n * 5 : n * 5 + 5])
+        uri = url.replace("http://", "ws://") + f"/api/v1/live?project=soak&{watched}"
+        async with websockets.connect(uri, max_size=None) as socket:
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                try:
+                    await asyncio.wait_for(socket.recv(), timeout=1.0)
+                    counts[n] += 1
+                except TimeoutError:
+                    pass
+
+    async def main() -> None:
+        await asyncio.gather(*(watch(n) for n in range(10)))
+
+    asyncio.run(main())
+    out.put({"messages": counts})
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _database(postgres: bool, tmp: Path) -> tuple[str, str | None]:
+    if not postgres:
+        return f"sqlite:///{tmp / 'soak.db'}", None
+    import psycopg
+
+    name = f"fitwatch_soak_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}", name
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--postgres", action="store_true")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="fitwatch-soak-"))
+    database_url, pg_name = _database(args.postgres, tmp)
+    server = ServerProcess(database_url, log_path=tmp / "server.log").start(timeout=120)
+    assert server.process is not None
+    pid = server.process.pid
+    run_ids = [f"soak-{n:03d}" for n in range(args.runs)]
+    context = mp.get_context("spawn")
+    out = context.Queue()
+    processes = [
+        context.Process(target=_load, args=(server.url, run_ids[i::5], args.seconds, str(tmp / "journal"), out))
+        for i in range(5)
+    ] + [context.Process(target=_subscribers, args=(server.url, run_ids, args.seconds + 5, out))]
+    try:
+        for process in processes:
+            process.start()
+        rss = [_rss_mb(pid)]
+        time.sleep(args.seconds / 2)
+        rss.append(_rss_mb(pid))
+        reports = [out.get(timeout=args.seconds + 120) for _ in processes]
+        for process in processes:
+            process.join()
+        rss.append(_rss_mb(pid))
+
+        timings = [t for r in reports for t in r.get("timings", [])]
+        sent = {k: v for r in reports for k, v in r.get("sent", {}).items()}
+        finished = {k: v for r in reports for k, v in r.get("finished", {}).items()}
+        messages = next(r["messages"] for r in reports if "messages" in r)
+        latencies = sorted(t for t, _ in timings)
+        errors = sum(1 for _, status in timings if status >= 500)
+        stored = readable = 0
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            for run_id in run_ids:
+                for series in client.get(f"/api/v1/runs/{run_id}/series").json()["series"]:
+                    stored += series["count"]
+                    points = client.get(
+                        f"/api/v1/runs/{run_id}/series/{series['key']}", params={"scope": series["scope"]}
+                    ).json()
+                    readable += len(points["steps"])
+        p = statistics.quantiles(latencies, n=100)
+        print(f"backend {'postgres' if args.postgres else 'sqlite'}, {args.runs} runs, {args.seconds:.0f} s")
+        print(f"point requests: {len(latencies)} ({len(latencies) / args.seconds:.0f}/s); "
+              f"p50 {1000 * p[49]:.1f} ms, p99 {1000 * p[98]:.1f} ms, max {1000 * latencies[-1]:.1f} ms; "
+              f"5xx: {errors}")
+        print(f"finish() True: {sum(finished.values())} of {len(finished)}")
+        print(f"points sent {sum(sent.values())}, stored {stored}, readable {readable}")
+        print(f"server RSS MB: start {rss[0]:.0f}, middle {rss[1]:.0f}, end {rss[2]:.0f}")
+        print(f"subscriber messages: {sum(messages)} ({json.dumps(messages)})")
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+        server.stop()
+        if pg_name is not None:
+            import psycopg
+
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
