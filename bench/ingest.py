@@ -1,12 +1,15 @@
-"""Ingest and read speed of the REST API against plain sqlite3 on the same schema (issue 2).
+"""Ingest and read speed of the REST API against plain sqlite3 on the same schema (issues 2, 8).
 
 Prints, from one run on this machine:
 - points/s stored through the REST API (one server process, SQLite, batches of 10,000
   points over 100 series), and points/s of plain `sqlite3` `executemany` of the same rows
   into the same file-backed schema (the floor cost of storing them); the ratio (goal >= 40%);
 - bytes on disk per stored point (goal <= 40);
+- points/s through the API in one-series batches of 1,000 points (MLflow's `log_batch`
+  shape; goal >= 150,000);
 - time to read one 1,000,000-point series downsampled to 2,000 points, server-side
-  (goal < 100 ms), and the same request end to end over HTTP.
+  (goal < 100 ms), and the same request end to end over HTTP;
+- time to read a 100,000-point series whole over HTTP (goal <= 150 ms).
 
     python bench/ingest.py [--points 1000000] [--read-points 1000000]
 """
@@ -58,6 +61,22 @@ def make_batches(total_points: int, seed: int = 0) -> list[dict]:
     return batches
 
 
+def make_one_series_batches(total_points: int, per_batch: int = 1000) -> list[dict]:
+    """Batches of one series, `per_batch` points each: the shape of MLflow's `log_batch`."""
+    batches = []
+    for b in range(total_points // per_batch):
+        steps = list(range(b * per_batch, (b + 1) * per_batch))
+        batches.append({"series": [{
+            "key": "loss", "scope": "batch", "steps": steps,
+            "values": [1.0 / (s + 1) for s in steps], "times": [1_700_000_000.0 + s * 0.01 for s in steps],
+        }]})
+    return batches
+
+
+def points_in(batch: dict) -> int:
+    return sum(len(series["steps"]) for series in batch["series"])
+
+
 def db_path_of(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
@@ -76,7 +95,7 @@ def bench_api(batches: list[dict], workdir: Path, url: str | None = None) -> tup
         for body in bodies[1:]:
             client.post(f"/api/v1/runs/{run_id}/points", content=body, headers=headers).raise_for_status()
         elapsed = time.perf_counter() - start
-    return (len(bodies) - 1) * POINTS_PER_BATCH / elapsed, db_path_of(url)
+    return sum(points_in(b) for b in batches[1:]) / elapsed, db_path_of(url)
 
 
 def bench_plain_sqlite(batches: list[dict], schema_source: Path, workdir: Path) -> float:
@@ -121,8 +140,9 @@ def bytes_per_point(path: Path) -> float:
     return os.path.getsize(path) / count
 
 
-def bench_read(workdir: Path, n_points: int) -> tuple[float, float]:
-    """Server-side and end-to-end time of reading a long series downsampled to 2,000 points."""
+def bench_read(workdir: Path, n_points: int) -> tuple[float, float, float]:
+    """Server-side and end-to-end time of reading a long series downsampled to 2,000 points,
+    and of reading a 100,000-point series whole over HTTP."""
     url = f"sqlite:///{workdir / 'read.db'}"
     from starlette.testclient import TestClient
 
@@ -150,16 +170,27 @@ def bench_read(workdir: Path, n_points: int) -> tuple[float, float]:
                 result = read_points(session, series=series, max_points=2000)
             server_side.append(time.perf_counter() - started)
         assert len(result.steps) <= 2100
+        full_id = client.post("/api/v1/runs", json={"project": "bench", "name": "full"}).json()["id"]
+        for start in range(0, 100_000, 10_000):
+            steps = list(range(start, start + 10_000))
+            body = {"series": [{"key": "loss", "scope": "batch", "steps": steps,
+                                "values": values[start:start + 10_000].tolist(),
+                                "times": [1.7e9 + s for s in steps], "epochs": [s // 1000 for s in steps]}]}
+            client.post(f"/api/v1/runs/{full_id}/points", json=body).raise_for_status()
     with ServerProcess(url, log_path=workdir / "read-server.log") as server, httpx.Client(
         base_url=server.url, timeout=60
     ) as http:
-        end_to_end = []
+        end_to_end, full = [], []
         for _ in range(7):
             started = time.perf_counter()
             http.get(f"/api/v1/runs/{run_id}/series/loss",
                      params={"scope": "batch", "max_points": 2000}).raise_for_status()
             end_to_end.append(time.perf_counter() - started)
-    return statistics.median(server_side), statistics.median(end_to_end)
+            started = time.perf_counter()
+            response = http.get(f"/api/v1/runs/{full_id}/series/loss", params={"scope": "batch"})
+            full.append(time.perf_counter() - started)
+            assert len(response.json()["steps"]) == 100_000
+    return statistics.median(server_side), statistics.median(end_to_end), statistics.median(full)
 
 
 def main() -> None:
@@ -177,12 +208,16 @@ def main() -> None:
         print(f"plain sqlite3 executemany, same rows, same schema:                          {plain_rate:,.0f} points/s")
         print(f"API / plain sqlite3: {api_rate / plain_rate:.0%}   (goal >= 40%)")
         print(f"bytes on disk per stored point (API database, after VACUUM): {bytes_per_point(api_db):.1f}   (goal <= 40)")
+        one_rate, _ = bench_api(make_one_series_batches(args.points // 4 + 1000), workdir,
+                                f"sqlite:///{workdir / 'one.db'}")
+        print(f"ingest via REST API, one series, 1,000 points per request:                    {one_rate:,.0f} points/s   (goal >= 150,000)")
         if args.postgres:
             pg_rate, _ = bench_api(batches, workdir, args.postgres)
             print(f"ingest via REST API on PostgreSQL (same batches):                              {pg_rate:,.0f} points/s")
-        server_s, e2e_s = bench_read(workdir, args.read_points)
+        server_s, e2e_s, full_s = bench_read(workdir, args.read_points)
         print(f"read {args.read_points:,}-point series downsampled to 2,000: "
               f"server-side {server_s * 1000:.0f} ms (goal < 100 ms), over HTTP {e2e_s * 1000:.0f} ms")
+        print(f"read a 100,000-point series whole over HTTP: {full_s * 1000:.0f} ms   (goal <= 150 ms)")
 
 
 if __name__ == "__main__":
