@@ -80,7 +80,7 @@ _batches = st.lists(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batches=_batches, merged=st.booleans())
 def test_any_writes_leave_summaries_and_rollups_equal_to_a_scan(factory, batches, merged):
-    """Appends, gaps filled out of order, overwrites, ties, NaN and Inf, one by one or merged."""
+    """Appends, gaps filled out of order, resends, overwrites, ties, NaN and Inf, one by one or merged."""
     jobs = []
     with session_scope(factory) as session:
         run_id = _run(session, "prop")
@@ -89,9 +89,29 @@ def test_any_writes_leave_summaries_and_rollups_equal_to_a_scan(factory, batches
         values = ["NaN" if v != v else "Infinity" if v == math.inf else "-Infinity" if v == -math.inf else v
                   for _, v in points]
         jobs.append(IngestJob(run_id, _batch(series_body("loss", "batch", steps, values))))
+    jobs += jobs[: len(jobs) // 2]  # resends of earlier batches
     groups = [jobs] if merged else [[job] for job in jobs]
     for group in groups:
         with session_scope(factory) as session:
             point_data.ingest_jobs(session, group)
     with session_scope(factory) as session:
+        assert point_data.check_run(session, run_id=run_id) == []
+
+
+def test_a_resend_changes_nothing_and_a_changed_value_is_stored(factory):
+    body = series_body("loss", "batch", list(range(200)), [float(i % 17) for i in range(200)])
+    with session_scope(factory) as session:
+        run_id = _run(session, "resend")
+        point_data.ingest_points(session, run_id=run_id, batch=_batch(body))
+    with session_scope(factory) as session:
+        before = point_data.series_public(point_data.get_series(session, run_id=run_id, key="loss", scope="batch"))
+        point_data.ingest_points(session, run_id=run_id, batch=_batch(body))
+    with session_scope(factory) as session:
+        series = point_data.get_series(session, run_id=run_id, key="loss", scope="batch")
+        assert point_data.series_public(series) == before
+        changed = dict(body, values=[-1.0 if i == 150 else float(i % 17) for i in range(200)])
+        point_data.ingest_points(session, run_id=run_id, batch=_batch(changed))
+    with session_scope(factory) as session:
+        series = point_data.get_series(session, run_id=run_id, key="loss", scope="batch")
+        assert (series.count, series.min_value, series.min_step) == (200, -1.0, 150)
         assert point_data.check_run(session, run_id=run_id) == []

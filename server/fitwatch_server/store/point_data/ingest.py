@@ -200,10 +200,15 @@ def _write(session: Session, data: dict[SeriesKey, _Columns], *, run_ids: list[s
     if new_keys:
         ids.update(_create_series(session, data, new_keys))
 
-    # New steps (appended, or arriving out of order from concurrent requests) merge into the
-    # summaries and rollups; steps that overwrite stored points rebuild the buckets they hit.
-    overwritten = _overwriting(connection, p, data, stored)
-    appended = [k for k in data if k not in overwritten]
+    # Points already stored exactly so (a resend) are dropped: a resend is a no-op. New steps
+    # (appended, or arriving out of order from concurrent requests) merge into the summaries
+    # and rollups; steps that change stored points rebuild the buckets they hit.
+    overwritten = _drop_resent(connection, p, data, stored)
+    appended = [k for k in data if k not in overwritten and data[k].steps]
+    data = {k: v for k, v in data.items() if v.steps}
+    _touch_runs(connection, p, run_ids)
+    if not data:
+        return
     _upsert_points(connection, p, data, ids)
 
     updates: list[tuple[object, ...]] = []
@@ -217,7 +222,10 @@ def _write(session: Session, data: dict[SeriesKey, _Columns], *, run_ids: list[s
         rollups.rebuild_rollups(connection, ids[key], data[key].steps)
         updates.append(summary.update_row(ids[key], summary.recompute(connection, ids[key])))
     connection.exec_driver_sql(summary.update_sql(p), updates)
-    # Any ingest proves the run is alive; it does not change a finished run's status.
+
+
+def _touch_runs(connection: Connection, p: str, run_ids: list[str]) -> None:
+    # Any ingest (a resend too) proves the run is alive; it does not change a finished run's status.
     marks = ", ".join([p] * len(run_ids))
     connection.exec_driver_sql(
         f"UPDATE runs SET heartbeat_at = {p} WHERE id IN ({marks})",
@@ -231,23 +239,57 @@ def _db_datetime(connection: Connection, value: datetime) -> object:
     return process(value) if process is not None else value
 
 
-def _overwriting(
+# Existing points of many series are read in one statement of up to this many ranges.
+_RANGES_PER_READ = 100
+
+
+def _drop_resent(
     connection: Connection, p: str, data: dict[SeriesKey, _Columns], stored: dict[SeriesKey, _Stored]
 ) -> set[SeriesKey]:
-    """Series whose batch rewrites at least one stored step (read before the upsert)."""
-    found = set()
-    for key, columns in data.items():
-        row = stored.get(key)
-        if row is None or columns.steps[0] > row.summary.last_step:
-            continue  # the common case: every step is after the stored ones
-        low, high = columns.steps[0], min(columns.steps[-1], row.summary.last_step)
-        existing = connection.exec_driver_sql(
-            f"SELECT step FROM points WHERE series_id = {p} AND step BETWEEN {p} AND {p}",
-            (row.id, low, high),
-        ).scalars().all()
-        if not set(existing).isdisjoint(columns.steps):
-            found.add(key)
-    return found
+    """Remove from `data` the points stored exactly so already; return the series whose
+    batch changes at least one stored point (read before the upsert)."""
+    candidates = [
+        key for key, columns in data.items()
+        if key in stored and columns.steps[0] <= stored[key].summary.last_step
+    ]
+    if not candidates:
+        return set()  # the common case: every step is after the stored ones
+    existing: dict[int, dict[int, tuple[object, ...]]] = {stored[key].id: {} for key in candidates}
+    for start in range(0, len(candidates), _RANGES_PER_READ):
+        chunk = candidates[start : start + _RANGES_PER_READ]
+        where = " OR ".join([f"(series_id = {p} AND step BETWEEN {p} AND {p})"] * len(chunk))
+        params = [
+            v for key in chunk
+            for v in (stored[key].id, data[key].steps[0], min(data[key].steps[-1], stored[key].summary.last_step))
+        ]
+        for series_id, step, value, wall_time, epoch in connection.exec_driver_sql(
+            f"SELECT series_id, step, value, wall_time, epoch FROM points WHERE {where}", tuple(params)
+        ):
+            existing[series_id][step] = (value, wall_time, epoch)
+    changed = set()
+    for key in candidates:
+        have = existing[stored[key].id]
+        if not have:
+            continue
+        columns = data[key]
+        keep = []
+        for i, step in enumerate(columns.steps):
+            old = have.get(step)
+            if old is None:
+                keep.append(i)
+                continue
+            value = columns.values[i]
+            same_value = old[0] is None if value != value else old[0] == value
+            if not (same_value and old[1] == columns.times[i] and old[2] == columns.epochs[i]):
+                changed.add(key)
+                break
+        if key in changed or len(keep) == len(columns.steps):
+            continue
+        data[key] = _Columns(
+            [columns.steps[i] for i in keep], [columns.values[i] for i in keep],
+            [columns.times[i] for i in keep], [columns.epochs[i] for i in keep],
+        )
+    return changed
 
 
 def _upsert_points(
