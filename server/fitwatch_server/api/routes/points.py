@@ -8,7 +8,8 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from fitwatch_server import schemas
-from fitwatch_server.api.deps import HubDep, SessionmakerDep, in_transaction
+from fitwatch_server.api.deps import HubDep, SessionmakerDep, SettingsDep, in_transaction
+from fitwatch_server.store import limits
 from fitwatch_server.store.points import ingest_points
 
 router = APIRouter(prefix="/runs", tags=["points"])
@@ -36,12 +37,14 @@ def parse_batch(body: bytes) -> schemas.PointBatchIn:
 
 @router.post("/{run_id}/points", response_model=schemas.IngestResult, openapi_extra=POINTS_BODY)
 async def post_points(
-    run_id: str, request: Request, factory: SessionmakerDep, hub: HubDep
+    run_id: str, request: Request, factory: SessionmakerDep, hub: HubDep, settings: SettingsDep
 ) -> schemas.IngestResult:
     """Store points of many series of one run; resending a batch is a no-op."""
     batch = parse_batch(await request.body())
+    limits.check_points_per_request(batch, limit=settings.max_points_per_request)
 
     def work(session: Session) -> schemas.IngestResult:
+        limits.check_new_series(session, run_id=run_id, batch=batch, limit=settings.max_series_per_run)
         return ingest_points(session, run_id=run_id, batch=batch)
 
     result = await in_transaction(factory, work)
