@@ -107,6 +107,23 @@ class Client:
         result: dict[str, Any] = self._request("GET", f"/runs/{run_id}").json()
         return result
 
+    def whoami(self) -> dict[str, Any]:
+        """GET /auth/whoami: the token's name, scope and project, and the server's limits."""
+        result: dict[str, Any] = self._request("GET", "/auth/whoami").json()
+        return result
+
+    def create_token(self, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("POST", "/tokens", body).json()
+        return result
+
+    def list_tokens(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._request("GET", "/tokens").json()["tokens"]
+        return result
+
+    def revoke_token(self, ident: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("DELETE", f"/tokens/{ident}").json()
+        return result
+
     def get_series(
         self, run_id: str, key: str, *, scope: str = "epoch", max_points: int | None = None
     ) -> dict[str, Any]:

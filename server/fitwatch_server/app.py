@@ -11,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.middleware.cors import CORSMiddleware
 
 from fitwatch_server import schemas
-from fitwatch_server.api.auth import Authenticator, get_principal
+from fitwatch_server.api.auth import Authenticator, get_principal, warn_if_no_way_in
 from fitwatch_server.api.body_limit import BodyLimitMiddleware
 from fitwatch_server.api.deps import AUTHORIZED
 from fitwatch_server.api.edge import EdgeMiddleware
@@ -50,6 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             upgrade_engine(engine)
+        warn_if_no_way_in(settings, factory)
         await hub.start()
         try:
             yield

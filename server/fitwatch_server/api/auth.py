@@ -12,6 +12,7 @@ the moment it exists (tests/server/test_auth_matrix.py fails on a route it does 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Annotated
@@ -31,6 +32,8 @@ from fitwatch_server.schemas import TokenScope
 from fitwatch_server.settings import Settings
 from fitwatch_server.store import runs as run_store
 from fitwatch_server.store import tokens as token_store
+
+logger = logging.getLogger(__name__)
 
 SESSION_COOKIE = "fitwatch_session"
 # `last_used_at` is written at most this often per token and process: a write per request
@@ -101,6 +104,20 @@ class Authenticator:
                 return
             self._used[token_id] = now
         token_store.mark_used(session, token_id=token_id)
+
+
+def warn_if_no_way_in(settings: Settings, factory: sessionmaker[Session]) -> None:
+    """With auth on, no admin token and no token at all, nobody can do anything: say how to start."""
+    if not settings.auth or settings.admin_token is not None:
+        return
+    with session_scope(factory) as session:
+        if token_store.list_tokens(session):
+            return
+    logger.warning(
+        "fitwatch: FITWATCH_AUTH is on and there is no token yet. Make the first one on this host: "
+        "fitwatch token create --name admin --scope admin (same FITWATCH_DATABASE_URL), or start "
+        "with FITWATCH_ADMIN_TOKEN set; see docs/security.md"
+    )
 
 
 def _authenticator(conn: HTTPConnection) -> Authenticator:
