@@ -90,6 +90,9 @@ class Sender:
         self._stop = False
         self._thread = threading.Thread(target=self._loop, name=f"fitwatch-sender-{run_id[:8]}", daemon=True)
         self.sent_requests = 0
+        # 429 answers: each one delays the next send by the server's Retry-After; what waits
+        # stays in the journal and goes out merged into fewer, larger requests.
+        self.rate_limited = 0
 
     # -- training-thread side (must stay cheap and never raise) -------------------
     def add_points(self, points: list[wire.Point]) -> None:
@@ -226,21 +229,34 @@ class Sender:
                     f"the server rejected a request; it is kept in {self.journal.directory}: {exc}",
                 )
                 self._keep_rejected(batch, str(exc))
-            except (TransportError, ServerError) as exc:
-                self._failures += 1
-                delay = min(self.settings.retry_max_s, self.settings.retry_base_s * 2 ** (self._failures - 1))
-                self._retry_at = time.monotonic() + delay * random.uniform(0.5, 1.5)
-                self.warner.warn(
-                    "offline",
-                    f"cannot reach the server at {self.settings.url} ({exc}); points are kept in "
-                    f"{self.journal.directory} and sent when it is back",
-                )
+            except ServerError as exc:
+                if exc.status_code != 429:
+                    self._back_off(exc)
+                    return
+                self.rate_limited += 1
+                wait = exc.retry_after_s if exc.retry_after_s is not None else self.settings.retry_base_s
+                self._retry_at = time.monotonic() + wait
+                logger.debug("fitwatch: rate limited by the server; sending again in %.1f s", wait)
+                return
+            except TransportError as exc:
+                self._back_off(exc)
                 return
             self._ack(batch)
             if self._failures:
                 logger.info("fitwatch: the server at %s is back", self.settings.url)
                 self._failures = 0
                 self.warner.forget("offline")
+
+    def _back_off(self, exc: FitwatchError) -> None:
+        """The server is unreachable or failing: wait longer after each failure, warn once."""
+        self._failures += 1
+        delay = min(self.settings.retry_max_s, self.settings.retry_base_s * 2 ** (self._failures - 1))
+        self._retry_at = time.monotonic() + delay * random.uniform(0.5, 1.5)
+        self.warner.warn(
+            "offline",
+            f"cannot reach the server at {self.settings.url} ({exc}); points are kept in "
+            f"{self.journal.directory} and sent when it is back",
+        )
 
     def _send(self, client: Client, op: str, batch: list[Record]) -> None:
         self.sent_requests += 1

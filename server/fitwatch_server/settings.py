@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     @classmethod
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):
-            value = [item for item in value.split(",")]
+            value = value.split(",")
         if isinstance(value, list):
             hosts = [str(item).strip().lower() for item in value if str(item).strip()]
             for host in hosts:
@@ -118,7 +118,7 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
-            value = [item for item in value.split(",")]
+            value = value.split(",")
         if isinstance(value, list):
             origins = [str(item).strip().rstrip("/").lower() for item in value if str(item).strip()]
             for origin in origins:

@@ -26,8 +26,9 @@ def _cmd_server(args: argparse.Namespace) -> int:
     settings = _server_settings(args)
     from fitwatch_server.serve import serve
 
-    return serve(  # type: ignore[arg-type]
-        settings, host=args.host, port=args.port, workers=args.workers, insecure=args.insecure
+    return serve(
+        settings,  # type: ignore[arg-type]
+        host=args.host, port=args.port, workers=args.workers, insecure=args.insecure,
     )
 
 

@@ -19,6 +19,7 @@ from typing import Annotated
 
 from fastapi import Depends
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
@@ -110,9 +111,12 @@ def warn_if_no_way_in(settings: Settings, factory: sessionmaker[Session]) -> Non
     """With auth on, no admin token and no token at all, nobody can do anything: say how to start."""
     if not settings.auth or settings.admin_token is not None:
         return
-    with session_scope(factory) as session:
-        if token_store.list_tokens(session):
-            return
+    try:
+        with session_scope(factory) as session:
+            if token_store.list_tokens(session):
+                return
+    except SQLAlchemyError:
+        return  # not migrated (FITWATCH_MIGRATE_ON_START=false): the first request will say so
     logger.warning(
         "fitwatch: FITWATCH_AUTH is on and there is no token yet. Make the first one on this host: "
         "fitwatch token create --name admin --scope admin (same FITWATCH_DATABASE_URL), or start "

@@ -177,4 +177,4 @@ def projects_of_runs(session: Session, *, run_ids: list[str]) -> dict[str, str]:
         .join(models.Project, models.Project.id == models.Run.project_id)
         .where(models.Run.id.in_(run_ids))
     ).all()
-    return {run_id: project for run_id, project in rows}
+    return {str(run_id): str(project) for run_id, project in rows}

@@ -30,6 +30,8 @@ from fitwatch_server.store.runs import projects_of_runs
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/live", tags=["live"])
+# What the credential watcher returns when the connection must close.
+_REVOKED = "revoked"
 
 
 @router.get("/status")
@@ -77,7 +79,7 @@ class _Connection:
     async def run(self) -> None:
         writer = asyncio.create_task(self._write())
         reader = asyncio.create_task(self._read())
-        tasks = {writer, reader}
+        tasks: set[asyncio.Task[object]] = {writer, reader}
         if self.principal.token_id is not None:
             tasks.add(asyncio.create_task(self._watch_credential()))
         done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -90,12 +92,12 @@ class _Connection:
             error = task.exception()
             if error is not None and not isinstance(error, WebSocketDisconnect | SlowClient):
                 logger.error("live connection failed", exc_info=error)
-        revoked = any(t.exception() is None and t.result() == "revoked" for t in done)
+        revoked = any(t.exception() is None and t.result() == _REVOKED for t in done)
         if revoked or any(isinstance(t.exception(), SlowClient) for t in done):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.websocket.close(code=1008), timeout=1.0)
 
-    async def _watch_credential(self) -> str:
+    async def _watch_credential(self) -> object:
         """A revoked token (or an ended session) closes its open websockets within one ping
         interval; new requests with it are refused at once."""
         while True:
@@ -109,7 +111,7 @@ class _Connection:
                 self.subscriber.offer_control(
                     protocol.encode(protocol.Error(detail="your token was revoked or your session ended", received=""))
                 )
-                return "revoked"
+                return _REVOKED
 
     async def _write(self) -> None:
         while True:

@@ -17,9 +17,8 @@ from fitwatch_server.api.deps import (
     in_transaction,
 )
 from fitwatch_server.errors import Conflict
-from fitwatch_server.store import limits
+from fitwatch_server.store import limits, search
 from fitwatch_server.store import runs as run_store
-from fitwatch_server.store import search
 from fitwatch_server.store import series as series_store
 
 router = APIRouter(prefix="/runs", tags=["runs"])
