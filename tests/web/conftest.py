@@ -33,11 +33,18 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    """A fresh browser context and page; page errors fail the test at teardown."""
+    """A fresh browser context and page; page errors and Content-Security-Policy violations
+    (Chromium reports them on the console) fail the test at teardown."""
     context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
     new_page = context.new_page()
     errors: list[str] = []
     new_page.on("pageerror", lambda error: errors.append(str(error)))
+    new_page.on(
+        "console",
+        lambda message: errors.append(message.text)
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text
+        else None,
+    )
     new_page.set_default_timeout(20_000)
     yield new_page
     context.close()
