@@ -33,9 +33,12 @@ def check_new_series(session: Session, *, run_id: str, batch: schemas.PointBatch
     existing = session.scalar(select(func.count()).select_from(models.Series).where(models.Series.run_id == run_id)) or 0
     if existing + len(wanted) <= limit:
         return  # the common case: one count, no key comparison
-    stored = set(
-        session.execute(select(models.Series.key, models.Series.scope).where(models.Series.run_id == run_id)).tuples()
-    )
+    stored = {
+        (str(key), str(scope))
+        for key, scope in session.execute(
+            select(models.Series.key, models.Series.scope).where(models.Series.run_id == run_id)
+        )
+    }
     new = wanted - stored
     if new and len(stored) + len(new) > limit:
         raise LimitExceeded(
