@@ -86,6 +86,8 @@ class Sender:
         self._client: Client | None = Client(settings) if settings.mode is Mode.online else None
         self._failures = 0
         self._retry_at = 0.0
+        # Set by a 429's Retry-After; unlike `_retry_at`, an explicit flush does not skip it.
+        self._rate_limited_until = 0.0
         self._next_heartbeat = 0.0
         self._stop = False
         self._thread = threading.Thread(target=self._loop, name=f"fitwatch-sender-{run_id[:8]}", daemon=True)
@@ -152,9 +154,13 @@ class Sender:
         return len(self._unacked)
 
     def _idle(self) -> bool:
-        if self._queue:
-            return False
-        return self.settings.mode is Mode.offline or not self._unacked
+        # Under the journal lock: `_drain_to_journal` pops a record off the queue before it
+        # is in `_unacked`, and in between both look empty (a flush then returned early and
+        # left the run's last record unsent).
+        with self._journal_lock:
+            if self._queue:
+                return False
+            return self.settings.mode is Mode.offline or not self._unacked
 
     # -- sender thread -------------------------------------------------------------------
     def _loop(self) -> None:
@@ -175,7 +181,7 @@ class Sender:
         if self._client is None:
             return
         now = time.monotonic()
-        if self._unacked and now >= self._retry_at:
+        if self._unacked and now >= max(self._retry_at, self._rate_limited_until):
             self._ship(self._client)
         if now >= self._next_heartbeat and self._failures == 0:
             self._next_heartbeat = now + self.settings.heartbeat_interval_s
@@ -235,7 +241,7 @@ class Sender:
                     return
                 self.rate_limited += 1
                 wait = exc.retry_after_s if exc.retry_after_s is not None else self.settings.retry_base_s
-                self._retry_at = time.monotonic() + wait
+                self._rate_limited_until = time.monotonic() + wait
                 logger.debug("fitwatch: rate limited by the server; sending again in %.1f s", wait)
                 return
             except TransportError as exc:

@@ -25,15 +25,17 @@ def journal_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("FITWATCH_DIR", str(directory))
     monkeypatch.delenv("FITWATCH_URL", raising=False)
     monkeypatch.delenv("FITWATCH_MODE", raising=False)
+    monkeypatch.delenv("FITWATCH_TOKEN", raising=False)
     return directory
 
 
 class Stored:
     """Reads a run back over the REST API, decoding the NaN/Inf names."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, token: str | None = None) -> None:
         self.base_url = base_url
-        self.http = httpx.Client(base_url=base_url + "/api/v1", timeout=10.0)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=base_url + "/api/v1", timeout=10.0, headers=headers)
 
     def run(self, run_id: str) -> dict[str, Any]:
         response = self.http.get(f"/runs/{run_id}")
@@ -82,6 +84,38 @@ def _decode(raw: Any) -> float:
 def same(a: float, b: float) -> bool:
     """Equality that treats NaN as equal to NaN (a NaN loss is data)."""
     return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+ADMIN_TOKEN = "sdk-admin-" + "b" * 40
+
+
+class AuthServer:
+    """A server process with FITWATCH_AUTH=on; `token(scope)` makes a real token on it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.stored = Stored(url, ADMIN_TOKEN)
+
+    def token(self, scope: str, project: str | None = None, name: str | None = None) -> str:
+        body = {"name": name or f"{scope}-{project or 'all'}", "scope": scope}
+        if project:
+            body["project"] = project
+        response = self.stored.http.post("/tokens", json=body)
+        assert response.status_code == 201, response.text
+        token: str = response.json()["token"]
+        return token
+
+
+@pytest.fixture
+def auth_server(server_process: Any, tmp_path: Path) -> Iterator[AuthServer]:
+    """A real server on SQLite that needs tokens (the bootstrap admin token is ADMIN_TOKEN)."""
+    server = server_process(
+        f"sqlite:///{tmp_path / 'auth.db'}",
+        env={"FITWATCH_AUTH": "on", "FITWATCH_ADMIN_TOKEN": ADMIN_TOKEN},
+    ).start()
+    helper = AuthServer(server.url)
+    yield helper
+    helper.stored.close()
 
 
 @pytest.fixture
