@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import fitwatch
-from tests.client_sdk.conftest import AuthServer
+from tests.helpers.auth import AuthServer
 from tests.helpers.server import free_port
 
 
@@ -77,6 +77,6 @@ def test_the_servers_points_ceiling_bounds_what_the_sdk_sends(
     for step in range(400):
         run.log({"loss": float(step)}, step=step, scope="batch", epoch=0)
     assert run.finish(timeout=30) is True  # nothing was refused as too large
-    from tests.client_sdk.conftest import Stored
+    from tests.helpers.stored import Stored
 
     assert Stored(server.url).points(run.id, "loss", "batch") == {s: float(s) for s in range(400)}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.client_sdk.conftest import ADMIN_TOKEN, AuthServer
+from tests.helpers.auth import ADMIN_TOKEN, AuthServer
 
 
 def fitwatch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

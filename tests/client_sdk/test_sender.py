@@ -78,7 +78,7 @@ def test_finish_waits_a_bounded_time_and_keeps_the_journal(
 def test_a_burst_over_the_rate_limit_waits_out_429s_and_loses_no_point(
     server_process: type[ServerProcess], tmp_path: Path, journal_dir: Path
 ) -> None:
-    from tests.client_sdk.conftest import ADMIN_TOKEN
+    from tests.helpers.auth import ADMIN_TOKEN
 
     server = server_process(f"sqlite:///{tmp_path / 'burst.db'}", env={
         "FITWATCH_AUTH": "on", "FITWATCH_ADMIN_TOKEN": ADMIN_TOKEN, "FITWATCH_RATE_LIMIT_PER_S": "3"}).start()
