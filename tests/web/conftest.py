@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.auth import ADMIN_TOKEN, AuthServer
 from tests.conftest import require
+from tests.helpers.auth import ADMIN_TOKEN, AuthServer
 from tests.helpers.server import ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"
