@@ -161,3 +161,27 @@ def test_a_short_bootstrap_token_is_refused_with_how_to_make_one():
         Settings(database_url="sqlite://", admin_token="short")
     assert Settings(database_url="sqlite://", admin_token="").admin_token is None
     assert Settings(database_url="sqlite://", admin_token=ADMIN_TOKEN).admin_token == SecretStr(ADMIN_TOKEN)
+
+
+def test_revoking_a_token_closes_its_open_websockets(server_process, database_url):
+    import httpx
+    from websockets.exceptions import ConnectionClosed
+
+    from tests.server.live.client import LiveClient
+
+    server = server_process(database_url, env={
+        "FITWATCH_AUTH": "on", "FITWATCH_ADMIN_TOKEN": ADMIN_TOKEN, "FITWATCH_LIVE_PING_INTERVAL_S": "0.5"}).start()
+    made = httpx.post(f"{server.url}/api/v1/tokens", json={"name": "watcher", "scope": "read"}, headers=ADMIN)
+    client = LiveClient(server.url, headers={"Authorization": f"Bearer {made.json()['token']}"})
+    try:
+        client.subscribe(projects=["p"])
+        httpx.delete(f"{server.url}/api/v1/tokens/watcher", headers=ADMIN).raise_for_status()
+        try:
+            client.until(lambda ms: any(m["type"] == "error" and "revoked" in m["detail"] for m in ms), timeout=30)
+            client.until(lambda ms: False, timeout=30)
+        except ConnectionClosed as closed:
+            assert closed.rcvd is not None and closed.rcvd.code == 1008
+        else:
+            raise AssertionError("the websocket stayed open after its token was revoked")
+    finally:
+        client.close()
