@@ -15,6 +15,15 @@ DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 MIN_ADMIN_TOKEN_CHARS = 32
 
 
+def _comma_list(value: object) -> list[str] | None:
+    """`"a, B,"` or `["a", "B"]` -> `["a", "b"]` (lower-case, blanks dropped); None otherwise."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list):
+        return None
+    return [str(item).strip().lower() for item in value if str(item).strip()]
+
+
 def default_database_url() -> str:
     """SQLite file under the user's data directory (created on demand)."""
     data_dir = Path(user_data_dir("fitwatch", appauthor=False))
@@ -101,35 +110,27 @@ class Settings(BaseSettings):
     @field_validator("allowed_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = value.split(",")
-        if isinstance(value, list):
-            hosts = [str(item).strip().lower() for item in value if str(item).strip()]
-            for host in hosts:
-                if "/" in host or " " in host:
-                    raise ValueError(
-                        "allowed_hosts takes host names (`fitwatch.example.com`, `*.example.com`), "
-                        f"not URLs. Received: {host!r}"
-                    )
-            return hosts
-        return value
+        hosts = _comma_list(value)
+        for host in hosts or []:
+            if "/" in host or " " in host:
+                raise ValueError(
+                    "allowed_hosts takes host names (`fitwatch.example.com`, `*.example.com`), "
+                    f"not URLs. Received: {host!r}"
+                )
+        return value if hosts is None else hosts
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = value.split(",")
-        if isinstance(value, list):
-            origins = [str(item).strip().rstrip("/").lower() for item in value if str(item).strip()]
-            for origin in origins:
-                scheme, _, rest = origin.partition("://")
-                if scheme not in ("http", "https") or not rest or "/" in rest:
-                    raise ValueError(
-                        "allowed_origins takes origins like `https://notebook.example.com:8888` "
-                        f"(scheme, host, optional port; no path). Received: {origin!r}"
-                    )
-            return origins
-        return value
+        origins = _comma_list(value)
+        for origin in origins or []:
+            scheme, _, rest = origin.partition("://")
+            if scheme not in ("http", "https") or not rest or "/" in rest.rstrip("/"):
+                raise ValueError(
+                    "allowed_origins takes origins like `https://notebook.example.com:8888` "
+                    f"(scheme, host, optional port; no path). Received: {origin!r}"
+                )
+        return value if origins is None else [o.rstrip("/") for o in origins]
 
     @property
     def is_sqlite(self) -> bool:

@@ -32,3 +32,30 @@ def test_fitwatch_server_says_why_it_will_not_listen_on_every_address(tmp_path):
     )
     assert result.returncode == 2
     assert "auth is off (FITWATCH_AUTH=off)" in result.stderr and "--insecure" in result.stderr
+
+
+def test_worker_processes_read_back_the_same_security_settings(monkeypatch):
+    import os
+
+    from pydantic import SecretStr
+
+    from fitwatch_server.serve import _export_settings
+
+    settings = Settings(
+        database_url="sqlite:///x.db", auth=True, admin_token=SecretStr("k" * 40),
+        allowed_hosts=["a.example", "*.b.example"], allowed_origins=["https://c.example"], rate_limit_per_s=7,
+    )
+    for name in list(os.environ):
+        if name.startswith("FITWATCH_"):
+            monkeypatch.delenv(name)
+    _export_settings(settings)
+    try:
+        again = Settings()
+    finally:
+        for name in list(os.environ):
+            if name.startswith("FITWATCH_"):
+                os.environ.pop(name)
+    assert again.auth is True and again.admin_token is not None
+    assert again.admin_token.get_secret_value() == "k" * 40
+    assert again.allowed_hosts == ["a.example", "*.b.example"] and again.allowed_origins == ["https://c.example"]
+    assert again.rate_limit_per_s == 7 and again.migrate_on_start is False
