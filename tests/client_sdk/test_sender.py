@@ -98,7 +98,9 @@ def test_a_burst_over_the_rate_limit_waits_out_429s_and_loses_no_point(
         done = run.finish(timeout=60)
         assert done is True, ([str(w.message) for w in caught], run._sender.pending_records, run._sender.rate_limited)
     assert run._sender.rate_limited > 0
-    assert [str(w.message) for w in caught] == []  # a 429 is not an outage: no warning
+    # A 429 is not an outage: fitwatch warns nothing (other warnings, e.g. a ResourceWarning
+    # of an earlier test collected now, are not ours).
+    assert [str(w.message) for w in caught if str(w.message).startswith("fitwatch")] == []
     assert admin.points(run.id, "loss", "batch") == {s: float(s) for s in range(3000)}
     assert admin.points(run.id, "accuracy", "batch") == {s: s / 3000 for s in range(3000)}
     assert admin.run(run.id)["status"] == "finished"

@@ -110,3 +110,13 @@ def test_with_auth_off_there_is_nothing_to_sign_in_to(page: Any, live_server: st
     page.goto(f"{live_server}/")
     page.wait_for_function("() => document.documentElement.dataset.scope === 'admin'")
     assert page.locator("#session").count() == 0
+
+
+def test_signing_in_never_sends_the_user_to_another_site(page: Any, auth_live_server: AuthServer):
+    page.goto(f"{auth_live_server.url}/signin.html")
+    targets = page.evaluate("""async () => {
+        const { nextPath } = await import("/js/pages/signin.js");
+        return ["?next=//evil.example/x", "?next=https://evil.example", "?next=/\\\\evil.example",
+                "?next=/run.html?run=a", ""].map(nextPath);
+    }""")
+    assert targets == ["./", "./", "./", "/run.html?run=a", "./"]

@@ -134,16 +134,22 @@ def _backend(args: argparse.Namespace) -> _Database | _Api:
 
 
 def _run(args: argparse.Namespace, action: Any) -> int:
-    from fitwatch.errors import FitwatchError
+    from fitwatch.errors import FitwatchError, ServerError
 
     try:
         backend = _backend(args)
         action(backend)
+    except ServerError as exc:
+        _say(f"fitwatch token: the server answered {exc.status_code}: {exc.detail or exc}")
+        return 1
     except FitwatchError as exc:
         _say(f"fitwatch token: {exc}")
         return 1
-    except Exception as exc:  # noqa: BLE001 - the store's domain errors carry the message
-        detail = getattr(exc, "detail", None)
+    except ValueError as exc:  # a name the server's schema refuses (pydantic says why)
+        _say(f"fitwatch token: {exc}")
+        return 2
+    except Exception as exc:
+        detail = getattr(exc, "detail", None)  # the store's domain errors carry the message
         if detail is None:
             raise
         _say(f"fitwatch token: {detail}")
