@@ -152,7 +152,7 @@ def bench_read(workdir: Path, n_points: int) -> tuple[float, float, float]:
 
     rng = np.random.default_rng(1)
     app = create_app(Settings(database_url=url))
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://localhost") as client:
         run_id = client.post("/api/v1/runs", json={"project": "bench", "name": "read"}).json()["id"]
         chunk = 100_000
         values = np.cumsum(rng.normal(0, 1, n_points))

@@ -65,7 +65,7 @@ def _truncate(url: str) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE point_rollups, points, series, run_tags, runs, projects RESTART IDENTITY CASCADE")
+        conn.execute("TRUNCATE web_sessions, tokens, point_rollups, points, series, run_tags, runs, projects RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -103,7 +103,8 @@ def app(settings):  # type: ignore[no-untyped-def]
 def client(app):  # type: ignore[no-untyped-def]
     from starlette.testclient import TestClient
 
-    with TestClient(app) as test_client:
+    # localhost, not TestClient's default "testserver": the server answers loopback names only.
+    with TestClient(app, base_url="http://localhost") as test_client:
         yield test_client
 
 

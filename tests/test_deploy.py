@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -50,6 +51,29 @@ def test_compose_waits_for_a_healthy_postgres():
     assert server["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert "pg_isready" in json.dumps(config["services"]["postgres"]["healthcheck"])
     assert server["environment"]["FITWATCH_DATABASE_URL"].startswith("postgresql://fitwatch:secret@postgres")
+
+
+def test_compose_turns_auth_on_and_the_dockerfile_too():
+    server = rendered_compose()["services"]["server"]
+    assert server["environment"]["FITWATCH_AUTH"] == "on"
+    assert server["environment"]["FITWATCH_ADMIN_TOKEN"] == ""  # optional: empty means unset
+    assert "ENV FITWATCH_AUTH=on" in (ROOT / "Dockerfile").read_text()
+    compose_text = (ROOT / "docker-compose.yml").read_text()
+    assert "docker compose exec server fitwatch token create --name admin --scope admin" in compose_text
+
+
+def test_the_first_admin_token_made_as_in_compose_opens_an_auth_server(server_process, postgres_url, tmp_path):
+    require(postgres_url is not None, "PostgreSQL is not reachable")
+    made = subprocess.run(
+        [sys.executable, "-m", "fitwatch.cli", "token", "create", "--name", "admin", "--scope", "admin"],
+        capture_output=True, text=True, check=False, timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "FITWATCH_DATABASE_URL": postgres_url},
+    )
+    assert made.returncode == 0, made.stderr
+    server = server_process(postgres_url, env={"FITWATCH_AUTH": "on"}).start()
+    headers = {"Authorization": f"Bearer {made.stdout.strip()}"}
+    assert httpx.get(f"{server.url}/api/v1/runs").status_code == 401
+    assert httpx.get(f"{server.url}/api/v1/runs", headers=headers).status_code == 200
 
 
 def test_compose_server_command_is_a_valid_fitwatch_command():

@@ -41,6 +41,27 @@ def json_safe(obj: Any) -> Any:
     return str(obj)
 
 
+def retry_after(response: httpx.Response) -> float | None:
+    """The Retry-After header in seconds (the delta form; fitwatch's server sends no dates)."""
+    raw = response.headers.get("Retry-After")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None
+
+
+def server_detail(response: httpx.Response) -> str | None:
+    """The `detail` string of an error answer, if it has one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return detail if isinstance(detail, str) else None
+
+
 class Client:
     """The REST API as methods. Raises `TransportError`, `ServerError` or `RejectedError`."""
 
@@ -81,9 +102,10 @@ class Client:
         if response.status_code >= 400:
             detail = response.text[:500]
             message = f"{method} {path} returned {response.status_code}: {detail}"
-            error = ServerError(message, status_code=response.status_code)
+            extra: dict[str, Any] = {"retry_after_s": retry_after(response), "detail": server_detail(response)}
+            error = ServerError(message, status_code=response.status_code, **extra)
             if not error.retryable:
-                raise RejectedError(message, status_code=response.status_code)
+                raise RejectedError(message, status_code=response.status_code, **extra)
             raise error
         return response
 
@@ -105,6 +127,23 @@ class Client:
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._request("GET", f"/runs/{run_id}").json()
+        return result
+
+    def whoami(self) -> dict[str, Any]:
+        """GET /auth/whoami: the token's name, scope and project, and the server's limits."""
+        result: dict[str, Any] = self._request("GET", "/auth/whoami").json()
+        return result
+
+    def create_token(self, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("POST", "/tokens", body).json()
+        return result
+
+    def list_tokens(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._request("GET", "/tokens").json()["tokens"]
+        return result
+
+    def revoke_token(self, ident: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("DELETE", f"/tokens/{ident}").json()
         return result
 
     def get_series(

@@ -21,9 +21,15 @@ class FitwatchError(Exception):
 class ServerError(FitwatchError):
     """The server answered with an error status."""
 
-    def __init__(self, message: str, *, status_code: int) -> None:
+    def __init__(
+        self, message: str, *, status_code: int, retry_after_s: float | None = None, detail: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
+        # The server's own explanation (its JSON `detail`), when it gave one.
+        self.detail = detail
+        # From a 429's (or 503's) Retry-After header: when the server wants to hear again.
+        self.retry_after_s = retry_after_s
 
     @property
     def retryable(self) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 
 import keras
 
+from fitwatch.access import check_access
 from fitwatch.client import json_safe
 from fitwatch.environment import capture_environment
 from fitwatch.keras_introspection import find_fit_frame, fit_arguments, flat_metrics, model_config
@@ -85,6 +86,9 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         config: extra config for that run (hyperparameters).
         tags: tags of that run.
         url: the server, default `FITWATCH_URL`, else `http://127.0.0.1:8000`.
+        token: the API token, default `FITWATCH_TOKEN`. When the callback starts its own
+            run, the constructor asks the server what the token may do, and raises
+            `ValueError` for a refused, read-only or other-project token.
         mode: `"online"` or `"offline"` (journal only, upload with `fitwatch sync`).
         update_freq: `"epoch"` (default), `"batch"`, or an int N: log batch points every
             N steps (N=1 is `"batch"`), like `keras.callbacks.TensorBoard`.
@@ -110,6 +114,7 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         config: Mapping[str, Any] | None = None,
         tags: tuple[str, ...] | list[str] = (),
         url: str | None = None,
+        token: str | None = None,
         mode: str | None = None,
         update_freq: str | int = "epoch",
         log_derived: bool = True,
@@ -122,13 +127,18 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
             raise ValueError(f"batch_size must be a positive int or None. Received: batch_size={batch_size!r}")
         if run is not None and not isinstance(run, Run):
             raise ValueError(f"run must be a fitwatch.Run or None. Received: run={run!r}")
-        # Validate the connection settings now, where a ValueError is still welcome.
-        ClientSettings.load(url=url, mode=mode, journal_dir=settings.get("journal_dir"))
+        # Validate the connection settings now, where a ValueError is still welcome; the
+        # token too, when this callback will start its own run (not only at the first fit()).
+        client_settings = ClientSettings.load(
+            url=url, mode=mode, journal_dir=settings.get("journal_dir"), token=token
+        )
+        if run is None:
+            check_access(client_settings, project=project)
         self.run = run
         self._owns_run = run is None
         self._init_args: dict[str, Any] = dict(
             project=project, name=name, config=dict(config or {}), tags=list(tags),
-            url=url, mode=mode, **settings,
+            url=url, mode=mode, token=token, **settings,
         )
         self.update_freq = update_freq
         self.log_derived = log_derived

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from fitwatch import wire
+from fitwatch.access import check_access
 from fitwatch.sender import Sender, Warner
 from fitwatch.settings import ClientSettings, Mode
 from fitwatch.spool import Journal
@@ -313,6 +314,7 @@ def init(
     mode: str | None = None,
     id: str | None = None,  # noqa: A002 - the REST API calls it `id`
     journal_dir: str | None = None,
+    token: str | None = None,
     **settings: Any,
 ) -> Run:
     """Start a run and return it.
@@ -329,13 +331,18 @@ def init(
         id: the run id (1-64 of `[A-Za-z0-9_-]`); default: a fresh uuid4 hex.
         journal_dir: where journals live; default `FITWATCH_DIR`, else
             `~/.local/share/fitwatch/journal`.
+        token: the API token (`fitwatch token create --scope write`), default
+            `FITWATCH_TOKEN`. Online, `init()` asks the server what the token may do
+            (`GET /api/v1/auth/whoami`) before anything else.
         **settings: overrides of `ClientSettings` fields (`flush_interval_s`, ...).
 
     Returns:
         The `Run`, already streaming.
 
     Raises:
-        ValueError: for a malformed argument (nothing is sent then).
+        ValueError: for a malformed argument (nothing is sent then), and when the server
+            refuses the token, the token is read-only, or it is bound to another project.
+            An unreachable server is not an error: the run is journaled and sent later.
 
     Example:
 
@@ -358,7 +365,8 @@ def init(
     unknown = set(settings) - set(ClientSettings.__dataclass_fields__)
     if unknown:
         raise ValueError(f"unknown settings {sorted(unknown)}. Received: {settings!r}")
-    client_settings = ClientSettings.load(url=url, mode=mode, journal_dir=journal_dir, **settings)
+    client_settings = ClientSettings.load(url=url, mode=mode, journal_dir=journal_dir, token=token, **settings)
+    client_settings = check_access(client_settings, project=project)
     return Run(
         run_id=run_id,
         project=project,

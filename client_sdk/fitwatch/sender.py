@@ -86,10 +86,15 @@ class Sender:
         self._client: Client | None = Client(settings) if settings.mode is Mode.online else None
         self._failures = 0
         self._retry_at = 0.0
+        # Set by a 429's Retry-After; unlike `_retry_at`, an explicit flush does not skip it.
+        self._rate_limited_until = 0.0
         self._next_heartbeat = 0.0
         self._stop = False
         self._thread = threading.Thread(target=self._loop, name=f"fitwatch-sender-{run_id[:8]}", daemon=True)
         self.sent_requests = 0
+        # 429 answers: each one delays the next send by the server's Retry-After; what waits
+        # stays in the journal and goes out merged into fewer, larger requests.
+        self.rate_limited = 0
 
     # -- training-thread side (must stay cheap and never raise) -------------------
     def add_points(self, points: list[wire.Point]) -> None:
@@ -149,9 +154,13 @@ class Sender:
         return len(self._unacked)
 
     def _idle(self) -> bool:
-        if self._queue:
-            return False
-        return self.settings.mode is Mode.offline or not self._unacked
+        # Under the journal lock: `_drain_to_journal` pops a record off the queue before it
+        # is in `_unacked`, and in between both look empty (a flush then returned early and
+        # left the run's last record unsent).
+        with self._journal_lock:
+            if self._queue:
+                return False
+            return self.settings.mode is Mode.offline or not self._unacked
 
     # -- sender thread -------------------------------------------------------------------
     def _loop(self) -> None:
@@ -172,7 +181,7 @@ class Sender:
         if self._client is None:
             return
         now = time.monotonic()
-        if self._unacked and now >= self._retry_at:
+        if self._unacked and now >= max(self._retry_at, self._rate_limited_until):
             self._ship(self._client)
         if now >= self._next_heartbeat and self._failures == 0:
             self._next_heartbeat = now + self.settings.heartbeat_interval_s
@@ -226,21 +235,34 @@ class Sender:
                     f"the server rejected a request; it is kept in {self.journal.directory}: {exc}",
                 )
                 self._keep_rejected(batch, str(exc))
-            except (TransportError, ServerError) as exc:
-                self._failures += 1
-                delay = min(self.settings.retry_max_s, self.settings.retry_base_s * 2 ** (self._failures - 1))
-                self._retry_at = time.monotonic() + delay * random.uniform(0.5, 1.5)
-                self.warner.warn(
-                    "offline",
-                    f"cannot reach the server at {self.settings.url} ({exc}); points are kept in "
-                    f"{self.journal.directory} and sent when it is back",
-                )
+            except ServerError as exc:
+                if exc.status_code != 429:
+                    self._back_off(exc)
+                    return
+                self.rate_limited += 1
+                wait = exc.retry_after_s if exc.retry_after_s is not None else self.settings.retry_base_s
+                self._rate_limited_until = time.monotonic() + wait
+                logger.debug("fitwatch: rate limited by the server; sending again in %.1f s", wait)
+                return
+            except TransportError as exc:
+                self._back_off(exc)
                 return
             self._ack(batch)
             if self._failures:
                 logger.info("fitwatch: the server at %s is back", self.settings.url)
                 self._failures = 0
                 self.warner.forget("offline")
+
+    def _back_off(self, exc: FitwatchError) -> None:
+        """The server is unreachable or failing: wait longer after each failure, warn once."""
+        self._failures += 1
+        delay = min(self.settings.retry_max_s, self.settings.retry_base_s * 2 ** (self._failures - 1))
+        self._retry_at = time.monotonic() + delay * random.uniform(0.5, 1.5)
+        self.warner.warn(
+            "offline",
+            f"cannot reach the server at {self.settings.url} ({exc}); points are kept in "
+            f"{self.journal.directory} and sent when it is back",
+        )
 
     def _send(self, client: Client, op: str, batch: list[Record]) -> None:
         self.sent_requests += 1

@@ -66,6 +66,11 @@ class ClientSettings:
             raise ValueError(
                 f"finish_timeout_s must be >= 0. Received: finish_timeout_s={self.finish_timeout_s!r}"
             )
+        if self.token is not None and (not self.token.isascii() or not self.token.isprintable() or " " in self.token):
+            raise ValueError(
+                "token must be one word of printable ASCII (as `fitwatch token create` prints it). "
+                f"Received a token of {len(self.token)} characters starting with {self.token[:3]!r}"
+            )
         if self.max_points_per_request < 1:
             raise ValueError(
                 "max_points_per_request must be a positive int. "
@@ -79,6 +84,7 @@ class ClientSettings:
         url: str | None = None,
         mode: str | None = None,
         journal_dir: str | os.PathLike[str] | None = None,
+        token: str | None = None,
         **overrides: Any,
     ) -> ClientSettings:
         """Arguments win over `FITWATCH_URL`, `FITWATCH_MODE`, `FITWATCH_DIR`, `FITWATCH_TOKEN`."""
@@ -91,7 +97,7 @@ class ClientSettings:
         directory = journal_dir if journal_dir is not None else env.get("FITWATCH_DIR")
         settings = cls(
             url=(url or env.get("FITWATCH_URL") or DEFAULT_URL).rstrip("/"),
-            token=env.get("FITWATCH_TOKEN") or None,
+            token=(token or env.get("FITWATCH_TOKEN") or "").strip() or None,
             mode=parsed_mode,
             journal_dir=Path(directory) if directory else default_journal_dir(),
         )

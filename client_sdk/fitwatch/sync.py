@@ -8,15 +8,33 @@ server before the outage is simply overwritten with the same value.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from fitwatch import wire
 from fitwatch.client import Client
 from fitwatch.errors import FitwatchError, ServerError
 from fitwatch.settings import ClientSettings
 from fitwatch.spool import Journal, Record, list_journals
+
+T = TypeVar("T")
+# A 429 is waited out (Retry-After) this many times in a row before the journal is left for
+# the next `fitwatch sync`.
+MAX_RATE_LIMITED_TRIES = 60
+
+
+def _honouring_retry_after(call: Callable[[], T]) -> T:
+    for _ in range(MAX_RATE_LIMITED_TRIES - 1):
+        try:
+            return call()
+        except ServerError as exc:
+            if exc.status_code != 429:
+                raise
+            time.sleep(exc.retry_after_s if exc.retry_after_s is not None else 1.0)
+    return call()
 
 
 @dataclass
@@ -57,7 +75,7 @@ def _send(client: Client, run_id: str, create_body: dict[str, object] | None, ba
     op = batch[0].op
     call: Callable[[], object]
     if op == "create":
-        client.create_run(batch[0].body)
+        _honouring_retry_after(lambda: client.create_run(batch[0].body))
         return
     if op == "points":
         body = batch[0].body if len(batch) == 1 else wire.merge_bodies(r.body for r in batch)
@@ -65,12 +83,12 @@ def _send(client: Client, run_id: str, create_body: dict[str, object] | None, ba
     else:
         call = lambda: client.update_run(run_id, batch[0].body)  # noqa: E731
     try:
-        call()
+        _honouring_retry_after(call)
     except ServerError as exc:
         if exc.status_code != 404 or create_body is None:
             raise
-        client.create_run(dict(create_body))
-        call()
+        _honouring_retry_after(lambda: client.create_run(dict(create_body)))
+        _honouring_retry_after(call)
 
 
 def sync_journals(

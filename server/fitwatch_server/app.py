@@ -6,13 +6,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.middleware.cors import CORSMiddleware
 
 from fitwatch_server import schemas
+from fitwatch_server.api.auth import Authenticator, get_principal, warn_if_no_way_in
 from fitwatch_server.api.body_limit import BodyLimitMiddleware
+from fitwatch_server.api.deps import AUTHORIZED
+from fitwatch_server.api.edge import EdgeMiddleware
 from fitwatch_server.api.errors import install_error_handlers
-from fitwatch_server.api.routes import export, live, points, projects, runs, series
+from fitwatch_server.api.headers import SecurityHeadersMiddleware
+from fitwatch_server.api.routes import auth, export, live, points, projects, runs, series, tokens
 from fitwatch_server.db import make_engine, make_sessionmaker, make_write_sessionmaker
 from fitwatch_server.live import make_hub
 from fitwatch_server.migrate import upgrade_engine
@@ -42,13 +47,14 @@ def create_app(settings: Settings) -> FastAPI:
     factory = make_sessionmaker(engine)
     write_factory = make_write_sessionmaker(engine)
     hub = make_hub(settings, factory)
-    writer = IngestWriter(write_factory)
+    writer = IngestWriter(write_factory, max_series_per_run=settings.max_series_per_run)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             upgrade_engine(engine)
         writer.start()
+        warn_if_no_way_in(settings, factory)
         await hub.start()
         try:
             yield
@@ -69,13 +75,31 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.write_sessionmaker = write_factory
     app.state.writer = writer
     app.state.hub = hub
+    app.state.authenticator = Authenticator(settings, factory)
 
-    api = APIRouter(prefix=API_PREFIX)
-    for module in (runs, points, series, export, projects, live):
+    # Every route under the API router needs the scope its method implies (api/auth.py),
+    # so a new route is protected the moment it is added.
+    api = APIRouter(prefix=API_PREFIX, dependencies=[AUTHORIZED])
+    for module in (runs, points, series, export, projects, live, tokens):
         api.include_router(module.router)
     app.include_router(api)
+    # Signing in and out needs a valid credential of any scope (a read session signs out).
+    app.include_router(auth.router, prefix=API_PREFIX, dependencies=[Depends(get_principal)])
     install_error_handlers(app)
+    # Innermost first: body limit, CORS (only if configured), the edge checks, headers.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    if settings.allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Content-Encoding"],
+            # Cookies stay same-origin: other origins authenticate with a bearer token.
+            allow_credentials=False,
+            max_age=600,
+        )
+    app.add_middleware(EdgeMiddleware, settings=settings)
+    app.add_middleware(SecurityHeadersMiddleware)
     mount_dashboard(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -1,10 +1,19 @@
 """Domain errors raised by the store; they know nothing of HTTP (`api/errors.py` maps them).
 
     FitwatchError
-    ├── NotFound           an unknown run or series
-    ├── InvalidInput       input that passed the schema but is still wrong
-    │   └── InvalidFilter  a run filter or sort that does not parse (carries the position)
-    └── PayloadTooLarge    a request body over `Settings.max_body_bytes`
+    ├── NotFound             an unknown run or series (or one the caller may not see)
+    ├── InvalidInput         input that passed the schema but is still wrong
+    │   └── InvalidFilter    a run filter or sort that does not parse (carries the position)
+    ├── PayloadTooLarge      a request body over `Settings.max_body_bytes`, or more points
+    │                        than `Settings.max_points_per_request`
+    ├── LimitExceeded        a ceiling reached: runs per project, series per run
+    ├── Conflict             a name already taken (tokens)
+    ├── Unauthorized         no credential, or one that is unknown, revoked or expired
+    ├── Forbidden            a valid credential that may not do this
+    │   └── CrossOrigin      a browser request from a page of another origin
+    ├── HostNotAllowed       a `Host` header outside the allowlist (DNS rebinding)
+    ├── UnsupportedMediaType a write whose body is not JSON
+    └── RateLimited          too many requests for one token (carries `retry_after_s`)
 """
 
 from __future__ import annotations
@@ -35,3 +44,37 @@ class InvalidFilter(InvalidInput):
 
 class PayloadTooLarge(FitwatchError):
     pass
+
+
+class LimitExceeded(FitwatchError):
+    pass
+
+
+class Conflict(FitwatchError):
+    pass
+
+
+class Unauthorized(FitwatchError):
+    pass
+
+
+class Forbidden(FitwatchError):
+    pass
+
+
+class CrossOrigin(Forbidden):
+    pass
+
+
+class HostNotAllowed(FitwatchError):
+    pass
+
+
+class UnsupportedMediaType(FitwatchError):
+    pass
+
+
+class RateLimited(FitwatchError):
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s

@@ -1,4 +1,4 @@
-"""SQLAlchemy ORM tables: projects, runs, run tags, series (with their summary) and points."""
+"""SQLAlchemy ORM tables: projects, runs, run tags, series (with their summary), points, tokens."""
 
 from __future__ import annotations
 
@@ -147,3 +147,39 @@ class PointRollup(Base):
     max_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     # The first NaN in the bucket, so a downsampled chart still shows the gap.
     nan_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class Token(Base):
+    """An API token: only its SHA-256 is kept (the token itself is shown once, at creation).
+
+    `scope` is read, write or admin; `project` NULL means every project. A revoked token
+    keeps its row (so listings show it and the audit trail stays) with `revoked_at` set.
+    """
+
+    __tablename__ = "tokens"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_tokens_token_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(KEY_MAX_CHARS))
+    scope: Mapped[str] = mapped_column(String(16))
+    project: Mapped[str | None] = mapped_column(String(KEY_MAX_CHARS), nullable=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    # The first characters of the token, so a listing can tell tokens apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class WebSession(Base):
+    """A dashboard sign-in: the cookie holds a random secret, this row its SHA-256.
+
+    A session acts with its token's scope and project; revoking the token ends its sessions.
+    """
+
+    __tablename__ = "web_sessions"
+
+    secret_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("tokens.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

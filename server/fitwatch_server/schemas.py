@@ -192,3 +192,63 @@ class SeriesPointsPublic(BaseModel):
 
 class MultiSeriesPublic(BaseModel):
     series: list[SeriesPointsPublic]
+
+
+# --- tokens and sign-in (docs/security.md) ---
+
+
+class TokenScope(StrEnum):
+    """What a token may do; each scope includes the ones before it."""
+
+    read = "read"
+    write = "write"
+    admin = "admin"
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    scope: TokenScope
+    project: Name | None = None
+
+
+class TokenPublic(BaseModel):
+    id: int
+    name: str
+    scope: TokenScope
+    project: str | None
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenPublic):
+    """The one answer that carries the token itself; it cannot be read back later."""
+
+    token: str
+
+
+class TokensPublic(BaseModel):
+    tokens: list[TokenPublic]
+
+
+class ServerLimits(BaseModel):
+    """The server's ceilings (0: none), so clients can stay under them."""
+
+    rate_limit_per_s: int
+    max_runs_per_project: int
+    max_series_per_run: int
+    max_points_per_request: int
+
+
+class WhoAmI(BaseModel):
+    """Who the caller is to the server and what it may do."""
+
+    auth: bool = Field(description="false: the server runs with FITWATCH_AUTH=off (everyone is admin)")
+    name: str
+    scope: TokenScope
+    project: str | None = Field(description="the only project this caller sees; null: every project")
+    via: str = Field(description="token, session, bootstrap (FITWATCH_ADMIN_TOKEN) or local (auth off)")
+    limits: ServerLimits

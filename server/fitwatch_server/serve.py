@@ -9,12 +9,14 @@ perf-notes.md). bench/live_latency.py measures the result.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import socket
 
 import uvicorn
 from fastapi import FastAPI
+from pydantic import SecretStr
 from uvicorn.supervisors import Multiprocess
 
 from fitwatch_server.app import create_app
@@ -52,6 +54,29 @@ def check_workers(settings: Settings, workers: int) -> str | None:
     return None
 
 
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: only this machine can connect."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(settings: Settings, host: str, *, insecure: bool) -> str | None:
+    """Why listening on `host` with these settings is refused, or None if it is fine."""
+    if settings.auth or insecure or is_loopback(host):
+        return None
+    return (
+        f"--host {host} lets other machines connect, and auth is off (FITWATCH_AUTH=off): anyone "
+        "who can reach this port could read, change and delete every run. Turn auth on with "
+        "FITWATCH_AUTH=on (then make a token: fitwatch token create --name NAME --scope admin; "
+        "see docs/security.md), listen on 127.0.0.1, or pass --insecure if this network is "
+        "yours alone."
+    )
+
+
 def worker_app() -> FastAPI:
     """The app of one worker process; `serve` exported the settings to the environment."""
     return create_app(Settings())
@@ -61,6 +86,15 @@ def _export_settings(settings: Settings) -> None:
     # Worker processes are spawned fresh and read `Settings()` from the environment; the
     # parent already migrated, so workers must not race each other doing it again.
     for name, value in settings.model_dump().items():
+        if value is None:
+            os.environ.pop(f"FITWATCH_{name.upper()}", None)
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, list):
+            value = ",".join(value)
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
         os.environ[f"FITWATCH_{name.upper()}"] = str(value)
     os.environ["FITWATCH_MIGRATE_ON_START"] = "false"
 
@@ -77,8 +111,8 @@ def _config(app: FastAPI | str, settings: Settings, *, workers: int) -> uvicorn.
     )
 
 
-def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> int:
-    problem = check_workers(settings, workers)
+def serve(settings: Settings, *, host: str, port: int, workers: int = 1, insecure: bool = False) -> int:
+    problem = check_workers(settings, workers) or check_exposure(settings, host, insecure=insecure)
     if problem is not None:
         logger.error("fitwatch server: %s", problem)
         return 2

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from platformdirs import user_data_dir
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+# A bootstrap admin token shorter than this is refused: it must be as hard to guess as the
+# tokens `fitwatch token create` makes (docs/security.md).
+MIN_ADMIN_TOKEN_CHARS = 32
+
+
+def _comma_list(value: object) -> list[str] | None:
+    """`"a, B,"` or `["a", "B"]` -> `["a", "b"]` (lower-case, blanks dropped); None otherwise."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list):
+        return None
+    return [str(item).strip().lower() for item in value if str(item).strip()]
 
 
 def default_database_url() -> str:
@@ -39,6 +52,29 @@ class Settings(BaseSettings):
     # Live hub: websocket ping interval.
     live_ping_interval_s: float = Field(default=20.0, gt=0)
 
+    # --- security (docs/security.md) ---
+    # FITWATCH_AUTH=on: every API request and websocket needs a token or a session cookie.
+    # Off is for one person's loopback server; `fitwatch server` refuses a non-loopback
+    # address with auth off unless started with --insecure.
+    auth: bool = False
+    # FITWATCH_ADMIN_TOKEN: an admin credential taken from the environment, for making the
+    # first tokens of a fresh deployment (docker-compose.yml). Never stored.
+    admin_token: SecretStr | None = None
+    # Host header names accepted besides loopback names and IP literals (comma-separated,
+    # `*.example.com` matches subdomains); anything else gets a 400 (DNS rebinding).
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Browser origins besides the server's own that may call the API and open the websocket
+    # (comma-separated `https://host[:port]`); also the CORS allow-list. Empty: CORS closed.
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # A dashboard session cookie lasts this long after sign-in.
+    session_max_age_s: int = Field(default=14 * 24 * 3600, gt=0)
+    # Requests per second per token (per client address with auth off); 0 turns it off.
+    rate_limit_per_s: int = Field(default=200, ge=0)
+    # Ceilings, each answered with a 4xx that names it; 0 means no ceiling.
+    max_runs_per_project: int = Field(default=100_000, ge=0)
+    max_series_per_run: int = Field(default=10_000, ge=0)
+    max_points_per_request: int = Field(default=100_000, ge=0)
+
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str) -> str:
@@ -55,6 +91,46 @@ class Settings(BaseSettings):
                 f"Received: {value!r}"
             )
         return value
+
+    @field_validator("admin_token", mode="before")
+    @classmethod
+    def _check_admin_token(cls, value: object) -> object:
+        """Empty means unset (compose passes `${FITWATCH_ADMIN_TOKEN:-}`); short is refused."""
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        if isinstance(raw, str) and len(raw.strip()) < MIN_ADMIN_TOKEN_CHARS:
+            raise ValueError(
+                f"FITWATCH_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_CHARS} characters; make one "
+                'with: python -c "import secrets; print(secrets.token_urlsafe(32))". '
+                f"Received: {len(raw.strip())} characters"
+            )
+        return raw.strip() if isinstance(raw, str) else raw
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        hosts = _comma_list(value)
+        for host in hosts or []:
+            if "/" in host or " " in host:
+                raise ValueError(
+                    "allowed_hosts takes host names (`fitwatch.example.com`, `*.example.com`), "
+                    f"not URLs. Received: {host!r}"
+                )
+        return value if hosts is None else hosts
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        origins = _comma_list(value)
+        for origin in origins or []:
+            scheme, _, rest = origin.partition("://")
+            if scheme not in ("http", "https") or not rest or "/" in rest.rstrip("/"):
+                raise ValueError(
+                    "allowed_origins takes origins like `https://notebook.example.com:8888` "
+                    f"(scheme, host, optional port; no path). Received: {origin!r}"
+                )
+        return value if origins is None else [o.rstrip("/") for o in origins]
 
     @property
     def is_sqlite(self) -> bool:

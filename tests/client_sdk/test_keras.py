@@ -476,3 +476,31 @@ def test_a_callback_that_owns_its_run_resumes_it_for_a_second_fit(
         0: first.history["loss"][0], 1: first.history["loss"][1], 2: second.history["loss"][0],
     }
     assert sorted(stored.points(run_id, "loss", "batch")) == list(range(6))
+
+
+def test_a_callback_with_a_write_token_streams_history_to_a_server_that_needs_tokens(
+    auth_server: Any, journal_dir: Path
+) -> None:
+    keras.utils.set_random_seed(3)
+    x, y = regression_data()
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse", metrics=["mae"])
+    token = auth_server.token("write", project="secure")
+    recorder = Recorder()
+    callback = FitWatchCallback(project="secure", url=auth_server.url, token=token, update_freq="batch")
+    history = model.fit(x, y, epochs=2, batch_size=16, validation_split=0.2, verbose=0,
+                        callbacks=[callback, recorder])
+    assert auth_server.stored.run(callback.run.id)["status"] == "finished"
+    assert_history_stored(auth_server.stored, callback.run.id, history)
+    assert_batches_stored(auth_server.stored, callback.run.id, recorder)
+
+
+def test_a_callback_with_a_read_token_fails_when_it_is_made_not_after_fit(
+    auth_server: Any, journal_dir: Path
+) -> None:
+    token = auth_server.token("read")
+    with pytest.raises(ValueError, match=r"read-only: it can watch runs but not log them"):
+        FitWatchCallback(project="secure", url=auth_server.url, token=token)
+    other = auth_server.token("write", project="elsewhere")
+    with pytest.raises(ValueError, match="may only log to project 'elsewhere'"):
+        FitWatchCallback(project="secure", url=auth_server.url, token=other)

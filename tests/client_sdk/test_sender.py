@@ -73,3 +73,35 @@ def test_finish_waits_a_bounded_time_and_keeps_the_journal(
     pending = Journal.for_run(journal_dir, run.id).pending()
     assert [r.op for r in pending] == ["create", "points", "update"]
     assert pending[-1].body == {"status": "finished"}
+
+
+def test_a_burst_over_the_rate_limit_waits_out_429s_and_loses_no_point(
+    server_process: type[ServerProcess], tmp_path: Path, journal_dir: Path
+) -> None:
+    from tests.helpers.auth import ADMIN_TOKEN
+
+    server = server_process(f"sqlite:///{tmp_path / 'burst.db'}", env={
+        "FITWATCH_AUTH": "on", "FITWATCH_ADMIN_TOKEN": ADMIN_TOKEN, "FITWATCH_RATE_LIMIT_PER_S": "3"}).start()
+    admin = Stored(server.url, ADMIN_TOKEN)  # its own rate bucket: the reader is never limited by the writer
+    made = admin.http.post("/tokens", json={"name": "burst", "scope": "write"})
+    token = made.json()["token"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = fitwatch.init(project="burst", url=server.url, token=token, flush_interval_s=0.01)
+        # 30 chunks, each waited for until the sender has tried to send it: 30+ requests in a
+        # few seconds, ten times what the server allows.
+        for chunk in range(30):
+            tried = run._sender.sent_requests
+            for step in range(chunk * 100, (chunk + 1) * 100):
+                run.log({"loss": float(step), "accuracy": step / 3000}, step=step, scope="batch", epoch=chunk)
+            wait_until(lambda tried=tried: run._sender.sent_requests > tried)
+        done = run.finish(timeout=60)
+        assert done is True, ([str(w.message) for w in caught], run._sender.pending_records, run._sender.rate_limited)
+    assert run._sender.rate_limited > 0
+    # A 429 is not an outage: fitwatch warns nothing (other warnings, e.g. a ResourceWarning
+    # of an earlier test collected now, are not ours).
+    assert [str(w.message) for w in caught if str(w.message).startswith("fitwatch")] == []
+    assert admin.points(run.id, "loss", "batch") == {s: float(s) for s in range(3000)}
+    assert admin.points(run.id, "accuracy", "batch") == {s: s / 3000 for s in range(3000)}
+    assert admin.run(run.id)["status"] == "finished"
+    admin.close()

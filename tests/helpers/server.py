@@ -47,7 +47,8 @@ class ServerProcess:
         if self.process is not None and self.process.poll() is not None:
             raise RuntimeError(f"the server exited with {self.process.returncode}; see {self.log_path}")
         try:
-            return httpx.get(f"{self.url}/api/v1/projects", timeout=1.0).status_code == 200
+            # 401: up, with FITWATCH_AUTH=on.
+            return httpx.get(f"{self.url}/api/v1/projects", timeout=1.0).status_code in (200, 401)
         except httpx.HTTPError:
             return False
 

@@ -23,7 +23,7 @@ def test_upgrade_creates_every_table(database_url):
         tables = set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
-    assert {"projects", "runs", "run_tags", "series", "points", "point_rollups"} <= tables
+    assert {"projects", "runs", "run_tags", "series", "points", "point_rollups", "tokens", "web_sessions"} <= tables
 
 
 def test_models_match_migrations(database_url):
@@ -44,3 +44,19 @@ def test_models_match_migrations(database_url):
 def test_upgrade_is_repeatable(database_url):
     upgrade_database(database_url)
     upgrade_database(database_url)
+
+
+def test_the_tokens_revision_downgrades_and_upgrades_again(database_url):
+    from alembic import command
+
+    from fitwatch_server.migrate import alembic_config
+
+    upgrade_database(database_url)
+    engine = make_engine(database_url)
+    try:
+        command.downgrade(alembic_config(engine), "0001")
+        assert "tokens" not in set(inspect(engine).get_table_names())
+        command.upgrade(alembic_config(engine), "head")
+        assert {"tokens", "web_sessions"} <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()

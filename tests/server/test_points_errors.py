@@ -72,7 +72,7 @@ def test_body_over_the_limit_is_413_and_stores_nothing(app, client):
     from fitwatch_server.app import create_app
 
     small = create_app(app.state.settings)
-    with TestClient(small) as limited:
+    with TestClient(small, base_url="http://localhost") as limited:
         run = make_run(limited)
         big = {"series": [series_body("loss", "epoch", list(range(200)), [1.0] * 200)]}
         response = limited.post(f"/api/v1/runs/{run['id']}/points", json=big)
@@ -89,7 +89,7 @@ def test_gzip_bomb_is_413_by_decoded_size(app):
     from fitwatch_server.app import create_app
 
     app.state.settings.max_body_bytes = 10_000
-    with TestClient(create_app(app.state.settings)) as limited:
+    with TestClient(create_app(app.state.settings), base_url="http://localhost") as limited:
         run = make_run(limited)
         bomb = gzip.compress(b" " * 1_000_000)
         response = post_raw(limited, run["id"], bomb, **{"content-encoding": "gzip"})

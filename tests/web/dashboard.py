@@ -56,7 +56,7 @@ def training_run(base: str, *, name: str = "run", project: str = "web", lr: floa
 
 def open_ready(page: Any, url: str) -> None:
     page.goto(url)
-    page.wait_for_function("document.documentElement.dataset.ready === '1'")
+    page.wait_for_function("() => document.documentElement.dataset.ready === '1'")
 
 
 def trace_data(page: Any, key: str) -> list[dict[str, Any]]:

@@ -63,7 +63,7 @@ def test_a_real_keras_fit_extends_the_chart_in_place(page: Any, live_server: str
             release.set()
 
     page.goto(f"{live_server}/run.html?run={run.id}")
-    page.wait_for_function("document.documentElement.dataset.ready === '1'")
+    page.wait_for_function("() => document.documentElement.dataset.ready === '1'")
     thread = threading.Thread(target=fit, daemon=True)
     thread.start()
     try:
@@ -119,7 +119,7 @@ def test_smoothing_and_scope_toggles_change_what_is_drawn(page: Any, live_server
 
     # The URL reproduces the view.
     page.reload()
-    page.wait_for_function("document.documentElement.dataset.ready === '1'")
+    page.wait_for_function("() => document.documentElement.dataset.ready === '1'")
     assert page.input_value("#smoothing") == "0"
     assert len(trace_data(page, "loss")[0]["x"]) == 4
 
@@ -139,7 +139,7 @@ def test_nan_and_infinity_are_marked_gaps(page: Any, live_server: str) -> None:
     assert raw["y"] == [1.0, None, 0.8, None, 0.5]  # gaps, not dropped points
     assert marks["x"] == [1, 3]
     # A NaN that arrives live is marked too (the markers trace is extended in place).
-    page.wait_for_function("document.documentElement.dataset.liveSubscribed === '1'")
+    page.wait_for_function("() => document.documentElement.dataset.liveSubscribed === '1'")
     post_series(live_server, run["id"], series("loss", "epoch", [5, 6], ["-Infinity", 0.4]))
     wait_until(lambda: trace_data(page, "loss")[2]["x"] == [1, 3, 5])
     assert trace_data(page, "loss")[2]["visible"] is True
@@ -218,7 +218,7 @@ def test_the_run_page_reconnects_and_resumes_after_a_server_restart(page: Any, s
     run = create_run(server.url, name="resumed")
     post_series(server.url, run["id"], series("loss", "epoch", [0, 1, 2, 3, 4], [1.0, 0.9, 0.8, 0.7, 0.6]))
     open_ready(page, f"{server.url}/run.html?run={run['id']}&smooth=0")
-    page.wait_for_function("document.documentElement.dataset.liveSubscribed === '1'")
+    page.wait_for_function("() => document.documentElement.dataset.liveSubscribed === '1'")
     page.evaluate("window.__noReload = true")
     server.stop()
     page.wait_for_selector("#offline-banner", state="visible")

@@ -70,14 +70,14 @@ def test_selected_runs_open_in_the_comparison(page: Any, live_server: str) -> No
     assert f"sel={b['id']},{a['id']}" in page.url or f"sel={a['id']},{b['id']}" in page.url
     page.click("#compare")
     page.wait_for_url("**/compare.html?**")
-    page.wait_for_function("document.documentElement.dataset.ready === '1'")
+    page.wait_for_function("() => document.documentElement.dataset.ready === '1'")
     assert page.locator("#run-legend > span").count() == 2
 
 
 def test_new_runs_and_status_changes_appear_live(page: Any, live_server: str) -> None:
     training_run(live_server, name="first")
     open_ready(page, f"{live_server}/?project=web")
-    page.wait_for_function("document.documentElement.dataset.liveSubscribed === '1'")
+    page.wait_for_function("() => document.documentElement.dataset.liveSubscribed === '1'")
     page.evaluate("window.__noReload = true")
     run = create_run(live_server, name="second")
     wait_until(lambda: "second" in row_names(page))
@@ -92,7 +92,7 @@ def test_banner_when_the_server_is_unreachable_then_reconnects(page: Any, server
     server = server_process(f"sqlite:///{tmp_path / 'banner.db'}").start()
     training_run(server.url, name="steady")
     open_ready(page, f"{server.url}/?project=web")
-    page.wait_for_function("document.documentElement.dataset.liveSubscribed === '1'")
+    page.wait_for_function("() => document.documentElement.dataset.liveSubscribed === '1'")
     assert page.is_hidden("#offline-banner")
     server.stop()
     page.wait_for_selector("#offline-banner", state="visible")

@@ -91,22 +91,42 @@ export function url(path, params = {}) {
   return `${API}${path}${qs ? `?${qs}` : ""}`;
 }
 
-/** GET/POST JSON. Throws ApiError for 4xx/5xx; network errors flip the page offline. */
-export async function request(path, { params, method = "GET", body, signal } = {}) {
+// A 429 (the server's per-token rate limit) is waited out this many times, per request.
+const RATE_LIMIT_RETRIES = 3;
+
+/** The sign-in page, coming back to this page afterwards. */
+export function signInUrl() {
+  return `signin.html?next=${encodeURIComponent(location.pathname + location.search)}`;
+}
+
+function isSignInPage() {
+  return location.pathname.endsWith("/signin.html");
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** GET/POST JSON. Throws ApiError for 4xx/5xx; network errors flip the page offline;
+ * a 401 (signed out, or the session ended) goes to the sign-in page. */
+export async function request(path, { params, method = "GET", body, signal, headers = {} } = {}) {
   const target = url(path, params);
   let response;
-  try {
-    response = await fetch(target, {
-      method,
-      signal,
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (error) {
-    if (error && error.name === "AbortError") throw error;
-    goOffline();
-    throw new ApiError(0, "the server is unreachable", target);
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      response = await fetch(target, {
+        method,
+        signal,
+        headers: body === undefined ? headers : { ...headers, "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      if (error && error.name === "AbortError") throw error;
+      goOffline();
+      throw new ApiError(0, "the server is unreachable", target);
+    }
+    if (response.status !== 429 || attempt >= RATE_LIMIT_RETRIES) break;
+    await sleep(1000 * (Number(response.headers.get("Retry-After")) || 1));
   }
+  if (response.status === 401 && !isSignInPage()) location.assign(signInUrl());
   if (!response.ok) {
     let detail = response.statusText;
     try {
@@ -124,5 +144,10 @@ export const listRuns = (params) => request("/runs", { params });
 export const readMany = (params, signal) => request("/series", { params, signal });
 export const readSeries = (runId, key, params, signal) =>
   request(`/runs/${encodeURIComponent(runId)}/series/${key.split("/").map(encodeURIComponent).join("/")}`, { params, signal });
+export const deleteRun = (id) => request(`/runs/${encodeURIComponent(id)}`, { method: "DELETE" });
+export const whoami = () => request("/auth/whoami");
+/** Exchange a token for the session cookie (HttpOnly: this page never sees it again). */
+export const signIn = (token) => request("/auth/session", { method: "POST", headers: { Authorization: `Bearer ${token}` } });
+export const signOut = () => request("/auth/session", { method: "DELETE" });
 export const exportUrl = (runId, format = "csv") =>
   url(`/runs/${encodeURIComponent(runId)}/export`, { format });

@@ -26,7 +26,10 @@ def _cmd_server(args: argparse.Namespace) -> int:
     settings = _server_settings(args)
     from fitwatch_server.serve import serve
 
-    return serve(settings, host=args.host, port=args.port, workers=args.workers)  # type: ignore[arg-type]
+    return serve(
+        settings,  # type: ignore[arg-type]
+        host=args.host, port=args.port, workers=args.workers, insecure=args.insecure,
+    )
 
 
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -48,6 +51,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     server.add_argument(
         "--workers", type=int, default=1, help="worker processes (more than 1 needs PostgreSQL)"
+    )
+    server.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a non-loopback --host with FITWATCH_AUTH=off (anyone who reaches the port is admin)",
     )
     server.set_defaults(func=_cmd_server)
 

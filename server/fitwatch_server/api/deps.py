@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from fitwatch_server.api.auth import Authenticator, authorize, get_principal
+from fitwatch_server.auth.principal import Principal
 from fitwatch_server.db import session_scope
 from fitwatch_server.live.hub import Hub
 from fitwatch_server.settings import Settings
@@ -54,6 +56,20 @@ SessionmakerDep = Annotated[sessionmaker[Session], Depends(get_sessionmaker)]
 WriteSessionmakerDep = Annotated[sessionmaker[Session], Depends(get_write_sessionmaker)]
 WriterDep = Annotated[IngestWriter, Depends(get_writer)]
 HubDep = Annotated[Hub, Depends(get_hub)]
+# The caller (token, session, bootstrap admin, or the local user with auth off).
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+# Router-level guards: the scope the HTTP method needs, or admin whatever the method.
+AUTHORIZED = Security(authorize)
+ADMIN_ONLY = Security(authorize, scopes=["admin"])
+
+
+def get_authenticator(request: Request) -> Authenticator:
+    authenticator: Authenticator = request.app.state.authenticator
+    return authenticator
+
+
+AuthenticatorDep = Annotated[Authenticator, Depends(get_authenticator)]
 
 
 async def in_transaction(factory: sessionmaker[Session], work: Callable[[Session], T]) -> T:

@@ -9,17 +9,31 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from fitwatch_server.errors import (
+    Conflict,
     FitwatchError,
+    Forbidden,
+    HostNotAllowed,
     InvalidFilter,
     InvalidInput,
+    LimitExceeded,
     NotFound,
     PayloadTooLarge,
+    RateLimited,
+    Unauthorized,
+    UnsupportedMediaType,
 )
 
 STATUS_BY_ERROR: list[tuple[type[FitwatchError], int]] = [
     (NotFound, 404),
     (PayloadTooLarge, 413),
     (InvalidInput, 400),
+    (Unauthorized, 401),
+    (Forbidden, 403),
+    (Conflict, 409),
+    (LimitExceeded, 422),
+    (HostNotAllowed, 400),
+    (UnsupportedMediaType, 415),
+    (RateLimited, 429),
 ]
 
 
@@ -30,12 +44,22 @@ def _status_for(error: FitwatchError) -> int:
     return 400
 
 
-async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, FitwatchError)
+def error_response(error: FitwatchError) -> JSONResponse:
+    """The JSON answer to a domain error (also used by the ASGI middlewares in api/edge.py)."""
     body: dict[str, object] = {"detail": error.detail}
+    headers: dict[str, str] = {}
     if isinstance(error, InvalidFilter):
         body["position"] = error.position
-    return JSONResponse(body, status_code=_status_for(error))
+    if isinstance(error, Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer realm="fitwatch"'
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = str(error.retry_after_s)
+    return JSONResponse(body, status_code=_status_for(error), headers=headers)
+
+
+async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, FitwatchError)
+    return error_response(error)
 
 
 def _jsonable(value: object) -> object:

@@ -178,3 +178,15 @@ def list_projects(session: Session) -> list[schemas.ProjectPublic]:
         )
         for name, count, last in rows
     ]
+
+
+def projects_of_runs(session: Session, *, run_ids: list[str]) -> dict[str, str]:
+    """run id -> project name, for the runs that exist (access checks of bound tokens)."""
+    if not run_ids:
+        return {}
+    rows = session.execute(
+        select(models.Run.id, models.Project.name)
+        .join(models.Project, models.Project.id == models.Run.project_id)
+        .where(models.Run.id.in_(run_ids))
+    ).all()
+    return {str(run_id): str(project) for run_id, project in rows}

@@ -25,8 +25,10 @@ class LiveClient:
     """A client that reads everything as it arrives (max_queue=None: the library's reader
     thread never stops reading, so this client is never the slow one)."""
 
-    def __init__(self, base_url: str, query: str = "") -> None:
-        self._connect = connect(ws_url(base_url, query), max_queue=None, open_timeout=10)
+    def __init__(self, base_url: str, query: str = "", headers: dict[str, str] | None = None) -> None:
+        self._connect = connect(
+            ws_url(base_url, query), max_queue=None, open_timeout=10, additional_headers=headers
+        )
         self.ws: ClientConnection = self._connect.__enter__()
         self.messages: list[Message] = []
 

@@ -174,7 +174,9 @@ class RunPage {
         r.notes ? el("p", { class: "subtle" }, r.notes) : null),
       el("div", { class: "field" },
         el("a", { class: "btn", id: "download-csv", href: api.exportUrl(r.id, "csv"), download: `fitwatch-${r.id}.csv` }, "Download CSV"),
-        el("a", { class: "btn", href: `./?project=${encodeURIComponent(r.project)}&sel=${encodeURIComponent(r.id)}` }, "Compare\u2026")));
+        el("a", { class: "btn", href: `./?project=${encodeURIComponent(r.project)}&sel=${encodeURIComponent(r.id)}` }, "Compare\u2026"),
+        // Admin only (css/app.css hides it from read and write sessions; the server checks too).
+        el("button", { class: "btn danger", id: "delete-run", dataset: { requires: "admin" }, onclick: () => this.deleteRun() }, "Delete run")));
     this.toolbar = el("div", { class: "toolbar", id: "controls" });
     this.scopeNote = el("p", { class: "note", id: "scope-note" });
     this.chartsHost = el("div", { class: "charts", id: "charts" });
@@ -182,6 +184,18 @@ class RunPage {
     replaceChildren(this.main, head, this.toolbar, this.scopeNote, this.chartsHost, this.panels);
     this.renderToolbar();
     this.renderPanels();
+  }
+
+  async deleteRun() {
+    const r = this.run;
+    if (!window.confirm(`Delete run ${r.name} (${r.id}) with all its series and points? This cannot be undone.`)) return;
+    try {
+      await api.deleteRun(r.id);
+    } catch (error) {
+      window.alert(`The run was not deleted: ${error.detail}`);
+      return;
+    }
+    location.assign(`./?project=${encodeURIComponent(r.project)}`);
   }
 
   renderToolbar() {

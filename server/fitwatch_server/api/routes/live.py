@@ -17,15 +17,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
-from fitwatch_server.api.deps import HubDep
+from fitwatch_server.api.auth import Authenticator
+from fitwatch_server.api.deps import HubDep, PrincipalDep
+from fitwatch_server.auth.principal import Principal
+from fitwatch_server.db import session_scope
 from fitwatch_server.live import protocol, replay
 from fitwatch_server.live.hub import Hub, points_messages
 from fitwatch_server.live.subscriber import SlowClient, Subscriber
 from fitwatch_server.settings import Settings
+from fitwatch_server.store.runs import projects_of_runs
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/live", tags=["live"])
+# What the credential watcher returns when the connection must close.
+_REVOKED = "revoked"
 
 
 @router.get("/status")
@@ -40,13 +46,13 @@ def _query_list(websocket: WebSocket, name: str) -> list[str]:
 
 
 @router.websocket("")
-async def live(websocket: WebSocket) -> None:
+async def live(websocket: WebSocket, principal: PrincipalDep) -> None:
     """Subscribe to runs and projects and receive their points, status and summaries."""
     hub: Hub = websocket.app.state.hub
     settings: Settings = websocket.app.state.settings
     await websocket.accept()
     subscriber = hub.connect()
-    connection = _Connection(websocket, hub, subscriber, settings)
+    connection = _Connection(websocket, hub, subscriber, settings, principal)
     try:
         await connection.run()
     finally:
@@ -54,10 +60,14 @@ async def live(websocket: WebSocket) -> None:
 
 
 class _Connection:
-    def __init__(self, websocket: WebSocket, hub: Hub, subscriber: Subscriber, settings: Settings) -> None:
+    def __init__(
+        self, websocket: WebSocket, hub: Hub, subscriber: Subscriber, settings: Settings, principal: Principal
+    ) -> None:
         self.websocket = websocket
         self.hub = hub
         self.subscriber = subscriber
+        self.principal = principal
+        self.authenticator: Authenticator = websocket.app.state.authenticator
         self.ping_interval_s = settings.live_ping_interval_s
         # A write that cannot reach the socket for this long means a stuck client; uvicorn's
         # keepalive would close it after interval + timeout, but cannot while its buffer is full.
@@ -69,7 +79,10 @@ class _Connection:
     async def run(self) -> None:
         writer = asyncio.create_task(self._write())
         reader = asyncio.create_task(self._read())
-        done, pending = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+        tasks: set[asyncio.Task[object]] = {writer, reader}
+        if self.principal.token_id is not None:
+            tasks.add(asyncio.create_task(self._watch_credential()))
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
         for task in pending:
@@ -79,9 +92,26 @@ class _Connection:
             error = task.exception()
             if error is not None and not isinstance(error, WebSocketDisconnect | SlowClient):
                 logger.error("live connection failed", exc_info=error)
-        if any(isinstance(t.exception(), SlowClient) for t in done):
+        revoked = any(t.exception() is None and t.result() == _REVOKED for t in done)
+        if revoked or any(isinstance(t.exception(), SlowClient) for t in done):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.websocket.close(code=1008), timeout=1.0)
+
+    async def _watch_credential(self) -> object:
+        """A revoked token (or an ended session) closes its open websockets within one ping
+        interval; new requests with it are refused at once."""
+        while True:
+            await asyncio.sleep(self.ping_interval_s)
+            try:
+                valid = await run_in_threadpool(self.authenticator.still_valid, self.principal)
+            except Exception:  # noqa: BLE001 - a database hiccup is not a revocation
+                logger.warning("live: could not re-check a connection's token", exc_info=True)
+                continue
+            if not valid:
+                self.subscriber.offer_control(
+                    protocol.encode(protocol.Error(detail="your token was revoked or your session ended", received=""))
+                )
+                return _REVOKED
 
     async def _write(self) -> None:
         while True:
@@ -129,7 +159,41 @@ class _Connection:
         else:
             await self._subscribe(message)
 
+    async def _visible(self, message: protocol.Subscribe) -> tuple[protocol.Subscribe, list[str]]:
+        """The subscribe limited to what the caller may see, and the runs refused.
+
+        A token bound to a project gets no other project, and only runs that exist in its
+        project: an unknown run id could be created later in another project.
+        """
+        bound = self.principal.project
+        if bound is None:
+            return message, []
+        projects = [p for p in message.projects if p == bound]
+        if len(projects) < len(message.projects):
+            self._error(
+                f"{self.principal.describe()} is bound to project {bound!r}; it cannot subscribe to others",
+                message.model_dump_json()[: protocol.QUOTE_CHARS],
+            )
+        wanted = list(dict.fromkeys([*message.runs, *message.resume]))
+
+        def lookup() -> dict[str, str]:
+            with session_scope(self.factory) as session:
+                return projects_of_runs(session, run_ids=wanted)
+
+        found = await run_in_threadpool(lookup) if wanted else {}
+        allowed = {r for r in wanted if found.get(r) == bound}
+        refused = [r for r in wanted if r not in allowed]
+        visible = message.model_copy(
+            update={
+                "runs": [r for r in message.runs if r in allowed],
+                "projects": projects,
+                "resume": {r: c for r, c in message.resume.items() if r in allowed},
+            }
+        )
+        return visible, refused
+
     async def _subscribe(self, message: protocol.Subscribe) -> None:
+        message, refused = await self._visible(message)
         runs = list(dict.fromkeys([*message.runs, *message.resume]))
         total_runs = len(self.subscriber.runs | set(runs))
         total_projects = len(self.subscriber.projects | set(message.projects))
@@ -156,7 +220,7 @@ class _Connection:
                     replay_texts.extend(
                         points_messages(run_id, key, scope, rows, has_epochs=has_epochs, replay_=True)
                     )
-            ack = await self._ack(runs)
+            ack = await self._ack(runs, refused)
         except Exception as error:
             # The database failed us, not the client: say so and keep the connection.
             logger.exception("live: answering a subscribe failed")
@@ -168,13 +232,14 @@ class _Connection:
             raise
         self.subscriber.release([ack], replay_texts)
 
-    async def _ack(self, new_runs: list[str]) -> str:
+    async def _ack(self, new_runs: list[str], refused: list[str] | None = None) -> str:
         unknown = await run_in_threadpool(replay.unknown_runs, self.factory, run_ids=new_runs)
         return protocol.encode(
             protocol.Subscribed(
                 runs=sorted(self.subscriber.runs),
                 projects=sorted(self.subscriber.projects),
-                unknown_runs=unknown,
+                # Refused runs are reported as unknown: to this caller they do not exist.
+                unknown_runs=sorted({*unknown, *(refused or [])}),
             )
         )
 

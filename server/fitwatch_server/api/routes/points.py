@@ -7,7 +7,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from fitwatch_server import schemas
-from fitwatch_server.api.deps import HubDep, WriterDep
+from fitwatch_server.api.deps import HubDep, SettingsDep, WriterDep
+from fitwatch_server.store import limits
 
 router = APIRouter(prefix="/runs", tags=["points"])
 
@@ -34,12 +35,14 @@ def parse_batch(body: bytes) -> schemas.PointBatchIn:
 
 @router.post("/{run_id}/points", response_model=schemas.IngestResult, openapi_extra=POINTS_BODY)
 async def post_points(
-    run_id: str, request: Request, writer: WriterDep, hub: HubDep
+    run_id: str, request: Request, writer: WriterDep, hub: HubDep, settings: SettingsDep
 ) -> schemas.IngestResult:
     """Store points of many series of one run; resending a batch is a no-op."""
     batch = parse_batch(await request.body())
+    limits.check_points_per_request(batch, limit=settings.max_points_per_request)
     # The writer merges this with the requests that arrive at the same time into one
-    # transaction and answers after it committed (store/point_data/writer.py).
+    # transaction and answers after it committed (store/point_data/writer.py); it checks
+    # the series-per-run ceiling there, with the run locked.
     result = await writer.ingest(run_id, batch)
     await hub.publish_points(run_id, batch)
     return result

@@ -10,12 +10,14 @@ from sqlalchemy.orm import Session
 from fitwatch_server import schemas
 from fitwatch_server.api.deps import (
     HubDep,
+    PrincipalDep,
     SessionDep,
     SettingsDep,
     WriteSessionmakerDep,
     in_transaction,
 )
-from fitwatch_server.store import point_data, search
+from fitwatch_server.errors import Conflict
+from fitwatch_server.store import limits, point_data, search
 from fitwatch_server.store import runs as run_store
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -28,10 +30,18 @@ async def create_run(
     factory: WriteSessionmakerDep,
     settings: SettingsDep,
     hub: HubDep,
+    principal: PrincipalDep,
 ) -> schemas.RunPublic:
     """Create a run (idempotent when the client chooses its id)."""
+    principal.require_project(data.project, "create runs in")
 
     def work(session: Session) -> tuple[schemas.RunPublic, bool]:
+        if data.id is not None and principal.project is not None:
+            found = run_store.projects_of_runs(session, run_ids=[data.id]).get(data.id)
+            if found is not None and not principal.sees(found):
+                # Say the id is taken, never where: the other project stays invisible.
+                raise Conflict(f"the run id {data.id!r} is taken; choose another id")
+        limits.check_new_run(session, project=data.project, run_id=data.id, limit=settings.max_runs_per_project)
         run, created = run_store.create_run(session, data=data)
         return run_store.run_public(run, heartbeat_timeout_s=settings.heartbeat_timeout_s), created
 
@@ -47,6 +57,7 @@ async def create_run(
 def list_runs(
     session: SessionDep,
     settings: SettingsDep,
+    principal: PrincipalDep,
     project: str | None = None,
     filter: Annotated[str, Query(description="filter expression, see docs/api.md")] = "",
     sort: Annotated[str, Query(description="comma-separated fields, '-' for descending")] = "-created_at",
@@ -57,7 +68,7 @@ def list_runs(
     """Search runs with the filter language, sorted and paginated."""
     runs, total = search.search_runs(
         session,
-        project=project,
+        project=principal.project_filter(project),
         filter_text=filter,
         sort=sort,
         limit=limit,

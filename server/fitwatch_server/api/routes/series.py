@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from fitwatch_server import schemas
 from fitwatch_server.api.deps import (
     HubDep,
+    PrincipalDep,
     SessionDep,
     SettingsDep,
     WriteSessionmakerDep,
@@ -19,7 +20,7 @@ from fitwatch_server.api.point_responses import multi_series_response, series_po
 from fitwatch_server.errors import InvalidInput
 from fitwatch_server.store import point_data
 from fitwatch_server.store import runs as run_store
-from fitwatch_server.store.runs import get_run
+from fitwatch_server.store.runs import get_run, projects_of_runs
 
 router = APIRouter(tags=["series"])
 
@@ -86,6 +87,7 @@ def _csv_list(value: str, what: str) -> list[str]:
 @router.get("/series", response_model=schemas.MultiSeriesPublic)
 def read_many(
     session: SessionDep,
+    principal: PrincipalDep,
     runs: Annotated[str, Query(description="comma-separated run ids")],
     keys: Annotated[str, Query(description="comma-separated keys")],
     scope: schemas.Scope = schemas.Scope.epoch,
@@ -97,6 +99,10 @@ def read_many(
     run_ids = _csv_list(runs, "run id")
     for run_id in run_ids:
         get_run(session, run_id=run_id)
+    if principal.project is not None:
+        found = projects_of_runs(session, run_ids=run_ids)
+        for run_id in run_ids:
+            principal.require_run(run_id, found.get(run_id))
     return multi_series_response(
         point_data.read_many(
             session,

@@ -31,9 +31,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from fitwatch_server import models, schemas
-from fitwatch_server.errors import FitwatchError, NotFound
+from fitwatch_server.errors import FitwatchError, LimitExceeded, NotFound
+from fitwatch_server.store import limits
 from fitwatch_server.store.point_data import rollups, summary
 from fitwatch_server.store.point_data.locks import lock_runs_for_points
+from fitwatch_server.store.point_data.reads import series_keys
 from fitwatch_server.store.point_data.summary import Summary
 
 # Raw DBAPI executemany with tuples: SQLAlchemy's per-row dict processing costs about 40%
@@ -157,19 +159,33 @@ def _create_series(
     return created
 
 
-def ingest_jobs(session: Session, jobs: list[IngestJob]) -> list[schemas.IngestResult | FitwatchError]:
+def ingest_jobs(
+    session: Session, jobs: list[IngestJob], *, max_series_per_run: int = 0
+) -> list[schemas.IngestResult | FitwatchError]:
     """Store every job's points in the caller's transaction; one result (or error) per job.
 
-    Jobs for unknown runs get `NotFound` and store nothing; the others are merged: a step
-    written by several jobs keeps the value of the last job, as if they ran one after another.
+    Jobs for unknown runs get `NotFound`, jobs that would take a run past
+    `max_series_per_run` (0: no ceiling) get `LimitExceeded`; they store nothing. The others
+    are merged: a step written by several jobs keeps the value of the last job, as if they
+    ran one after another.
     """
     present = lock_runs_for_points(session, run_ids=sorted({job.run_id for job in jobs}))
+    known = (
+        series_keys(session, run_ids=sorted(present)) if max_series_per_run > 0 else {}
+    )
     results: list[schemas.IngestResult | FitwatchError] = []
     parts: dict[SeriesKey, list[schemas.SeriesPointsIn]] = {}
     for job in jobs:
         if job.run_id not in present:
             results.append(NotFound(f"no run with id {job.run_id!r}"))
             continue
+        if max_series_per_run > 0:
+            try:
+                stored = known[job.run_id]
+                stored |= limits.check_series_ceiling(job.run_id, stored, job.batch, limit=max_series_per_run)
+            except LimitExceeded as error:
+                results.append(error)
+                continue
         for series_in in job.batch.series:
             parts.setdefault((job.run_id, series_in.key, series_in.scope.value), []).append(series_in)
         results.append(_result(job.batch))
@@ -305,9 +321,11 @@ def _upsert_points(
     connection.exec_driver_sql(_UPSERT_POINTS.format(p=p), rows)
 
 
-def ingest_points(session: Session, *, run_id: str, batch: schemas.PointBatchIn) -> schemas.IngestResult:
-    """Store one batch of one run in the caller's transaction (raises NotFound for an unknown run)."""
-    (result,) = ingest_jobs(session, [IngestJob(run_id, batch)])
+def ingest_points(
+    session: Session, *, run_id: str, batch: schemas.PointBatchIn, max_series_per_run: int = 0
+) -> schemas.IngestResult:
+    """Store one batch of one run in the caller's transaction (raises NotFound, LimitExceeded)."""
+    (result,) = ingest_jobs(session, [IngestJob(run_id, batch)], max_series_per_run=max_series_per_run)
     if isinstance(result, FitwatchError):
         raise result
     return result

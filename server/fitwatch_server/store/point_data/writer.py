@@ -53,8 +53,9 @@ class _Pending:
 class IngestWriter:
     """Queue of ingest jobs drained by one thread; `await writer.ingest(run_id, batch)`."""
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    def __init__(self, factory: sessionmaker[Session], *, max_series_per_run: int = 0) -> None:
         self._factory = factory
+        self._max_series_per_run = max_series_per_run
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.state = WriterState.NEW
@@ -129,7 +130,9 @@ class IngestWriter:
     def _commit(self, group: list[_Pending]) -> None:
         try:
             with session_scope(self._factory) as session:
-                results = ingest_jobs(session, [p.job for p in group])
+                results = ingest_jobs(
+                    session, [p.job for p in group], max_series_per_run=self._max_series_per_run
+                )
         except Exception as error:  # noqa: BLE001 - every caller must get an answer
             if len(group) > 1:
                 for pending in group:

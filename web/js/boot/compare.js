@@ -1,0 +1,8 @@
+// Starts the compare page. A file, not an inline <script>: the Content-Security-Policy
+// allows only the server's own script files (server/fitwatch_server/api/headers.py).
+
+import { startSession } from "../session.js";
+import { mount } from "../pages/compare.js";
+
+startSession();
+mount(document.body);
