@@ -51,6 +51,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/runs/{run_id}/points"): Rule("write", run=True),
     ("GET", "/api/v1/runs/{run_id}/series"): Rule("read", run=True),
     ("GET", "/api/v1/runs/{run_id}/series/{key}"): Rule("read", run=True),
+    ("DELETE", "/api/v1/runs/{run_id}/series/{key}"): Rule("admin", ok=204, run=True),
     ("GET", "/api/v1/runs/{run_id}/export"): Rule("read", run=True),
     ("GET", "/api/v1/series"): Rule("read", run=True),
     ("GET", "/api/v1/projects"): Rule("read", kind="list"),
