@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -86,7 +87,16 @@ def start(command: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
     return process
 
 
-def wrk(port: int, script: Path, seconds: int, connections: int, offset: int) -> dict[str, float]:
+def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    """User + system CPU the server process has used (Linux /proc): CPU per request is what
+    bounds requests/s on a quiet machine, and it is far less noisy than wall time on a shared one."""
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(process: subprocess.Popen[bytes], port: int, script: Path, seconds: int, connections: int,
+        offset: int) -> dict[str, float]:
+    cpu_before = cpu_seconds(process)
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script), "--latency",
          f"http://127.0.0.1:{port}", "--", str(offset)],
@@ -95,6 +105,7 @@ def wrk(port: int, script: Path, seconds: int, connections: int, offset: int) ->
     line = next(line for line in out.splitlines() if line.startswith("RESULT "))
     result: dict[str, float] = json.loads(line[len("RESULT "):])
     result["rps"] = result["requests"] / result["seconds"]
+    result["cpu_ms"] = (cpu_seconds(process) - cpu_before) * 1000 / max(result["requests"], 1)
     return result
 
 
@@ -123,18 +134,22 @@ def main() -> None:
         results: dict[str, list[dict[str, float]]] = {"bare": [], "fitwatch": []}
         for n in range(args.rounds):
             offset = n * 100_000_000
-            results["bare"].append(wrk(bare_port, script, args.seconds, args.connections, offset))
-            results["fitwatch"].append(wrk(fw_port, script, args.seconds, args.connections, offset))
+            results["bare"].append(wrk(bare, bare_port, script, args.seconds, args.connections, offset))
+            results["fitwatch"].append(wrk(fitwatch, fw_port, script, args.seconds, args.connections, offset))
         for name, rounds in results.items():
             for r in rounds:
                 print(f"{name:9s} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms"
-                      f"  errors {r['errors']:.0f}")
+                      f"  server CPU {r['cpu_ms']:5.2f} ms/request  errors {r['errors']:.0f}")
         bare_rps = sum(r["rps"] for r in results["bare"]) / args.rounds
         fw_rps = sum(r["rps"] for r in results["fitwatch"]) / args.rounds
         fw_p99 = max(r["p99_ms"] for r in results["fitwatch"])
+        bare_cpu = sum(r["cpu_ms"] for r in results["bare"]) / args.rounds
+        fw_cpu = sum(r["cpu_ms"] for r in results["fitwatch"]) / args.rounds
         stored = httpx.get(f"http://127.0.0.1:{fw_port}/api/v1/runs/bench-0/series").json()["series"]
         print(f"fitwatch / bare: {fw_rps / bare_rps:.0%} (goal >= 60%); fitwatch p99 {fw_p99:.1f} ms "
               f"(goal < 50 ms); run bench-0 holds {sum(s['count'] for s in stored)} points")
+        print(f"server CPU per request: bare {bare_cpu:.2f} ms, fitwatch {fw_cpu:.2f} ms "
+              f"(bare / fitwatch {bare_cpu / fw_cpu:.0%}: the ratio a quiet machine would show)")
     finally:
         for process in (bare, fitwatch):
             process.terminate()

@@ -17,6 +17,7 @@ from fitwatch_server.api.deps import AUTHORIZED
 from fitwatch_server.api.edge import EdgeMiddleware
 from fitwatch_server.api.errors import install_error_handlers
 from fitwatch_server.api.headers import SecurityHeadersMiddleware
+from fitwatch_server.api.points_fast_path import PointsFastPath
 from fitwatch_server.api.routes import auth, export, live, points, projects, runs, series, tokens
 from fitwatch_server.db import make_engine, make_sessionmaker, make_write_sessionmaker
 from fitwatch_server.live import make_hub
@@ -86,7 +87,9 @@ def create_app(settings: Settings) -> FastAPI:
     # Signing in and out needs a valid credential of any scope (a read session signs out).
     app.include_router(auth.router, prefix=API_PREFIX, dependencies=[Depends(get_principal)])
     install_error_handlers(app)
-    # Innermost first: body limit, CORS (only if configured), the edge checks, headers.
+    # Innermost first: the points hot path, body limit, CORS (only if configured), the edge
+    # checks, headers.
+    app.add_middleware(PointsFastPath, prefix=API_PREFIX)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.allowed_origins:
         app.add_middleware(

@@ -18,34 +18,38 @@ from fitwatch_server.store.point_data.writer import IngestWriter
 
 T = TypeVar("T")
 
+# The getters below only read `app.state`, so they are `async def`: FastAPI runs a plain
+# `def` dependency on the thread pool, and three such hops per request cost more than the
+# rest of a small points request (bench/small_requests.py, docs/scale.md).
 
-def get_settings(request: Request) -> Settings:
+
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_sessionmaker(request: Request) -> sessionmaker[Session]:
+async def get_sessionmaker(request: Request) -> sessionmaker[Session]:
     factory: sessionmaker[Session] = request.app.state.sessionmaker
     return factory
 
 
-def get_write_sessionmaker(request: Request) -> sessionmaker[Session]:
+async def get_write_sessionmaker(request: Request) -> sessionmaker[Session]:
     factory: sessionmaker[Session] = request.app.state.write_sessionmaker
     return factory
 
 
-def get_writer(request: Request) -> IngestWriter:
+async def get_writer(request: Request) -> IngestWriter:
     writer: IngestWriter = request.app.state.writer
     return writer
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request, committed when the route returns without error."""
-    with session_scope(get_sessionmaker(request)) as session:
+    with session_scope(request.app.state.sessionmaker) as session:
         yield session
 
 
-def get_hub(request: Request) -> Hub:
+async def get_hub(request: Request) -> Hub:
     hub: Hub = request.app.state.hub
     return hub
 
@@ -64,7 +68,7 @@ AUTHORIZED = Security(authorize)
 ADMIN_ONLY = Security(authorize, scopes=["admin"])
 
 
-def get_authenticator(request: Request) -> Authenticator:
+async def get_authenticator(request: Request) -> Authenticator:
     authenticator: Authenticator = request.app.state.authenticator
     return authenticator
 

@@ -35,7 +35,6 @@ from fitwatch_server.errors import FitwatchError, LimitExceeded, NotFound
 from fitwatch_server.store import limits
 from fitwatch_server.store.point_data import rollups, summary
 from fitwatch_server.store.point_data.locks import lock_runs_for_points
-from fitwatch_server.store.point_data.reads import series_keys
 from fitwatch_server.store.point_data.summary import Summary
 
 # Raw DBAPI executemany with tuples: SQLAlchemy's per-row dict processing costs about 40%
@@ -170,9 +169,11 @@ def ingest_jobs(
     ran one after another.
     """
     present = lock_runs_for_points(session, run_ids=sorted({job.run_id for job in jobs}))
-    known = (
-        series_keys(session, run_ids=sorted(present)) if max_series_per_run > 0 else {}
-    )
+    # One read of every series of these runs serves the ceiling check and the merge below.
+    stored = _stored_series(session, run_ids=sorted(present))
+    known: dict[str, set[tuple[str, str]]] = {run_id: set() for run_id in present}
+    for run_id, key, scope in stored:
+        known[run_id].add((key, scope))
     results: list[schemas.IngestResult | FitwatchError] = []
     parts: dict[SeriesKey, list[schemas.SeriesPointsIn]] = {}
     for job in jobs:
@@ -181,8 +182,8 @@ def ingest_jobs(
             continue
         if max_series_per_run > 0:
             try:
-                stored = known[job.run_id]
-                stored |= limits.check_series_ceiling(job.run_id, stored, job.batch, limit=max_series_per_run)
+                keys = known[job.run_id]
+                keys |= limits.check_series_ceiling(job.run_id, keys, job.batch, limit=max_series_per_run)
             except LimitExceeded as error:
                 results.append(error)
                 continue
@@ -192,7 +193,7 @@ def ingest_jobs(
     if not parts:
         return results
     data = {key: _columns(group) for key, group in parts.items()}
-    _write(session, data, run_ids=sorted({key[0] for key in data}))
+    _write(session, data, stored, run_ids=sorted({key[0] for key in data}))
     return results
 
 
@@ -202,15 +203,29 @@ class _Stored:
     summary: Summary
 
 
-def _write(session: Session, data: dict[SeriesKey, _Columns], *, run_ids: list[str]) -> None:
+def _stored_series(session: Session, *, run_ids: list[str]) -> dict[SeriesKey, _Stored]:
+    """Every series of these runs with its summary (read with the runs locked)."""
+    if not run_ids:
+        return {}
     connection = session.connection()
     p = rollups.placeholder(connection)
     # Raw SQL on this path: it runs once per transaction and SQLAlchemy's statement building
     # costs more than the statements (docs/scale.md).
-    stored = {
+    return {
         (row[1], row[2], row[3]): _Stored(row[0], summary.from_values(tuple(row[4:])))
         for row in connection.exec_driver_sql(summary.select_sql(p, len(run_ids)), tuple(run_ids))
     }
+
+
+def _write(
+    session: Session,
+    data: dict[SeriesKey, _Columns],
+    stored: dict[SeriesKey, _Stored],
+    *,
+    run_ids: list[str],
+) -> None:
+    connection = session.connection()
+    p = rollups.placeholder(connection)
     ids = {key: row.id for key, row in stored.items()}
     new_keys = [key for key in data if key not in stored]
     if new_keys:

@@ -68,18 +68,6 @@ def series_by_run(session: Session, *, run_ids: list[str]) -> dict[str, list[mod
     return found
 
 
-def series_keys(session: Session, *, run_ids: list[str]) -> dict[str, set[tuple[str, str]]]:
-    """The (key, scope) of every series of these runs."""
-    found: dict[str, set[tuple[str, str]]] = {run_id: set() for run_id in run_ids}
-    for run_id, key, scope in session.execute(
-        select(models.Series.run_id, models.Series.key, models.Series.scope).where(
-            models.Series.run_id.in_(run_ids)
-        )
-    ):
-        found[run_id].add((key, scope))
-    return found
-
-
 def get_series(session: Session, *, run_id: str, key: str, scope: str) -> models.Series:
     series = session.scalar(
         select(models.Series).where(
