@@ -86,15 +86,19 @@ def make_engine(database_url: str, *, lock_timeout_s: float = DEFAULT_LOCK_TIMEO
         event.listen(engine, "connect", functools.partial(_configure_sqlite, lock_timeout_s))
         event.listen(engine, "begin", _begin_sqlite)
         return engine
+    # A write waiting on another transaction's lock fails after this, and is answered 503
+    # with Retry-After, instead of holding the client past its own timeout. Added to any
+    # `options` the URL carries (connect_args would replace them).
+    options = " ".join(
+        filter(None, [str(url.query.get("options", "")), f"-c lock_timeout={int(lock_timeout_s * 1000)}"])
+    )
     return create_engine(
         url,
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=20,
         json_serializer=_json_serializer,
-        # A write waiting on another transaction's lock fails after this, and is answered
-        # 503 with Retry-After, instead of holding the client past its own timeout.
-        connect_args={"options": f"-c lock_timeout={int(lock_timeout_s * 1000)}"},
+        connect_args={"options": options},
     )
 
 
