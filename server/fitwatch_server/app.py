@@ -44,7 +44,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, lock_timeout_s=settings.lock_timeout_s)
     factory = make_sessionmaker(engine)
     write_factory = make_write_sessionmaker(engine)
     hub = make_hub(settings, factory)

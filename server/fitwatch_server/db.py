@@ -1,7 +1,14 @@
-"""Database engine and session scope: one engine per app, made from `Settings`."""
+"""Database engine and session scope: one engine per app, made from `Settings`.
+
+`session_scope` is also where a database that cannot take a write (full, locked past the
+lock timeout, read-only) becomes a domain error (`errors.Storage*`) with the driver's
+message as its cause, so every route, the ingest writer and the auth layer answer it alike.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,13 +16,42 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+from fitwatch_server.errors import (
+    FitwatchError,
+    StorageBusy,
+    StorageFull,
+    StorageReadOnly,
+    StorageUnavailable,
+)
 
 # Execution option that marks a connection for write transactions (see `_begin_sqlite`).
 WRITE_OPTION = "fitwatch_write"
+# How long a statement waits for a lock another writer holds before it fails (SQLite's
+# busy_timeout, PostgreSQL's lock_timeout); `Settings.lock_timeout_s` overrides it.
+DEFAULT_LOCK_TIMEOUT_S = 10.0
+# Retry-After of a 503: a lock is usually free again within a second; a read-only or
+# unreachable database needs a person, so clients may wait longer between attempts.
+BUSY_RETRY_AFTER_S = 1
+READ_ONLY_RETRY_AFTER_S = 30
+
+# SQLite primary result codes (the low byte of extended codes such as SQLITE_BUSY_SNAPSHOT).
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_FULL = 5, 6, 8, 13
+# PostgreSQL SQLSTATEs: disk_full, lock_not_available, deadlock_detected,
+# read_only_sql_transaction; class 08 is a lost or refused connection.
+_PG_FULL, _PG_LOCK_TIMEOUT, _PG_DEADLOCK, _PG_READ_ONLY = "53100", "55P03", "40P01", "25006"
 
 
-def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+def _json_serializer(value: Any) -> str:
+    # Refuse NaN/Infinity rather than write invalid JSON (SQLite would store it, and its
+    # JSON functions then fail for every row; issue 8). Run documents reach this with
+    # non-finite floats already spelled as names (`store/documents.py`).
+    return json.dumps(value, allow_nan=False, separators=(",", ":"))
+
+
+def _configure_sqlite(lock_timeout_s: float, dbapi_connection: Any, _record: Any) -> None:
     # SQLAlchemy emits BEGIN itself (`_begin_sqlite`), instead of the driver's implicit one,
     # so that write transactions can begin IMMEDIATE.
     dbapi_connection.isolation_level = None
@@ -25,7 +61,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout_s * 1000)}")
     cursor.close()
 
 
@@ -38,17 +74,66 @@ def _begin_sqlite(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_engine(database_url: str) -> Engine:
+def make_engine(database_url: str, *, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Engine:
     """Create the engine; for SQLite, create the file's folder and set WAL on every connection."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _configure_sqlite)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, json_serializer=_json_serializer
+        )
+        event.listen(engine, "connect", functools.partial(_configure_sqlite, lock_timeout_s))
         event.listen(engine, "begin", _begin_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # A write waiting on another transaction's lock fails after this, and is answered 503
+    # with Retry-After, instead of holding the client past its own timeout. Added to any
+    # `options` the URL carries (connect_args would replace them).
+    options = " ".join(
+        filter(None, [str(url.query.get("options", "")), f"-c lock_timeout={int(lock_timeout_s * 1000)}"])
+    )
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        json_serializer=_json_serializer,
+        connect_args={"options": options},
+    )
+
+
+def storage_error(error: BaseException) -> FitwatchError | None:
+    """The domain error for a database that cannot take a write now, or None."""
+    if not isinstance(error, DBAPIError) or error.orig is None:
+        return None
+    cause = f"{type(error.orig).__module__}.{type(error.orig).__name__}: {str(error.orig).strip()}"
+    sqlite_code = getattr(error.orig, "sqlite_errorcode", None)
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    code = sqlite_code & 0xFF if isinstance(sqlite_code, int) else None
+    if code == _SQLITE_FULL or sqlstate == _PG_FULL:
+        return StorageFull(
+            f"the database is full ({cause}); nothing of this request was stored. Free disk space "
+            "on the server (or raise the database's size limit), then send it again"
+        )
+    if code in (_SQLITE_BUSY, _SQLITE_LOCKED) or sqlstate in (_PG_LOCK_TIMEOUT, _PG_DEADLOCK):
+        return StorageBusy(
+            f"the database stayed locked by another writer past the lock timeout ({cause}); "
+            "nothing of this request was stored: send it again",
+            retry_after_s=BUSY_RETRY_AFTER_S,
+        )
+    if code == _SQLITE_READONLY or sqlstate == _PG_READ_ONLY:
+        return StorageReadOnly(
+            f"the database is read-only ({cause}): reads work, writes cannot be stored until "
+            "the server may write to it again (file permissions, a full or read-only mount, a "
+            "read-only PostgreSQL replica); nothing of this request was stored",
+            retry_after_s=READ_ONLY_RETRY_AFTER_S,
+        )
+    if isinstance(sqlstate, str) and sqlstate.startswith("08"):
+        return StorageUnavailable(
+            f"the database cannot be reached ({cause}); nothing of this request was stored",
+            retry_after_s=BUSY_RETRY_AFTER_S,
+        )
+    return None
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -64,13 +149,20 @@ def make_write_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any error."""
+    """One transaction: commit on success, roll back on any error.
+
+    A database that cannot take the transaction (full, locked, read-only) raises the
+    matching `errors.Storage*` instead of the driver's error.
+    """
     session = factory()
     try:
         yield session
         session.commit()
-    except BaseException:
+    except BaseException as error:
         session.rollback()
+        translated = storage_error(error)
+        if translated is not None:
+            raise translated from error
         raise
     finally:
         session.close()

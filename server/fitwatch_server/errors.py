@@ -13,7 +13,14 @@
     │   └── CrossOrigin      a browser request from a page of another origin
     ├── HostNotAllowed       a `Host` header outside the allowlist (DNS rebinding)
     ├── UnsupportedMediaType a write whose body is not JSON
-    └── RateLimited          too many requests for one token (carries `retry_after_s`)
+    ├── RateLimited          too many requests for one token (carries `retry_after_s`)
+    ├── StorageUnavailable   the database cannot take this write now (carries `retry_after_s`)
+    │   ├── StorageBusy      still locked by another writer after the lock timeout
+    │   └── StorageReadOnly  the database (file) is read-only: reads work, writes cannot
+    └── StorageFull          the disk (or the database's size limit) is full
+
+The storage errors are made from the driver's error in one place, `db.session_scope`, and
+keep the driver's message as their cause.
 """
 
 from __future__ import annotations
@@ -78,3 +85,21 @@ class RateLimited(FitwatchError):
     def __init__(self, detail: str, *, retry_after_s: int) -> None:
         super().__init__(detail)
         self.retry_after_s = retry_after_s
+
+
+class StorageUnavailable(FitwatchError):
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
+class StorageBusy(StorageUnavailable):
+    pass
+
+
+class StorageReadOnly(StorageUnavailable):
+    pass
+
+
+class StorageFull(FitwatchError):
+    pass

@@ -22,6 +22,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 KEY_MAX_CHARS = 255
 RUN_ID_MAX_CHARS = 64
+# `points.epoch` is an INTEGER: 32 bits on PostgreSQL (SQLite's 64), so the API takes the
+# smaller range on both backends.
+EPOCH_MAX = 2**31 - 1
+# BIGINT on both backends: a step, count or offset beyond it cannot even be a query parameter.
+BIGINT_MAX = 2**63 - 1
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 

@@ -18,12 +18,20 @@ Grammar (keywords are case-insensitive):
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 from fitwatch_server.errors import InvalidFilter
 
 MAX_FILTER_CHARS = 4_000
+# Parentheses and `not` nest at most this deep: the parser recurses once per level, and 500
+# levels exhausted Python's recursion limit (a 500; issue 8).
+MAX_FILTER_DEPTH = 32
+# A sort takes at most this many fields (SQLite refuses ORDER BY with more than 64 terms).
+MAX_SORT_FIELDS = 16
+# Integer literals must fit the databases' 64-bit integers to be bound as parameters.
+MAX_INTEGER = 2**63 - 1
 AGGREGATES = ("min", "max", "last", "count")
 OPERATORS = ("=", "==", "!=", "<", "<=", ">", ">=", "~", "!~")
 
@@ -92,7 +100,34 @@ _TOKEN = re.compile(
 _ESCAPE = re.compile(r"\\(.)")
 
 
+def _number(raw: str, position: int, text: str) -> float | int:
+    if any(c in raw for c in ".eE"):
+        number = float(raw)
+        if math.isinf(number):
+            raise InvalidFilter(
+                f"the number {raw} is too large for a 64-bit float; use a smaller one",
+                position=position,
+                text=text,
+            )
+        return number
+    integer = int(raw)
+    if abs(integer) > MAX_INTEGER:
+        raise InvalidFilter(
+            f"the integer {raw} is outside the 64-bit range (at most {MAX_INTEGER} in size); "
+            f"to compare with a float, write it with an exponent, e.g. {float(integer):.0e}",
+            position=position,
+            text=text,
+        )
+    return integer
+
+
 def tokenize(text: str) -> list[Token]:
+    if "\x00" in text:
+        raise InvalidFilter(
+            "a filter or sort must not contain the NUL character (\\u0000)",
+            position=text.index("\x00"),
+            text=text.replace("\x00", " "),
+        )
     tokens: list[Token] = []
     position = 0
     while position < len(text):
@@ -104,8 +139,7 @@ def tokenize(text: str) -> list[Token]:
         kind = match.lastgroup
         raw = match.group()
         if kind == "number":
-            number: float | int = float(raw) if any(c in raw for c in ".eE") else int(raw)
-            tokens.append(Token("NUMBER", raw, number, position))
+            tokens.append(Token("NUMBER", raw, _number(raw, position, text), position))
         elif kind == "string":
             tokens.append(Token("STRING", raw, _ESCAPE.sub(r"\1", raw[1:-1]), position))
         elif kind == "name":
@@ -124,6 +158,7 @@ class _Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.index = 0
+        self.depth = 0
 
     @property
     def token(self) -> Token:
@@ -168,15 +203,23 @@ class _Parser:
         return items[0] if len(items) == 1 else BoolOp("and", tuple(items))
 
     def not_expr(self) -> Node:
-        if self.is_keyword("not"):
-            self.advance()
-            return Not(self.not_expr())
-        if self.token.kind == "PUNCT" and self.token.text == "(":
-            self.advance()
+        nests = self.is_keyword("not") or (self.token.kind == "PUNCT" and self.token.text == "(")
+        if not nests:
+            return self.comparison()
+        if self.depth >= MAX_FILTER_DEPTH:
+            raise self.fail(
+                f"parentheses and 'not' nest at most {MAX_FILTER_DEPTH} levels deep; "
+                "write the filter flatter"
+            )
+        self.depth += 1
+        try:
+            if self.advance().text.lower() == "not":
+                return Not(self.not_expr())
             node = self.expr()
             self.expect_punct(")")
             return node
-        return self.comparison()
+        finally:
+            self.depth -= 1
 
     def field(self) -> Field:
         start = self.token
@@ -255,8 +298,21 @@ def parse_filter(text: str) -> Node | None:
 
 def parse_sort(text: str) -> list[tuple[Field, bool]]:
     """`-created_at,max(val_accuracy)` -> [(field, descending), ...]."""
+    if len(text) > MAX_FILTER_CHARS:
+        raise InvalidFilter(
+            f"a sort is at most {MAX_FILTER_CHARS} characters; received {len(text)}",
+            position=MAX_FILTER_CHARS,
+            text=text[:40] + "...",
+        )
     fields: list[tuple[Field, bool]] = []
-    for part in _split_top_level(text):
+    parts = [part for part in _split_top_level(text) if part.strip()]
+    if len(parts) > MAX_SORT_FIELDS:
+        raise InvalidFilter(
+            f"a sort has at most {MAX_SORT_FIELDS} fields; received {len(parts)}",
+            position=0,
+            text=text[:40] + ("..." if len(text) > 40 else ""),
+        )
+    for part in parts:
         stripped = part.strip()
         if not stripped:
             continue

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, model_validator
 
-from fitwatch_server.models import KEY_MAX_CHARS, RUN_ID_MAX_CHARS
+from fitwatch_server.models import EPOCH_MAX, KEY_MAX_CHARS, RUN_ID_MAX_CHARS
 from fitwatch_server.values import WireFloat, WireFloatList
 
 RUN_ID_PATTERN = re.compile(rf"^[A-Za-z0-9_-]{{1,{RUN_ID_MAX_CHARS}}}$")
@@ -46,6 +46,14 @@ def _check_name(value: str) -> str:
     return _check_text(value, "a name")
 
 
+def _check_notes(value: str) -> str:
+    # PostgreSQL text cannot hold NUL (a 500 there); other control characters (newlines,
+    # tabs) belong in notes.
+    if "\x00" in value:
+        raise ValueError("notes must not contain the NUL character (\\u0000)")
+    return value
+
+
 def _check_run_id(value: str) -> str:
     if not RUN_ID_PATTERN.match(value):
         raise ValueError(
@@ -59,6 +67,7 @@ Key = Annotated[str, Field(min_length=1, max_length=KEY_MAX_CHARS), AfterValidat
 Name = Annotated[str, Field(min_length=1, max_length=KEY_MAX_CHARS), AfterValidator(_check_name)]
 Tag = Annotated[str, Field(min_length=1, max_length=KEY_MAX_CHARS), AfterValidator(_check_name)]
 RunId = Annotated[str, AfterValidator(_check_run_id)]
+Notes = Annotated[str, Field(max_length=100_000), AfterValidator(_check_notes)]
 Step = Annotated[int, Field(ge=0, le=2**62)]
 
 
@@ -70,7 +79,7 @@ class RunCreate(BaseModel):
     id: RunId | None = None
     config: dict[str, Any] = Field(default_factory=dict)
     tags: list[Tag] = Field(default_factory=list, max_length=256)
-    notes: str = Field(default="", max_length=100_000)
+    notes: Notes = ""
 
 
 class RunUpdate(BaseModel):
@@ -78,7 +87,7 @@ class RunUpdate(BaseModel):
 
     name: Name | None = None
     status: RunStatus | None = None
-    notes: str | None = Field(default=None, max_length=100_000)
+    notes: Notes | None = None
     tags: list[Tag] | None = Field(default=None, max_length=256)
     summary: dict[str, Any] | None = None
     config: dict[str, Any] | None = None
@@ -150,8 +159,10 @@ class SeriesPointsIn(BaseModel):
     scope: Scope
     steps: list[Step]
     values: WireFloatList
-    times: list[StrictFloat]
-    epochs: list[Annotated[int, Field(ge=0)]] | None = None
+    # Wall times are seconds since 1970: a NaN there is a broken clock, not data (unlike
+    # values), and the column cannot hold it.
+    times: list[Annotated[StrictFloat, Field(allow_inf_nan=False)]]
+    epochs: list[Annotated[int, Field(ge=0, le=EPOCH_MAX)]] | None = None
 
     @model_validator(mode="after")
     def _columns_have_one_length(self) -> SeriesPointsIn:

@@ -10,6 +10,11 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+# pydantic refuses to serialise JSON nested deeper than about 250 levels (every response
+# that carries the run would then be a 500), so the configurable depth stays well below.
+MAX_DOCUMENT_DEPTH = 128
+DEFAULT_MAX_DOCUMENT_DEPTH = 64
+DEFAULT_MAX_DOCUMENT_BYTES = 1024 * 1024
 # A bootstrap admin token shorter than this is refused: it must be as hard to guess as the
 # tokens `fitwatch token create` makes (docs/security.md).
 MIN_ADMIN_TOKEN_CHARS = 32
@@ -74,6 +79,14 @@ class Settings(BaseSettings):
     max_runs_per_project: int = Field(default=100_000, ge=0)
     max_series_per_run: int = Field(default=10_000, ge=0)
     max_points_per_request: int = Field(default=100_000, ge=0)
+    # A run's config and its summary (each) may nest this deep and take this many bytes as
+    # compact JSON; beyond them a create or update gets a 4xx naming the limit and nothing
+    # is stored. A Keras model's config nests about 10 deep (docs/api.md, "Limits").
+    max_document_depth: int = Field(default=DEFAULT_MAX_DOCUMENT_DEPTH, ge=1, le=MAX_DOCUMENT_DEPTH)
+    max_document_bytes: int = Field(default=DEFAULT_MAX_DOCUMENT_BYTES, gt=0)
+    # How long a write waits for a lock held by another writer (SQLite's busy timeout,
+    # PostgreSQL's lock_timeout) before it is answered 503 with Retry-After.
+    lock_timeout_s: float = Field(default=10.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

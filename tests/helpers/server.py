@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -31,12 +33,16 @@ class ServerProcess:
         workers: int = 1,
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
+        file_permissions_apply: bool = False,
     ) -> None:
         self.database_url = database_url
         self.port = port or free_port()
         self.workers = workers
         self.env = env or {}
         self.log_path = log_path
+        # Root ignores file permissions (CAP_DAC_OVERRIDE); a test of a chmod'ed database
+        # drops that capability for the server, so it meets the file like any user would.
+        self.file_permissions_apply = file_permissions_apply
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -55,12 +61,18 @@ class ServerProcess:
     def start(self, timeout: float = 60.0) -> ServerProcess:
         env = {**os.environ, **self.env}
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        command = [
+            sys.executable, "-m", "fitwatch.cli", "server",
+            "--host", "127.0.0.1", "--port", str(self.port),
+            "--database-url", self.database_url, "--workers", str(self.workers),
+        ]
+        if self.file_permissions_apply and os.geteuid() == 0:
+            capsh = shutil.which("capsh")
+            assert capsh is not None, "capsh (package libcap2-bin) is needed to run a server as root without CAP_DAC_OVERRIDE"
+            drop = "--drop=cap_dac_override,cap_dac_read_search"
+            command = [capsh, drop, "--", "-c", "exec " + shlex.join(command)]
         self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "fitwatch.cli", "server",
-                "--host", "127.0.0.1", "--port", str(self.port),
-                "--database-url", self.database_url, "--workers", str(self.workers),
-            ],
+            command,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

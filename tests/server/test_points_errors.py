@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.factories import make_run, series_body
+from tests.helpers.factories import make_run, post_points, series_body
 
 
 def post_raw(client, run_id, content, **headers):
@@ -108,3 +108,44 @@ def test_wrong_top_level_shape_is_422(client):
     run = make_run(client)
     response = post_raw(client, run["id"], b'[1, 2, 3]')
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('{"key": "loss", "scope": "epoch", "steps": [0], "values": [1.0], "times": [NaN]}',
+         "finite number"),
+        ('{"key": "loss", "scope": "epoch", "steps": [0], "values": [1.0], "times": [Infinity]}',
+         "finite number"),
+        # points.epoch is an INTEGER: 32 bits on PostgreSQL, so both backends take that range.
+        ('{"key": "loss", "scope": "epoch", "steps": [0], "values": [1.0], "times": [1.0], '
+         '"epochs": [2147483648]}', "less than or equal to 2147483647"),
+        ('{"key": "loss", "scope": "epoch", "steps": [0], "values": [1.0], "times": [1.0], '
+         '"epochs": [9223372036854775808]}', "less than or equal to 2147483647"),
+        ('{"key": "loss", "scope": "batch", "steps": [9223372036854775808], "values": [1.0], '
+         '"times": [1.0]}', "less than or equal to"),
+    ],
+)
+def test_values_outside_a_columns_range_are_422_and_nothing_is_stored(client, body, message):
+    run = make_run(client)
+    good = '{"key": "acc", "scope": "epoch", "steps": [0], "values": [0.5], "times": [1.0]}'
+    response = post_raw(client, run["id"], f'{{"series": [{good}, {body}]}}'.encode())
+    assert response.status_code == 422, response.text
+    assert message in response.text
+    assert stored_series(client, run["id"]) == []
+    # The largest values that fit are stored and read back.
+    post_raw(client, run["id"], b'{"series": [{"key": "loss", "scope": "batch", "steps": [0], '
+             b'"values": [1.0], "times": [1.0], "epochs": [2147483647]}]}')
+    read = client.get(f"/api/v1/runs/{run['id']}/series/loss", params={"scope": "batch"}).json()
+    assert read["epochs"] == [2147483647]
+
+
+@pytest.mark.parametrize("param", ["start", "end"])
+def test_a_step_bound_beyond_bigint_is_422(client, param):
+    run = make_run(client)
+    post_points(client, run["id"], series_body("loss", "epoch", [0], [1.0]))
+    path = f"/api/v1/runs/{run['id']}/series/loss"
+    response = client.get(path, params={"scope": "epoch", param: str(2**63)})
+    assert response.status_code == 422, response.text
+    assert "less than or equal to 9223372036854775807" in response.text
+    assert client.get(path, params={"scope": "epoch", param: str(2**63 - 1)}).status_code == 200

@@ -105,3 +105,42 @@ def test_bad_filters_are_400_with_a_pointer(client, runs, params, message):
     response = client.get("/api/v1/runs", params=params)
     assert response.status_code == 400, response.text
     assert message in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"filter": "config.optimizer.learning_rate < 99999999999999999999"},
+         "outside the 64-bit range"),
+        ({"filter": "max(loss) > -99999999999999999999"}, "write it with an exponent, e.g. -1e+20"),
+        ({"filter": "config.optimizer.learning_rate < 1e400"}, "too large for a 64-bit float"),
+        ({"filter": "(" * 500 + 'name = "mlp"' + ")" * 500}, "nest at most 32 levels"),
+        ({"filter": "not " * 900 + 'name = "mlp"'}, "nest at most 32 levels"),
+        ({"filter": 'config."a\u0000" = 1'}, "NUL character"),
+        ({"filter": 'name = "a\u0000"'}, "NUL character"),
+        ({"sort": ",".join(["name"] * 2000)}, "a sort is at most 4000 characters"),
+        ({"sort": ",".join(f"max(m{i})" for i in range(17))}, "a sort has at most 16 fields"),
+    ],
+)
+def test_filters_and_sorts_beyond_the_bounds_are_400_naming_the_bound(client, runs, params, message):
+    response = client.get("/api/v1/runs", params=params)
+    assert response.status_code == 400, response.text
+    assert message in response.json()["detail"]
+
+
+def test_bounds_still_admit_what_fits(client, runs):
+    assert names(client, filter="(" * 31 + 'name = "mlp"' + ")" * 31) == ["mlp"]
+    assert names(client, filter="config.optimizer.learning_rate < 1e20") == [
+        "debug", "mlp", "resnet-a", "resnet-b"
+    ]
+    assert names(client, filter=f"count(loss) < {2**63 - 1}") == ["mlp", "resnet-a", "resnet-b"]
+    sixteen = ",".join(["name"] + [f"max(m{i})" for i in range(15)])
+    assert names(client, sort=sixteen)[0] == "debug"
+
+
+def test_an_offset_beyond_bigint_is_422_and_the_largest_is_an_empty_page(client, runs):
+    response = client.get("/api/v1/runs", params={"offset": "9223372036854775808"})
+    assert response.status_code == 422, response.text
+    assert "less than or equal to 9223372036854775807" in response.text
+    last = client.get("/api/v1/runs", params={"offset": str(2**63 - 1)})
+    assert last.status_code == 200 and last.json() == {"runs": [], "total": 4}

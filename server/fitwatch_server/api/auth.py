@@ -29,7 +29,7 @@ from fitwatch_server.auth import secrets
 from fitwatch_server.auth.principal import BOOTSTRAP, LOCAL, Principal, Via, widest
 from fitwatch_server.auth.rate_limit import RateLimiter
 from fitwatch_server.db import session_scope
-from fitwatch_server.errors import Unauthorized
+from fitwatch_server.errors import StorageFull, StorageUnavailable, Unauthorized
 from fitwatch_server.schemas import TokenScope
 from fitwatch_server.settings import Settings
 from fitwatch_server.store import runs as run_store
@@ -83,8 +83,9 @@ class Authenticator:
                     "the token is unknown or revoked; check FITWATCH_TOKEN, or ask an admin for a "
                     "new one (fitwatch token create)"
                 )
-            self._touch(session, token.id)
-            return token_store.principal_of(token)
+            principal = token_store.principal_of(token)
+        self._touch(token.id)
+        return principal
 
     def from_session(self, secret: str) -> Principal:
         with session_scope(self.factory) as session:
@@ -92,20 +93,27 @@ class Authenticator:
             if found is None:
                 raise Unauthorized("your dashboard session has expired or was ended; sign in again at /signin.html")
             token, session_hash = found
-            self._touch(session, token.id)
-            return token_store.principal_of(token, via=Via.session, session_hash=session_hash)
+            principal = token_store.principal_of(token, via=Via.session, session_hash=session_hash)
+        self._touch(token.id)
+        return principal
 
     def still_valid(self, principal: Principal) -> bool:
         with session_scope(self.factory) as session:
             return token_store.still_valid(session, principal=principal)
 
-    def _touch(self, session: Session, token_id: int) -> None:
+    def _touch(self, token_id: int) -> None:
+        """Record the token's use, in a transaction of its own: a database that cannot take
+        the write (read-only, locked) must not fail the request it authenticates (issue 8)."""
         now = time.monotonic()
         with self._used_lock:
             if now - self._used.get(token_id, -LAST_USED_EVERY_S) < LAST_USED_EVERY_S:
                 return
             self._used[token_id] = now
-        token_store.mark_used(session, token_id=token_id)
+        try:
+            with session_scope(self.factory) as session:
+                token_store.mark_used(session, token_id=token_id)
+        except (StorageUnavailable, StorageFull) as error:
+            logger.warning("fitwatch: the last use of token %d was not recorded: %s", token_id, error.detail)
 
 
 def warn_if_no_way_in(settings: Settings, factory: sessionmaker[Session]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,6 +20,8 @@ from fitwatch_server.errors import (
     NotFound,
     PayloadTooLarge,
     RateLimited,
+    StorageFull,
+    StorageUnavailable,
     Unauthorized,
     UnsupportedMediaType,
 )
@@ -34,7 +37,11 @@ STATUS_BY_ERROR: list[tuple[type[FitwatchError], int]] = [
     (HostNotAllowed, 400),
     (UnsupportedMediaType, 415),
     (RateLimited, 429),
+    (StorageUnavailable, 503),
+    (StorageFull, 507),
 ]
+
+logger = logging.getLogger(__name__)
 
 
 def _status_for(error: FitwatchError) -> int:
@@ -52,8 +59,11 @@ def error_response(error: FitwatchError) -> JSONResponse:
         body["position"] = error.position
     if isinstance(error, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="fitwatch"'
-    if isinstance(error, RateLimited):
+    if isinstance(error, RateLimited | StorageUnavailable):
         headers["Retry-After"] = str(error.retry_after_s)
+    if isinstance(error, StorageUnavailable | StorageFull):
+        # The operator needs the cause in the log, not only the client in its answer.
+        logger.error("fitwatch: %s", error.detail)
     return JSONResponse(body, status_code=_status_for(error), headers=headers)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from fitwatch_server import models, schemas
 from fitwatch_server.errors import InvalidInput, NotFound
 from fitwatch_server.store import point_data
+from fitwatch_server.store.documents import DocumentLimits, encode_document
 
 
 def utcnow() -> datetime:
@@ -88,12 +89,16 @@ def get_run(session: Session, *, run_id: str) -> models.Run:
     return run
 
 
-def create_run(session: Session, *, data: schemas.RunCreate) -> tuple[models.Run, bool]:
+def create_run(
+    session: Session, *, data: schemas.RunCreate, limits: DocumentLimits = DocumentLimits()
+) -> tuple[models.Run, bool]:
     """Create a run; returns (run, created). An existing `data.id` returns that run unchanged.
 
     A client-chosen id makes the create idempotent, also when the SDK's retry arrives while
-    the first request is still running: the second insert is a no-op, not a 500.
+    the first request is still running: the second insert is a no-op, not a 500. A config
+    over `limits` is refused before anything is written (`store/documents.py`).
     """
+    config = encode_document(data.config, what="config", limits=limits)
     project = get_or_create_project(session, name=data.project)
     run_id = data.id or uuid.uuid4().hex
     now = utcnow()
@@ -102,7 +107,7 @@ def create_run(session: Session, *, data: schemas.RunCreate) -> tuple[models.Run
         models.Run.__table__,
         {
             "id": run_id, "project_id": project.id, "name": data.name or run_id[:8],
-            "status": "running", "config": data.config, "summary": {}, "notes": data.notes,
+            "status": "running", "config": config, "summary": {}, "notes": data.notes,
             "created_at": now, "heartbeat_at": now,
         },
         ["id"],
@@ -125,16 +130,29 @@ def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def update_run(session: Session, *, run_id: str, data: schemas.RunUpdate) -> models.Run:
+def update_run(
+    session: Session,
+    *,
+    run_id: str,
+    data: schemas.RunUpdate,
+    limits: DocumentLimits = DocumentLimits(),
+) -> models.Run:
+    """Apply an update; summary and config are merged, and the merged document must stay
+    within `limits` (checked before anything changes)."""
     run = get_run(session, run_id=run_id)
+    summary = config = None
+    if data.summary is not None:
+        summary = encode_document(_merge(run.summary, data.summary), what="summary", limits=limits)
+    if data.config is not None:
+        config = encode_document(_merge(run.config, data.config), what="config", limits=limits)
     if data.name is not None:
         run.name = data.name
     if data.notes is not None:
         run.notes = data.notes
-    if data.summary is not None:
-        run.summary = _merge(run.summary, data.summary)
-    if data.config is not None:
-        run.config = _merge(run.config, data.config)
+    if summary is not None:
+        run.summary = summary
+    if config is not None:
+        run.config = config
     if data.tags is not None:
         run.tags = [models.RunTag(tag=t) for t in dict.fromkeys(data.tags)]
     if data.status is not None:

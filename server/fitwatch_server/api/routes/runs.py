@@ -17,10 +17,19 @@ from fitwatch_server.api.deps import (
     in_transaction,
 )
 from fitwatch_server.errors import Conflict
+from fitwatch_server.models import BIGINT_MAX
+from fitwatch_server.settings import Settings
 from fitwatch_server.store import limits, point_data, search
 from fitwatch_server.store import runs as run_store
+from fitwatch_server.store.documents import DocumentLimits
 
 router = APIRouter(prefix="/runs", tags=["runs"])
+
+
+def _document_limits(settings: Settings) -> DocumentLimits:
+    return DocumentLimits(
+        max_depth=settings.max_document_depth, max_bytes=settings.max_document_bytes
+    )
 
 
 @router.post("", status_code=201, response_model=schemas.RunPublic)
@@ -42,7 +51,7 @@ async def create_run(
                 # Say the id is taken, never where: the other project stays invisible.
                 raise Conflict(f"the run id {data.id!r} is taken; choose another id")
         limits.check_new_run(session, project=data.project, run_id=data.id, limit=settings.max_runs_per_project)
-        run, created = run_store.create_run(session, data=data)
+        run, created = run_store.create_run(session, data=data, limits=_document_limits(settings))
         return run_store.run_public(run, heartbeat_timeout_s=settings.heartbeat_timeout_s), created
 
     public, created = await in_transaction(factory, work)
@@ -62,7 +71,7 @@ def list_runs(
     filter: Annotated[str, Query(description="filter expression, see docs/api.md")] = "",
     sort: Annotated[str, Query(description="comma-separated fields, '-' for descending")] = "-created_at",
     limit: Annotated[int, Query(ge=1, le=search.MAX_LIMIT)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
     include: Annotated[str, Query(pattern="^(|series)$")] = "",
 ) -> schemas.RunsPublic:
     """Search runs with the filter language, sorted and paginated."""
@@ -113,7 +122,9 @@ async def update_run(
     """Update status, name, notes, tags; merge into summary and config."""
 
     def work(session: Session) -> schemas.RunPublic:
-        run = run_store.update_run(session, run_id=run_id, data=data)
+        run = run_store.update_run(
+            session, run_id=run_id, data=data, limits=_document_limits(settings)
+        )
         return run_store.run_public(run, heartbeat_timeout_s=settings.heartbeat_timeout_s)
 
     public = await in_transaction(factory, work)

@@ -18,6 +18,7 @@ from fitwatch_server.api.deps import (
 )
 from fitwatch_server.api.point_responses import multi_series_response, series_points_response
 from fitwatch_server.errors import InvalidInput
+from fitwatch_server.models import BIGINT_MAX
 from fitwatch_server.store import point_data
 from fitwatch_server.store import runs as run_store
 from fitwatch_server.store.runs import get_run, projects_of_runs
@@ -25,7 +26,7 @@ from fitwatch_server.store.runs import get_run, projects_of_runs
 router = APIRouter(tags=["series"])
 
 MaxPoints = Annotated[int | None, Query(ge=3, le=1_000_000, description="downsample above this")]
-StepBound = Annotated[int | None, Query(ge=0)]
+StepBound = Annotated[int | None, Query(ge=0, le=BIGINT_MAX)]
 
 
 @router.get("/runs/{run_id}/series", response_model=schemas.SeriesList)
