@@ -7,6 +7,15 @@ it found to the run's journal (write-ahead: a record is on disk before it is sen
 crash or an outage loses nothing), then sends every unacknowledged record in order and
 acknowledges it. Points are idempotent on the server by (run, key, scope, step), so
 resending after any doubt (a timeout after the server committed) is harmless.
+
+When is the sender done? One counter answers it: `_in_flight` counts every item handed to
+the sender (a `log()`'s points, an update, the journal's records at start) until it is
+*settled*: acknowledged by the server (online) or written to the journal (offline). The
+training thread raises it before the item is queued, and the sender thread lowers it only
+after the ack, both under one condition that `flush()` waits on. There is no moment in
+which an item is counted nowhere (issue 8: `flush()` once looked at the queue and the
+unacknowledged records separately, saw both empty while a batch moved from one to the
+other, and `finish()` returned False with the server up).
 """
 
 from __future__ import annotations
@@ -79,10 +88,15 @@ class Sender:
         self._on_tick = on_tick
         self._queue: collections.deque[tuple[str, Any]] = collections.deque()
         self._queued_points = 0
-        self._unacked: collections.deque[Record] = collections.deque()
+        # Journaled records not yet acknowledged, each with the number of items it settles.
+        self._unacked: collections.deque[tuple[Record, int]] = collections.deque()
+        # Serialises the journal (the sender thread, and `close()` after a stuck thread).
         self._journal_lock = threading.Lock()
         self._wake = threading.Event()
-        self._progress = threading.Condition()
+        # Guards `_in_flight` only, never held across I/O, so `log()` never waits on a disk
+        # write or a request.
+        self._settled = threading.Condition()
+        self._in_flight = 0
         self._client: Client | None = Client(settings) if settings.mode is Mode.online else None
         self._failures = 0
         self._retry_at = 0.0
@@ -90,7 +104,9 @@ class Sender:
         self._rate_limited_until = 0.0
         self._next_heartbeat = 0.0
         self._stop = False
-        self._thread = threading.Thread(target=self._loop, name=f"fitwatch-sender-{run_id[:8]}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, name=f"fitwatch-sender-{run_id[:8]}", daemon=True
+        )
         self.sent_requests = 0
         # 429 answers: each one delays the next send by the server's Retry-After; what waits
         # stays in the journal and goes out merged into fewer, larger requests.
@@ -98,23 +114,38 @@ class Sender:
 
     # -- training-thread side (must stay cheap and never raise) -------------------
     def add_points(self, points: list[wire.Point]) -> None:
+        self._hand_over()
         self._queue.append(("points", points))
         self._queued_points += len(points)
         if self._queued_points >= self.settings.max_points_per_request:
             self._wake.set()
 
     def add_update(self, body: dict[str, Any]) -> None:
+        self._hand_over()
         self._queue.append(("update", json_safe(body)))
         self._wake.set()
+
+    def _hand_over(self, items: int = 1) -> None:
+        # Counted before it is queued: the sender thread cannot settle what is not counted.
+        with self._settled:
+            self._in_flight += items
+
+    def _settle(self, items: int) -> None:
+        with self._settled:
+            self._in_flight -= items
+            if self._in_flight == 0:
+                self._settled.notify_all()
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self, *, journal_create: bool = True) -> None:
         """Start the thread; the run's `create` record goes first into the journal."""
         for record in self.journal.pending():
-            self._unacked.append(record)
+            self._hand_over()
+            self._journaled(record, 1)
         if journal_create:
+            self._hand_over()
             with self._journal_lock:
-                self._unacked.append(self.journal.append("create", self._create_body))
+                self._journaled(self.journal.append("create", self._create_body), 1)
         self.state = SenderState.running
         self._thread.start()
 
@@ -123,12 +154,13 @@ class Sender:
         deadline = time.monotonic() + timeout
         self._retry_at = 0.0  # an explicit flush retries now rather than after the backoff
         self._wake.set()
-        with self._progress:
-            while not self._idle():
+        with self._settled:
+            while self._in_flight:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not self._thread.is_alive():
-                    return self._idle()
-                self._progress.wait(min(remaining, 0.05))
+                    return False
+                self._settled.wait(min(remaining, 0.05))
+                # Keep the thread from sleeping a whole flush interval between steps.
                 self._wake.set()
         return True
 
@@ -154,13 +186,8 @@ class Sender:
         return len(self._unacked)
 
     def _idle(self) -> bool:
-        # Under the journal lock: `_drain_to_journal` pops a record off the queue before it
-        # is in `_unacked`, and in between both look empty (a flush then returned early and
-        # left the run's last record unsent).
-        with self._journal_lock:
-            if self._queue:
-                return False
-            return self.settings.mode is Mode.offline or not self._unacked
+        with self._settled:
+            return self._in_flight == 0
 
     # -- sender thread -------------------------------------------------------------------
     def _loop(self) -> None:
@@ -170,9 +197,10 @@ class Sender:
             try:
                 self._step()
             except Exception as exc:  # noqa: BLE001 - the thread must survive anything
-                self.warner.warn(f"sender:{type(exc).__name__}", f"sender error (data kept in the journal): {exc!r}")
-            with self._progress:
-                self._progress.notify_all()
+                self.warner.warn(
+                    f"sender:{type(exc).__name__}",
+                    f"sender error (data kept in the journal): {exc!r}",
+                )
 
     def _step(self) -> None:
         self._drain_to_journal()
@@ -193,32 +221,42 @@ class Sender:
     def _drain_to_journal(self) -> None:
         with self._journal_lock:
             points: list[wire.Point] = []
+            items = 0  # queue items merged into `points`
             while self._queue:
                 kind, payload = self._queue.popleft()
                 if kind == "points":
                     self._queued_points -= len(payload)
                     points.extend(payload)
+                    items += 1
                     if len(points) >= self.settings.max_points_per_request:
-                        self._journal_points(points)
-                        points = []
+                        self._journal_points(points, items)
+                        points, items = [], 0
                 else:
-                    self._journal_points(points)
-                    points = []
-                    self._unacked.append(self.journal.append("update", payload))
-            self._journal_points(points)
+                    self._journal_points(points, items)
+                    points, items = [], 0
+                    self._journaled(self.journal.append("update", payload), 1)
+            self._journal_points(points, items)
 
-    def _journal_points(self, points: list[wire.Point]) -> None:
+    def _journal_points(self, points: list[wire.Point], items: int) -> None:
         if points:
-            self._unacked.append(self.journal.append("points", wire.encode_points(points)))
+            self._journaled(self.journal.append("points", wire.encode_points(points)), items)
+        elif items:
+            self._settle(items)  # only empty lists: nothing to send
+
+    def _journaled(self, record: Record, items: int) -> None:
+        """`record` is on disk: offline that settles it; online it waits for the server's ack."""
+        self._unacked.append((record, items))
+        if self.settings.mode is Mode.offline:
+            self._settle(items)
 
     def _ship(self, client: Client) -> None:
         while self._unacked and not self._stop:
-            first = self._unacked[0]
+            first = self._unacked[0][0]
             # After an outage many small records wait: send them as one request.
             batch = [first]
             if first.op == "points":
                 total = wire.count_points(first.body)
-                for record in list(self._unacked)[1:]:
+                for record, _ in list(self._unacked)[1:]:
                     if record.op != "points":
                         break
                     total += wire.count_points(record.body)
@@ -240,7 +278,11 @@ class Sender:
                     self._back_off(exc)
                     return
                 self.rate_limited += 1
-                wait = exc.retry_after_s if exc.retry_after_s is not None else self.settings.retry_base_s
+                wait = (
+                    exc.retry_after_s
+                    if exc.retry_after_s is not None
+                    else self.settings.retry_base_s
+                )
                 self._rate_limited_until = time.monotonic() + wait
                 logger.debug("fitwatch: rate limited by the server; sending again in %.1f s", wait)
                 return
@@ -256,7 +298,9 @@ class Sender:
     def _back_off(self, exc: FitwatchError) -> None:
         """The server is unreachable or failing: wait longer after each failure, warn once."""
         self._failures += 1
-        delay = min(self.settings.retry_max_s, self.settings.retry_base_s * 2 ** (self._failures - 1))
+        delay = min(
+            self.settings.retry_max_s, self.settings.retry_base_s * 2 ** (self._failures - 1)
+        )
         self._retry_at = time.monotonic() + delay * random.uniform(0.5, 1.5)
         self.warner.warn(
             "offline",
@@ -270,7 +314,9 @@ class Sender:
             if op == "create":
                 client.create_run(batch[0].body)
             elif op == "points":
-                body = batch[0].body if len(batch) == 1 else wire.merge_bodies(r.body for r in batch)
+                body = (
+                    batch[0].body if len(batch) == 1 else wire.merge_bodies(r.body for r in batch)
+                )
                 client.post_points(self.run_id, body)
             else:
                 client.update_run(self.run_id, batch[0].body)
@@ -285,10 +331,10 @@ class Sender:
     def _ack(self, batch: list[Record]) -> None:
         with self._journal_lock:
             self.journal.ack(batch[-1].seq)
-            for _ in batch:
-                self._unacked.popleft()
+            items = sum(self._unacked.popleft()[1] for _ in batch)
             if not self._unacked:
                 self.journal.compact(self._create_body)
+        self._settle(items)
 
     def _keep_rejected(self, batch: list[Record], reason: str) -> None:
         import json
@@ -296,5 +342,10 @@ class Sender:
         path = self.journal.directory / "rejected.jsonl"
         with open(path, "a", encoding="utf-8") as handle:
             for record in batch:
-                handle.write(json.dumps({"reason": reason, "seq": record.seq, "op": record.op, "body": record.body}) + "\n")
+                handle.write(
+                    json.dumps(
+                        {"reason": reason, "seq": record.seq, "op": record.op, "body": record.body}
+                    )
+                    + "\n"
+                )
         self._ack(batch)
