@@ -274,6 +274,13 @@ class Sender:
                 )
                 self._keep_rejected(batch, str(exc))
             except ServerError as exc:
+                if exc.status_code == 503 and exc.retry_after_s is not None:
+                    # The server is busy and said when to come back: not an outage.
+                    self._rate_limited_until = time.monotonic() + exc.retry_after_s
+                    logger.debug(
+                        "fitwatch: the server is busy; sending again in %.1f s", exc.retry_after_s
+                    )
+                    return
                 if exc.status_code != 429:
                     self._back_off(exc)
                     return

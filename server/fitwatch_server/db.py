@@ -13,6 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 # Execution option that marks a connection for write transactions (see `_begin_sqlite`).
 WRITE_OPTION = "fitwatch_write"
+# How long a statement waits for SQLite's write lock before "database is locked". Together
+# with the ingest writer's queue bound (`point_data.writer.MAX_QUEUE_WAIT_S`) it bounds how
+# long the server takes to answer; the SDK's request timeout is longer than both together,
+# so a client never gives up (and resends) while the server is still about to answer
+# (issue 8: both were 10 s, and the timeout-then-retry fed a race). docs/scale.md.
+SQLITE_BUSY_TIMEOUT_S = 5.0
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -25,7 +31,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
     cursor.close()
 
 
@@ -59,7 +65,9 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 def make_write_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions whose transactions hold the write lock from their start (SQLite: BEGIN
     IMMEDIATE; PostgreSQL takes row locks in the store instead, so the option is inert)."""
-    return sessionmaker(bind=engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
+    return sessionmaker(
+        bind=engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+    )
 
 
 @contextmanager

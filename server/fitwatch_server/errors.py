@@ -13,7 +13,9 @@
     │   └── CrossOrigin      a browser request from a page of another origin
     ├── HostNotAllowed       a `Host` header outside the allowlist (DNS rebinding)
     ├── UnsupportedMediaType a write whose body is not JSON
-    └── RateLimited          too many requests for one token (carries `retry_after_s`)
+    ├── RateLimited          too many requests for one token (carries `retry_after_s`)
+    └── ServerBusy           a write waited longer than the server's bound; nothing was stored,
+                             send it again (carries `retry_after_s`)
 """
 
 from __future__ import annotations
@@ -75,6 +77,12 @@ class UnsupportedMediaType(FitwatchError):
 
 
 class RateLimited(FitwatchError):
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
+class ServerBusy(FitwatchError):
     def __init__(self, detail: str, *, retry_after_s: int) -> None:
         super().__init__(detail)
         self.retry_after_s = retry_after_s

@@ -19,6 +19,7 @@ from fitwatch_server.errors import (
     NotFound,
     PayloadTooLarge,
     RateLimited,
+    ServerBusy,
     Unauthorized,
     UnsupportedMediaType,
 )
@@ -34,6 +35,7 @@ STATUS_BY_ERROR: list[tuple[type[FitwatchError], int]] = [
     (HostNotAllowed, 400),
     (UnsupportedMediaType, 415),
     (RateLimited, 429),
+    (ServerBusy, 503),
 ]
 
 
@@ -52,7 +54,7 @@ def error_response(error: FitwatchError) -> JSONResponse:
         body["position"] = error.position
     if isinstance(error, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="fitwatch"'
-    if isinstance(error, RateLimited):
+    if isinstance(error, RateLimited | ServerBusy):
         headers["Retry-After"] = str(error.retry_after_s)
     return JSONResponse(body, status_code=_status_for(error), headers=headers)
 
