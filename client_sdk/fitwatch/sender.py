@@ -1,12 +1,20 @@
 """The background sender: batches points, journals them, ships them, retries, heartbeats.
 
 The training thread only appends to an in-memory deque (`add_points`, `add_update`); it
-never waits on the network and never sees an exception from here. The sender thread
-wakes every `flush_interval_s` (or sooner when many points are queued), writes what
-it found to the run's journal (write-ahead: a record is on disk before it is sent, so a
-crash or an outage loses nothing), then sends every unacknowledged record in order and
-acknowledges it. Points are idempotent on the server by (run, key, scope, step), so
-resending after any doubt (a timeout after the server committed) is harmless.
+never waits on the network and never sees an exception from here. Two threads do the rest:
+
+- the journal thread wakes every `flush_interval_s` (or sooner when many points are
+  queued) and writes what it found to the run's journal (write-ahead: a record is on disk
+  before it is sent). It never touches the network, so however slow the server is, a
+  process killed with SIGKILL loses at most what was logged since its last wake-up
+  (issue 8: with one thread, a request waiting on a busy server held up the journal too,
+  and a kill lost seconds of points);
+- the shipper thread (online only) sends every unacknowledged record in order, merging
+  small ones, and acknowledges each in the journal once the server stored it; it retries
+  with backoff and sends the heartbeats.
+
+Points are idempotent on the server by (run, key, scope, step), so resending after any
+doubt (a timeout after the server committed) is harmless.
 
 When is the sender done? One counter answers it: `_in_flight` counts every item handed to
 the sender (a `log()`'s points, an update, the journal's records at start) until it is
@@ -21,6 +29,7 @@ other, and `finish()` returned False with the server up).
 from __future__ import annotations
 
 import collections
+import itertools
 import logging
 import random
 import threading
@@ -90,9 +99,10 @@ class Sender:
         self._queued_points = 0
         # Journaled records not yet acknowledged, each with the number of items it settles.
         self._unacked: collections.deque[tuple[Record, int]] = collections.deque()
-        # Serialises the journal (the sender thread, and `close()` after a stuck thread).
+        # Serialises the journal and `_unacked` between the two threads (and `close()`).
         self._journal_lock = threading.Lock()
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # the journal thread's
+        self._ship_wake = threading.Event()  # the shipper's
         # Guards `_in_flight` only, never held across I/O, so `log()` never waits on a disk
         # write or a request.
         self._settled = threading.Condition()
@@ -105,8 +115,13 @@ class Sender:
         self._next_heartbeat = 0.0
         self._stop = False
         self._thread = threading.Thread(
-            target=self._loop, name=f"fitwatch-sender-{run_id[:8]}", daemon=True
+            target=self._loop, name=f"fitwatch-journal-{run_id[:8]}", daemon=True
         )
+        self._shipper: threading.Thread | None = None
+        if self._client is not None:
+            self._shipper = threading.Thread(
+                target=self._ship_loop, name=f"fitwatch-sender-{run_id[:8]}", daemon=True
+            )
         self.sent_requests = 0
         # 429 answers: each one delays the next send by the server's Retry-After; what waits
         # stays in the journal and goes out merged into fewer, larger requests.
@@ -148,35 +163,44 @@ class Sender:
                 self._journaled(self.journal.append("create", self._create_body), 1)
         self.state = SenderState.running
         self._thread.start()
+        if self._shipper is not None:
+            self._shipper.start()
 
     def flush(self, timeout: float) -> bool:
         """Wait up to `timeout` s until everything queued is journaled and (online) acked."""
         deadline = time.monotonic() + timeout
         self._retry_at = 0.0  # an explicit flush retries now rather than after the backoff
-        self._wake.set()
         with self._settled:
             while self._in_flight:
+                # Keep the threads from sleeping a whole flush interval between steps.
+                self._wake.set()
+                self._ship_wake.set()
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or not self._thread.is_alive():
+                if remaining <= 0 or not self._alive():
                     return False
                 self._settled.wait(min(remaining, 0.05))
-                # Keep the thread from sleeping a whole flush interval between steps.
-                self._wake.set()
         return True
+
+    def _alive(self) -> bool:
+        return self._thread.is_alive() and (self._shipper is None or self._shipper.is_alive())
 
     def close(self, timeout: float) -> bool:
         """Flush with a bounded wait, stop the thread; True if the server has everything."""
         if self.state in (SenderState.closing, SenderState.closed):
             return self._idle()
         self.state = SenderState.closing
-        done = self.flush(timeout) if self._thread.is_alive() else False
+        done = self.flush(timeout) if self._alive() else False
         self._stop = True
         self._wake.set()
-        self._thread.join(timeout=max(0.1, min(timeout, 1.0)))
-        # Whatever the thread could not journal (it may be stuck in a slow request) is
-        # journaled here, so nothing is dropped.
+        self._ship_wake.set()
+        join_s = max(0.1, min(timeout, 1.0))
+        self._thread.join(timeout=join_s)
+        # Whatever is still queued is journaled here, so nothing is dropped.
         self._drain_to_journal()
-        if self._client is not None and not self._thread.is_alive():
+        if self._shipper is not None:
+            # It may be stuck in a slow request; it is a daemon and stops after that.
+            self._shipper.join(timeout=join_s)
+        if self._client is not None and self._shipper is not None and not self._shipper.is_alive():
             self._client.close()
         self.state = SenderState.closed
         return done and self._idle()
@@ -189,37 +213,51 @@ class Sender:
         with self._settled:
             return self._in_flight == 0
 
-    # -- sender thread -------------------------------------------------------------------
+    # -- journal thread ------------------------------------------------------------------
     def _loop(self) -> None:
         while not self._stop:
             self._wake.wait(self.settings.flush_interval_s)
             self._wake.clear()
             try:
-                self._step()
+                if self._drain_to_journal():
+                    self._ship_wake.set()
+                if self._on_tick is not None:
+                    self._on_tick()  # watchdogs run offline too
             except Exception as exc:  # noqa: BLE001 - the thread must survive anything
-                self.warner.warn(
-                    f"sender:{type(exc).__name__}",
-                    f"sender error (data kept in the journal): {exc!r}",
-                )
+                self._warn_thread_error(exc)
 
-    def _step(self) -> None:
-        self._drain_to_journal()
-        if self._on_tick is not None:
-            self._on_tick()  # watchdogs run offline too
-        if self._client is None:
-            return
+    def _warn_thread_error(self, exc: Exception) -> None:
+        self.warner.warn(
+            f"sender:{type(exc).__name__}",
+            f"sender error (data kept in the journal): {exc!r}",
+        )
+
+    # -- shipper thread -------------------------------------------------------------------
+    def _ship_loop(self) -> None:
+        assert self._client is not None
+        while not self._stop:
+            self._ship_wake.wait(self.settings.flush_interval_s)
+            self._ship_wake.clear()
+            try:
+                self._ship_step(self._client)
+            except Exception as exc:  # noqa: BLE001 - the thread must survive anything
+                self._warn_thread_error(exc)
+
+    def _ship_step(self, client: Client) -> None:
         now = time.monotonic()
         if self._unacked and now >= max(self._retry_at, self._rate_limited_until):
-            self._ship(self._client)
+            self._ship(client)
         if now >= self._next_heartbeat and self._failures == 0:
             self._next_heartbeat = now + self.settings.heartbeat_interval_s
             try:
-                self._client.heartbeat(self.run_id)
+                client.heartbeat(self.run_id)
             except FitwatchError as exc:
                 logger.debug("fitwatch: heartbeat failed: %s", exc)
 
-    def _drain_to_journal(self) -> None:
+    def _drain_to_journal(self) -> bool:
+        """Journal everything queued; True if a record was written."""
         with self._journal_lock:
+            before = len(self._unacked)
             points: list[wire.Point] = []
             items = 0  # queue items merged into `points`
             while self._queue:
@@ -236,6 +274,7 @@ class Sender:
                     points, items = [], 0
                     self._journaled(self.journal.append("update", payload), 1)
             self._journal_points(points, items)
+            return len(self._unacked) > before
 
     def _journal_points(self, points: list[wire.Point], items: int) -> None:
         if points:
@@ -249,20 +288,31 @@ class Sender:
         if self.settings.mode is Mode.offline:
             self._settle(items)
 
-    def _ship(self, client: Client) -> None:
-        while self._unacked and not self._stop:
+    def _next_batch(self) -> list[Record]:
+        """The oldest unacknowledged record, with the points records after it that fit."""
+        with self._journal_lock:  # the journal thread appends meanwhile
+            if not self._unacked:
+                return []
             first = self._unacked[0][0]
             # After an outage many small records wait: send them as one request.
             batch = [first]
             if first.op == "points":
                 total = wire.count_points(first.body)
-                for record, _ in list(self._unacked)[1:]:
+                for record, _ in itertools.islice(self._unacked, 1, None):
                     if record.op != "points":
                         break
                     total += wire.count_points(record.body)
                     if total > self.settings.max_points_per_request:
                         break
                     batch.append(record)
+            return batch
+
+    def _ship(self, client: Client) -> None:
+        while not self._stop:
+            batch = self._next_batch()
+            if not batch:
+                return
+            first = batch[0]
             try:
                 self._send(client, first.op, batch)
             except RejectedError as exc:
