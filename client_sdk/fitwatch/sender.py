@@ -1,17 +1,35 @@
 """The background sender: batches points, journals them, ships them, retries, heartbeats.
 
 The training thread only appends to an in-memory deque (`add_points`, `add_update`); it
-never waits on the network and never sees an exception from here. The sender thread
-wakes every `flush_interval_s` (or sooner when many points are queued), writes what
-it found to the run's journal (write-ahead: a record is on disk before it is sent, so a
-crash or an outage loses nothing), then sends every unacknowledged record in order and
-acknowledges it. Points are idempotent on the server by (run, key, scope, step), so
-resending after any doubt (a timeout after the server committed) is harmless.
+never waits on the network and never sees an exception from here. Two threads do the rest:
+
+- the journal thread wakes every `flush_interval_s` (or sooner when many points are
+  queued) and writes what it found to the run's journal (write-ahead: a record is on disk
+  before it is sent). It never touches the network, so however slow the server is, a
+  process killed with SIGKILL loses at most what was logged since its last wake-up
+  (issue 8: with one thread, a request waiting on a busy server held up the journal too,
+  and a kill lost seconds of points);
+- the shipper thread (online only) sends every unacknowledged record in order, merging
+  small ones, and acknowledges each in the journal once the server stored it; it retries
+  with backoff and sends the heartbeats.
+
+Points are idempotent on the server by (run, key, scope, step), so resending after any
+doubt (a timeout after the server committed) is harmless.
+
+When is the sender done? One counter answers it: `_in_flight` counts every item handed to
+the sender (a `log()`'s points, an update, the journal's records at start) until it is
+*settled*: acknowledged by the server (online) or written to the journal (offline). The
+training thread raises it before the item is queued, and the sender thread lowers it only
+after the ack, both under one condition that `flush()` waits on. There is no moment in
+which an item is counted nowhere (issue 8: `flush()` once looked at the queue and the
+unacknowledged records separately, saw both empty while a batch moved from one to the
+other, and `finish()` returned False with the server up).
 """
 
 from __future__ import annotations
 
 import collections
+import itertools
 import logging
 import random
 import threading
@@ -79,10 +97,16 @@ class Sender:
         self._on_tick = on_tick
         self._queue: collections.deque[tuple[str, Any]] = collections.deque()
         self._queued_points = 0
-        self._unacked: collections.deque[Record] = collections.deque()
+        # Journaled records not yet acknowledged, each with the number of items it settles.
+        self._unacked: collections.deque[tuple[Record, int]] = collections.deque()
+        # Serialises the journal and `_unacked` between the two threads (and `close()`).
         self._journal_lock = threading.Lock()
-        self._wake = threading.Event()
-        self._progress = threading.Condition()
+        self._wake = threading.Event()  # the journal thread's
+        self._ship_wake = threading.Event()  # the shipper's
+        # Guards `_in_flight` only, never held across I/O, so `log()` never waits on a disk
+        # write or a request.
+        self._settled = threading.Condition()
+        self._in_flight = 0
         self._client: Client | None = Client(settings) if settings.mode is Mode.online else None
         self._failures = 0
         self._retry_at = 0.0
@@ -90,7 +114,14 @@ class Sender:
         self._rate_limited_until = 0.0
         self._next_heartbeat = 0.0
         self._stop = False
-        self._thread = threading.Thread(target=self._loop, name=f"fitwatch-sender-{run_id[:8]}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, name=f"fitwatch-journal-{run_id[:8]}", daemon=True
+        )
+        self._shipper: threading.Thread | None = None
+        if self._client is not None:
+            self._shipper = threading.Thread(
+                target=self._ship_loop, name=f"fitwatch-sender-{run_id[:8]}", daemon=True
+            )
         self.sent_requests = 0
         # 429 answers: each one delays the next send by the server's Retry-After; what waits
         # stays in the journal and goes out merged into fewer, larger requests.
@@ -98,53 +129,78 @@ class Sender:
 
     # -- training-thread side (must stay cheap and never raise) -------------------
     def add_points(self, points: list[wire.Point]) -> None:
+        self._hand_over()
         self._queue.append(("points", points))
         self._queued_points += len(points)
         if self._queued_points >= self.settings.max_points_per_request:
             self._wake.set()
 
     def add_update(self, body: dict[str, Any]) -> None:
+        self._hand_over()
         self._queue.append(("update", json_safe(body)))
         self._wake.set()
+
+    def _hand_over(self, items: int = 1) -> None:
+        # Counted before it is queued: the sender thread cannot settle what is not counted.
+        with self._settled:
+            self._in_flight += items
+
+    def _settle(self, items: int) -> None:
+        with self._settled:
+            self._in_flight -= items
+            if self._in_flight == 0:
+                self._settled.notify_all()
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self, *, journal_create: bool = True) -> None:
         """Start the thread; the run's `create` record goes first into the journal."""
         for record in self.journal.pending():
-            self._unacked.append(record)
+            self._hand_over()
+            self._journaled(record, 1)
         if journal_create:
+            self._hand_over()
             with self._journal_lock:
-                self._unacked.append(self.journal.append("create", self._create_body))
+                self._journaled(self.journal.append("create", self._create_body), 1)
         self.state = SenderState.running
         self._thread.start()
+        if self._shipper is not None:
+            self._shipper.start()
 
     def flush(self, timeout: float) -> bool:
         """Wait up to `timeout` s until everything queued is journaled and (online) acked."""
         deadline = time.monotonic() + timeout
         self._retry_at = 0.0  # an explicit flush retries now rather than after the backoff
-        self._wake.set()
-        with self._progress:
-            while not self._idle():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not self._thread.is_alive():
-                    return self._idle()
-                self._progress.wait(min(remaining, 0.05))
+        with self._settled:
+            while self._in_flight:
+                # Keep the threads from sleeping a whole flush interval between steps.
                 self._wake.set()
+                self._ship_wake.set()
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._alive():
+                    return False
+                self._settled.wait(min(remaining, 0.05))
         return True
+
+    def _alive(self) -> bool:
+        return self._thread.is_alive() and (self._shipper is None or self._shipper.is_alive())
 
     def close(self, timeout: float) -> bool:
         """Flush with a bounded wait, stop the thread; True if the server has everything."""
         if self.state in (SenderState.closing, SenderState.closed):
             return self._idle()
         self.state = SenderState.closing
-        done = self.flush(timeout) if self._thread.is_alive() else False
+        done = self.flush(timeout) if self._alive() else False
         self._stop = True
         self._wake.set()
-        self._thread.join(timeout=max(0.1, min(timeout, 1.0)))
-        # Whatever the thread could not journal (it may be stuck in a slow request) is
-        # journaled here, so nothing is dropped.
+        self._ship_wake.set()
+        join_s = max(0.1, min(timeout, 1.0))
+        self._thread.join(timeout=join_s)
+        # Whatever is still queued is journaled here, so nothing is dropped.
         self._drain_to_journal()
-        if self._client is not None and not self._thread.is_alive():
+        if self._shipper is not None:
+            # It may be stuck in a slow request; it is a daemon and stops after that.
+            self._shipper.join(timeout=join_s)
+        if self._client is not None and self._shipper is not None and not self._shipper.is_alive():
             self._client.close()
         self.state = SenderState.closed
         return done and self._idle()
@@ -154,77 +210,109 @@ class Sender:
         return len(self._unacked)
 
     def _idle(self) -> bool:
-        # Under the journal lock: `_drain_to_journal` pops a record off the queue before it
-        # is in `_unacked`, and in between both look empty (a flush then returned early and
-        # left the run's last record unsent).
-        with self._journal_lock:
-            if self._queue:
-                return False
-            return self.settings.mode is Mode.offline or not self._unacked
+        with self._settled:
+            return self._in_flight == 0
 
-    # -- sender thread -------------------------------------------------------------------
+    # -- journal thread ------------------------------------------------------------------
     def _loop(self) -> None:
         while not self._stop:
             self._wake.wait(self.settings.flush_interval_s)
             self._wake.clear()
             try:
-                self._step()
+                if self._drain_to_journal():
+                    self._ship_wake.set()
+                if self._on_tick is not None:
+                    self._on_tick()  # watchdogs run offline too
             except Exception as exc:  # noqa: BLE001 - the thread must survive anything
-                self.warner.warn(f"sender:{type(exc).__name__}", f"sender error (data kept in the journal): {exc!r}")
-            with self._progress:
-                self._progress.notify_all()
+                self._warn_thread_error(exc)
 
-    def _step(self) -> None:
-        self._drain_to_journal()
-        if self._on_tick is not None:
-            self._on_tick()  # watchdogs run offline too
-        if self._client is None:
-            return
+    def _warn_thread_error(self, exc: Exception) -> None:
+        self.warner.warn(
+            f"sender:{type(exc).__name__}",
+            f"sender error (data kept in the journal): {exc!r}",
+        )
+
+    # -- shipper thread -------------------------------------------------------------------
+    def _ship_loop(self) -> None:
+        assert self._client is not None
+        while not self._stop:
+            self._ship_wake.wait(self.settings.flush_interval_s)
+            self._ship_wake.clear()
+            try:
+                self._ship_step(self._client)
+            except Exception as exc:  # noqa: BLE001 - the thread must survive anything
+                self._warn_thread_error(exc)
+
+    def _ship_step(self, client: Client) -> None:
         now = time.monotonic()
         if self._unacked and now >= max(self._retry_at, self._rate_limited_until):
-            self._ship(self._client)
+            self._ship(client)
         if now >= self._next_heartbeat and self._failures == 0:
             self._next_heartbeat = now + self.settings.heartbeat_interval_s
             try:
-                self._client.heartbeat(self.run_id)
+                client.heartbeat(self.run_id)
             except FitwatchError as exc:
                 logger.debug("fitwatch: heartbeat failed: %s", exc)
 
-    def _drain_to_journal(self) -> None:
+    def _drain_to_journal(self) -> bool:
+        """Journal everything queued; True if a record was written."""
         with self._journal_lock:
+            before = len(self._unacked)
             points: list[wire.Point] = []
+            items = 0  # queue items merged into `points`
             while self._queue:
                 kind, payload = self._queue.popleft()
                 if kind == "points":
                     self._queued_points -= len(payload)
                     points.extend(payload)
+                    items += 1
                     if len(points) >= self.settings.max_points_per_request:
-                        self._journal_points(points)
-                        points = []
+                        self._journal_points(points, items)
+                        points, items = [], 0
                 else:
-                    self._journal_points(points)
-                    points = []
-                    self._unacked.append(self.journal.append("update", payload))
-            self._journal_points(points)
+                    self._journal_points(points, items)
+                    points, items = [], 0
+                    self._journaled(self.journal.append("update", payload), 1)
+            self._journal_points(points, items)
+            return len(self._unacked) > before
 
-    def _journal_points(self, points: list[wire.Point]) -> None:
+    def _journal_points(self, points: list[wire.Point], items: int) -> None:
         if points:
-            self._unacked.append(self.journal.append("points", wire.encode_points(points)))
+            self._journaled(self.journal.append("points", wire.encode_points(points)), items)
+        elif items:
+            self._settle(items)  # only empty lists: nothing to send
 
-    def _ship(self, client: Client) -> None:
-        while self._unacked and not self._stop:
-            first = self._unacked[0]
+    def _journaled(self, record: Record, items: int) -> None:
+        """`record` is on disk: offline that settles it; online it waits for the server's ack."""
+        self._unacked.append((record, items))
+        if self.settings.mode is Mode.offline:
+            self._settle(items)
+
+    def _next_batch(self) -> list[Record]:
+        """The oldest unacknowledged record, with the points records after it that fit."""
+        with self._journal_lock:  # the journal thread appends meanwhile
+            if not self._unacked:
+                return []
+            first = self._unacked[0][0]
             # After an outage many small records wait: send them as one request.
             batch = [first]
             if first.op == "points":
                 total = wire.count_points(first.body)
-                for record in list(self._unacked)[1:]:
+                for record, _ in itertools.islice(self._unacked, 1, None):
                     if record.op != "points":
                         break
                     total += wire.count_points(record.body)
                     if total > self.settings.max_points_per_request:
                         break
                     batch.append(record)
+            return batch
+
+    def _ship(self, client: Client) -> None:
+        while not self._stop:
+            batch = self._next_batch()
+            if not batch:
+                return
+            first = batch[0]
             try:
                 self._send(client, first.op, batch)
             except RejectedError as exc:
@@ -236,11 +324,22 @@ class Sender:
                 )
                 self._keep_rejected(batch, str(exc))
             except ServerError as exc:
+                if exc.status_code == 503 and exc.retry_after_s is not None:
+                    # The server is busy and said when to come back: not an outage.
+                    self._rate_limited_until = time.monotonic() + exc.retry_after_s
+                    logger.debug(
+                        "fitwatch: the server is busy; sending again in %.1f s", exc.retry_after_s
+                    )
+                    return
                 if exc.status_code != 429:
                     self._back_off(exc)
                     return
                 self.rate_limited += 1
-                wait = exc.retry_after_s if exc.retry_after_s is not None else self.settings.retry_base_s
+                wait = (
+                    exc.retry_after_s
+                    if exc.retry_after_s is not None
+                    else self.settings.retry_base_s
+                )
                 self._rate_limited_until = time.monotonic() + wait
                 logger.debug("fitwatch: rate limited by the server; sending again in %.1f s", wait)
                 return
@@ -256,7 +355,9 @@ class Sender:
     def _back_off(self, exc: FitwatchError) -> None:
         """The server is unreachable or failing: wait longer after each failure, warn once."""
         self._failures += 1
-        delay = min(self.settings.retry_max_s, self.settings.retry_base_s * 2 ** (self._failures - 1))
+        delay = min(
+            self.settings.retry_max_s, self.settings.retry_base_s * 2 ** (self._failures - 1)
+        )
         self._retry_at = time.monotonic() + delay * random.uniform(0.5, 1.5)
         self.warner.warn(
             "offline",
@@ -270,7 +371,9 @@ class Sender:
             if op == "create":
                 client.create_run(batch[0].body)
             elif op == "points":
-                body = batch[0].body if len(batch) == 1 else wire.merge_bodies(r.body for r in batch)
+                body = (
+                    batch[0].body if len(batch) == 1 else wire.merge_bodies(r.body for r in batch)
+                )
                 client.post_points(self.run_id, body)
             else:
                 client.update_run(self.run_id, batch[0].body)
@@ -285,10 +388,10 @@ class Sender:
     def _ack(self, batch: list[Record]) -> None:
         with self._journal_lock:
             self.journal.ack(batch[-1].seq)
-            for _ in batch:
-                self._unacked.popleft()
+            items = sum(self._unacked.popleft()[1] for _ in batch)
             if not self._unacked:
                 self.journal.compact(self._create_body)
+        self._settle(items)
 
     def _keep_rejected(self, batch: list[Record], reason: str) -> None:
         import json
@@ -296,5 +399,10 @@ class Sender:
         path = self.journal.directory / "rejected.jsonl"
         with open(path, "a", encoding="utf-8") as handle:
             for record in batch:
-                handle.write(json.dumps({"reason": reason, "seq": record.seq, "op": record.op, "body": record.body}) + "\n")
+                handle.write(
+                    json.dumps(
+                        {"reason": reason, "seq": record.seq, "op": record.op, "body": record.body}
+                    )
+                    + "\n"
+                )
         self._ack(batch)

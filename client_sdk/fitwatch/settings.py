@@ -19,7 +19,11 @@ FLUSH_INTERVAL_S = 0.1
 MAX_POINTS_PER_REQUEST = 20_000
 HEARTBEAT_INTERVAL_S = 15.0
 FINISH_TIMEOUT_S = 15.0
-REQUEST_TIMEOUT_S = 10.0
+# Longer than the server ever takes to answer a write: the ingest writer refuses a batch
+# that waited 10 s for it (503, Retry-After), and SQLite waits 5 s for its lock, so ~16 s
+# at worst. A client that gave up first would resend a batch the server is still about to
+# store (issue 8: both were 10 s). docs/scale.md, "How long a write may take".
+REQUEST_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 2.0
 RETRY_BASE_S = 0.25
 RETRY_MAX_S = 15.0
@@ -57,8 +61,14 @@ class ClientSettings:
     def __post_init__(self) -> None:
         if not self.url.startswith(("http://", "https://")):
             raise ValueError(f"url must start with http:// or https://. Received: url={self.url!r}")
-        for name in ("flush_interval_s", "heartbeat_interval_s", "request_timeout_s",
-                     "connect_timeout_s", "retry_base_s", "retry_max_s"):
+        for name in (
+            "flush_interval_s",
+            "heartbeat_interval_s",
+            "request_timeout_s",
+            "connect_timeout_s",
+            "retry_base_s",
+            "retry_max_s",
+        ):
             value = getattr(self, name)
             if not value > 0:
                 raise ValueError(f"{name} must be a positive number. Received: {name}={value!r}")
@@ -66,7 +76,9 @@ class ClientSettings:
             raise ValueError(
                 f"finish_timeout_s must be >= 0. Received: finish_timeout_s={self.finish_timeout_s!r}"
             )
-        if self.token is not None and (not self.token.isascii() or not self.token.isprintable() or " " in self.token):
+        if self.token is not None and (
+            not self.token.isascii() or not self.token.isprintable() or " " in self.token
+        ):
             raise ValueError(
                 "token must be one word of printable ASCII (as `fitwatch token create` prints it). "
                 f"Received a token of {len(self.token)} characters starting with {self.token[:3]!r}"

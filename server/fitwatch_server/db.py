@@ -30,8 +30,12 @@ from fitwatch_server.errors import (
 # Execution option that marks a connection for write transactions (see `_begin_sqlite`).
 WRITE_OPTION = "fitwatch_write"
 # How long a statement waits for a lock another writer holds before it fails (SQLite's
-# busy_timeout, PostgreSQL's lock_timeout); `Settings.lock_timeout_s` overrides it.
-DEFAULT_LOCK_TIMEOUT_S = 10.0
+# busy_timeout, PostgreSQL's lock_timeout); `Settings.lock_timeout_s` overrides it. With the
+# ingest writer's queue bound (`point_data.writer.MAX_QUEUE_WAIT_S`) it bounds how long the
+# server takes to answer; the SDK's request timeout is longer than both together, so a
+# client never gives up (and resends) while the server is still about to answer (issue 8:
+# both were 10 s, and the timeout-then-retry fed a race). docs/scale.md.
+DEFAULT_LOCK_TIMEOUT_S = 5.0
 # Retry-After of a 503: a lock is usually free again within a second; a read-only or
 # unreachable database needs a person, so clients may wait longer between attempts.
 BUSY_RETRY_AFTER_S = 1
@@ -144,7 +148,9 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 def make_write_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions whose transactions hold the write lock from their start (SQLite: BEGIN
     IMMEDIATE; PostgreSQL takes row locks in the store instead, so the option is inert)."""
-    return sessionmaker(bind=engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
+    return sessionmaker(
+        bind=engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+    )
 
 
 @contextmanager

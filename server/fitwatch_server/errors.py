@@ -16,7 +16,9 @@
     ├── RateLimited          too many requests for one token (carries `retry_after_s`)
     ├── StorageUnavailable   the database cannot take this write now (carries `retry_after_s`)
     │   ├── StorageBusy      still locked by another writer after the lock timeout
-    │   └── StorageReadOnly  the database (file) is read-only: reads work, writes cannot
+    │   ├── StorageReadOnly  the database (file) is read-only: reads work, writes cannot
+    │   └── ServerBusy       a write waited longer than the server's bound; nothing was
+    │                        stored, send it again
     └── StorageFull          the disk (or the database's size limit) is full
 
 The storage errors are made from the driver's error in one place, `db.session_scope`, and
@@ -103,3 +105,7 @@ class StorageReadOnly(StorageUnavailable):
 
 class StorageFull(FitwatchError):
     pass
+
+
+class ServerBusy(StorageUnavailable):
+    """The ingest writer's queue was longer than its bound; nothing was stored."""

@@ -9,6 +9,8 @@ from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from fitwatch_server.db import DEFAULT_LOCK_TIMEOUT_S
+
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 # pydantic refuses to serialise JSON nested deeper than about 250 levels (every response
 # that carries the run would then be a 500), so the configurable depth stays well below.
@@ -86,7 +88,7 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(default=DEFAULT_MAX_DOCUMENT_BYTES, gt=0)
     # How long a write waits for a lock held by another writer (SQLite's busy timeout,
     # PostgreSQL's lock_timeout) before it is answered 503 with Retry-After.
-    lock_timeout_s: float = Field(default=10.0, gt=0)
+    lock_timeout_s: float = Field(default=DEFAULT_LOCK_TIMEOUT_S, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -20,12 +22,18 @@ def test_a_server_that_is_down_at_start_gets_everything_when_it_comes_up(
     server_process: type[ServerProcess], tmp_path: Path, journal_dir: Path
 ) -> None:
     server = server_process(f"sqlite:///{tmp_path / 'late.db'}", free_port())
-    with pytest.warns(RuntimeWarning, match="cannot reach the server"):
+    with pytest.warns(RuntimeWarning, match="cannot reach the server") as warned:
         run = fitwatch.init(project="outage", url=server.url, **FAST_RETRY)
         for step in range(100):
             run.log({"loss": float(step)}, step=step, scope="batch", epoch=0)
-        # Nothing reached a server: it is all in the journal, in order.
-        wait_until(lambda: sum(r.op == "points" for r in Journal.for_run(journal_dir, run.id).pending()) > 0)
+        # Nothing reached a server: it is all in the journal, in order. (The journal and
+        # the shipper are separate threads: wait for both the record and the warning.)
+        wait_until(
+            lambda: (
+                sum(r.op == "points" for r in Journal.for_run(journal_dir, run.id).pending()) > 0
+            )
+        )
+        wait_until(lambda: any("cannot reach" in str(w.message) for w in warned))
     server.start()
     stored = Stored(server.url)
     assert run.finish(timeout=30) is True
@@ -80,9 +88,17 @@ def test_a_burst_over_the_rate_limit_waits_out_429s_and_loses_no_point(
 ) -> None:
     from tests.helpers.auth import ADMIN_TOKEN
 
-    server = server_process(f"sqlite:///{tmp_path / 'burst.db'}", env={
-        "FITWATCH_AUTH": "on", "FITWATCH_ADMIN_TOKEN": ADMIN_TOKEN, "FITWATCH_RATE_LIMIT_PER_S": "3"}).start()
-    admin = Stored(server.url, ADMIN_TOKEN)  # its own rate bucket: the reader is never limited by the writer
+    server = server_process(
+        f"sqlite:///{tmp_path / 'burst.db'}",
+        env={
+            "FITWATCH_AUTH": "on",
+            "FITWATCH_ADMIN_TOKEN": ADMIN_TOKEN,
+            "FITWATCH_RATE_LIMIT_PER_S": "3",
+        },
+    ).start()
+    admin = Stored(
+        server.url, ADMIN_TOKEN
+    )  # its own rate bucket: the reader is never limited by the writer
     made = admin.http.post("/tokens", json={"name": "burst", "scope": "write"})
     token = made.json()["token"]
     with warnings.catch_warnings(record=True) as caught:
@@ -93,10 +109,19 @@ def test_a_burst_over_the_rate_limit_waits_out_429s_and_loses_no_point(
         for chunk in range(30):
             tried = run._sender.sent_requests
             for step in range(chunk * 100, (chunk + 1) * 100):
-                run.log({"loss": float(step), "accuracy": step / 3000}, step=step, scope="batch", epoch=chunk)
+                run.log(
+                    {"loss": float(step), "accuracy": step / 3000},
+                    step=step,
+                    scope="batch",
+                    epoch=chunk,
+                )
             wait_until(lambda tried=tried: run._sender.sent_requests > tried)
         done = run.finish(timeout=60)
-        assert done is True, ([str(w.message) for w in caught], run._sender.pending_records, run._sender.rate_limited)
+        assert done is True, (
+            [str(w.message) for w in caught],
+            run._sender.pending_records,
+            run._sender.rate_limited,
+        )
     assert run._sender.rate_limited > 0
     # A 429 is not an outage: fitwatch warns nothing (other warnings, e.g. a ResourceWarning
     # of an earlier test collected now, are not ours).
@@ -105,3 +130,59 @@ def test_a_burst_over_the_rate_limit_waits_out_429s_and_loses_no_point(
     assert admin.points(run.id, "accuracy", "batch") == {s: s / 3000 for s in range(3000)}
     assert admin.run(run.id)["status"] == "finished"
     admin.close()
+
+
+LOAD_RUNS = 50
+LOAD_STEPS = 120
+LOAD_KEYS = ("loss", "accuracy", "val_loss", "lr", "grad_norm")
+
+
+def test_fifty_runs_under_load_all_finish_true_with_every_point_stored(
+    server_process: type[ServerProcess], database_url: str, journal_dir: Path
+) -> None:
+    # Issue 8: under load 2-6 of 50 finish() calls returned False with the server up (the
+    # sender saw an empty queue and no unacknowledged record while a batch was between the
+    # two). 50 runs at the SDK's defaults log at once against one real server process, and
+    # each finish() gets the default, bounded wait.
+    server = server_process(database_url).start()
+    stored = Stored(server.url)
+    results: dict[str, bool] = {}
+    errors: list[BaseException] = []
+
+    def train(index: int) -> None:
+        try:
+            run = fitwatch.init(project="load", name=f"run-{index}", url=server.url)
+            for step in range(LOAD_STEPS):
+                run.log(
+                    {key: step + i / 10 for i, key in enumerate(LOAD_KEYS)},
+                    step=step,
+                    scope="batch",
+                    epoch=0,
+                )
+                time.sleep(0.01)
+            results[run.id] = run.finish()
+        except BaseException as error:  # noqa: BLE001 - reported below, not lost in a thread
+            errors.append(error)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        threads = [threading.Thread(target=train, args=(i,)) for i in range(LOAD_RUNS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    assert errors == []
+    assert len(results) == LOAD_RUNS
+    failed = [run_id for run_id, done in results.items() if not done]
+    assert failed == [], [str(w.message) for w in caught if str(w.message).startswith("fitwatch")]
+    for run_id in results:
+        run = stored.run(run_id)
+        assert run["status"] == "finished"
+        assert {(s["key"], s["count"]) for s in run["series"]} == {
+            (key, LOAD_STEPS) for key in LOAD_KEYS
+        }
+        assert stored.points(run_id, "grad_norm", "batch") == {
+            s: s + 0.4 for s in range(LOAD_STEPS)
+        }
+        assert not (journal_dir / run_id).exists()
+    stored.close()

@@ -11,6 +11,11 @@ A job that cannot be stored (an unknown run) fails alone: `ingest_jobs` reports 
 touching the others. If the merged transaction fails as a whole (a full disk, a lost
 connection), each job is retried in a transaction of its own, so one bad job cannot fail a
 neighbour and every caller gets its own answer.
+
+A job that waited in the queue longer than `MAX_QUEUE_WAIT_S` is answered 503 (ServerBusy,
+Retry-After) without being stored: under overload the server sheds load instead of letting
+answers grow later than the SDK's request timeout (docs/scale.md, "How long a write may
+take").
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -27,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fitwatch_server import schemas
 from fitwatch_server.db import session_scope
-from fitwatch_server.errors import FitwatchError
+from fitwatch_server.errors import FitwatchError, ServerBusy
 from fitwatch_server.store.point_data.ingest import IngestJob, ingest_jobs
 
 logger = logging.getLogger(__name__)
@@ -35,6 +41,10 @@ logger = logging.getLogger(__name__)
 # One merged transaction takes at most this many points: bounds its memory and how long a
 # request at the back of the queue waits behind the ones before it.
 MAX_POINTS_PER_COMMIT = 100_000
+# The longest a job waits for the writer before it is refused (see the module docstring).
+# With `db.DEFAULT_LOCK_TIMEOUT_S` this bounds the answer time the SDK's timeout must exceed.
+MAX_QUEUE_WAIT_S = 10.0
+BUSY_RETRY_AFTER_S = 1
 
 
 class WriterState(StrEnum):
@@ -48,13 +58,21 @@ class _Pending:
     job: IngestJob
     points: int
     future: Future[schemas.IngestResult] = field(default_factory=Future)
+    queued_at: float = field(default_factory=time.monotonic)
 
 
 class IngestWriter:
     """Queue of ingest jobs drained by one thread; `await writer.ingest(run_id, batch)`."""
 
-    def __init__(self, factory: sessionmaker[Session], *, max_series_per_run: int = 0) -> None:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        *,
+        max_series_per_run: int = 0,
+        max_queue_wait_s: float = MAX_QUEUE_WAIT_S,
+    ) -> None:
         self._factory = factory
+        self._max_queue_wait_s = max_queue_wait_s
         self._max_series_per_run = max_series_per_run
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -70,7 +88,9 @@ class IngestWriter:
         """Start the thread (again, after `stop`: an app's lifespan may run more than once)."""
         if self.state is WriterState.RUNNING:
             return
-        self._thread = threading.Thread(target=self._run, name="fitwatch-ingest-writer", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="fitwatch-ingest-writer", daemon=True
+        )
         self.state = WriterState.RUNNING
         self._thread.start()
 
@@ -111,6 +131,8 @@ class IngestWriter:
             carry = None
             if first is None:
                 return
+            if self._refused_as_stale(first):
+                continue
             group, points = [first], first.points
             while points < MAX_POINTS_PER_COMMIT:
                 try:
@@ -120,12 +142,29 @@ class IngestWriter:
                 if nxt is None:
                     self._commit(group)
                     return
+                if self._refused_as_stale(nxt):
+                    continue
                 if points + nxt.points > MAX_POINTS_PER_COMMIT:
                     carry = nxt
                     break
                 group.append(nxt)
                 points += nxt.points
             self._commit(group)
+
+    def _refused_as_stale(self, pending: _Pending) -> bool:
+        """Answer 503 to a job that waited past the queue bound; True if it was refused."""
+        waited = time.monotonic() - pending.queued_at
+        if waited <= self._max_queue_wait_s:
+            return False
+        _answer(
+            pending,
+            ServerBusy(
+                f"the server is busy: this batch waited {waited:.1f} s to be written "
+                f"(the limit is {self._max_queue_wait_s:g} s) and was not stored; send it again",
+                retry_after_s=BUSY_RETRY_AFTER_S,
+            ),
+        )
+        return True
 
     def _commit(self, group: list[_Pending]) -> None:
         try:
