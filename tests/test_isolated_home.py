@@ -15,7 +15,7 @@ def test_the_sdk_journals_into_the_temporary_home(tmp_path: Path) -> None:
     run.log({"loss": 1.0}, step=0)
     with pytest.warns(RuntimeWarning, match="recorded offline"):
         run.finish(timeout=5)
-    assert (run.journal.directory / "journal.jsonl").exists() or any(run.journal.directory.iterdir())
+    assert any(run.journal.directory.iterdir())
     assert run.journal.directory.is_relative_to(tmp_path)
     assert default_journal_dir().is_relative_to(tmp_path)
     assert Path.home().is_relative_to(tmp_path)
