@@ -22,7 +22,13 @@ import keras
 from fitwatch.access import check_access
 from fitwatch.client import json_safe
 from fitwatch.environment import capture_environment
-from fitwatch.keras_introspection import find_fit_frame, fit_arguments, flat_metrics, model_config
+from fitwatch.keras_introspection import (
+    as_typed,
+    find_fit_frame,
+    fit_arguments,
+    flat_metrics,
+    model_config,
+)
 from fitwatch.metrics import catalog
 from fitwatch.run import Run, RunState, init
 from fitwatch.settings import ClientSettings
@@ -231,7 +237,7 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
             self._prev_count = 0
             self._prev_means = {}
             lr = self.model.optimizer.learning_rate
-            self._learning_rates[epoch] = float(keras.ops.convert_to_numpy(lr))
+            self._learning_rates[epoch] = as_typed(float(keras.ops.convert_to_numpy(lr)))
         except Exception as exc:  # noqa: BLE001
             self._warn("on_epoch_begin failed", exc)
 

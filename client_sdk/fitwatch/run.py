@@ -131,7 +131,7 @@ class Run:
     @property
     def url(self) -> str:
         """The run's page on the dashboard."""
-        return f"{self.settings.url}/run.html?id={self.id}"
+        return f"{self.settings.url}/run.html?run={self.id}"
 
     # -- logging --------------------------------------------------------------------
     def log(
