@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -534,3 +535,27 @@ def test_floats_that_are_not_float32_and_non_finite_ones_are_left_alone() -> Non
     assert as_typed(0.1) == 0.1 and as_typed(1 / 3) == 1 / 3  # float64s the user typed
     assert math.isnan(as_typed(float("nan"))) and as_typed(float("inf")) == float("inf")
     assert as_typed("0.01") == "0.01" and as_typed(True) is True and as_typed(3) == 3
+
+
+def test_training_prints_the_run_page_and_names_the_run_after_its_optimizer(
+    live_server: str, journal_dir: Path, stored: Stored, capfd: pytest.CaptureFixture[str]
+) -> None:
+    keras.utils.set_random_seed(3)
+    x, y = regression_data()
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.003), loss="mse")
+    callback = FitWatchCallback(project="keras", url=live_server)
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[callback])
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=[callback])  # once per run
+    run = callback.run
+    assert re.fullmatch(r"adam-lr3e-3-\d{1,2}", run.name)
+    assert stored.run(run.id)["name"] == run.name
+    printed = [line for line in capfd.readouterr().out.splitlines() if line.startswith("fitwatch")]
+    assert printed == [f"fitwatch: run '{run.name}' live at {live_server}/run.html?run={run.id}"]
+
+
+def test_a_plain_run_gets_an_adjective_noun_name(live_server: str, journal_dir: Path, stored: Stored) -> None:
+    run = fitwatch.init(project="names", url=live_server)
+    assert run.finish(timeout=30) is True
+    assert re.fullmatch(r"[a-z]+-[a-z]+-\d{1,2}", run.name)
+    assert stored.run(run.id)["name"] == run.name
