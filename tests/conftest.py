@@ -1,7 +1,9 @@
 """Shared fixtures: every server test runs on SQLite and on the real PostgreSQL.
 
 PostgreSQL: a fresh database per test session (dropped at the end), tables truncated
-between tests. Without a reachable PostgreSQL, the postgres tests are skipped on a
+between tests. Every test runs with a temporary home and data directory (`isolated_home`), so
+no journal, config or database lands in the real home directory, where a later
+`fitwatch sync` would upload it as a phantom run. Without a reachable PostgreSQL, the postgres tests are skipped on a
 developer's machine with the reason printed, and fail under CI (CI=true): nothing may be
 skipped there.
 """
@@ -21,6 +23,31 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_URL = os.environ.get(
     "FITWATCH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+
+
+# The settings a user's shell may carry that would point a test at their own server or data.
+USER_ENV = (
+    "FITWATCH_URL", "FITWATCH_TOKEN", "FITWATCH_MODE", "FITWATCH_DIR", "FITWATCH_DATABASE_URL",
+    "FITWATCH_AUTH", "FITWATCH_ADMIN_TOKEN",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """HOME, the XDG data/config directories and FITWATCH_DIR in this test's temp dir.
+
+    Server processes the test starts inherit the same environment. Fixtures that need their
+    own journal directory (`journal_dir`) override FITWATCH_DIR on top of this.
+    """
+    home = tmp_path / "home"
+    for name, sub in (("XDG_DATA_HOME", ".local/share"), ("XDG_CONFIG_HOME", ".config")):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv(name, str(home / sub))
+    monkeypatch.setenv("HOME", str(home))
+    for name in USER_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FITWATCH_DIR", str(home / ".local/share/fitwatch/journal"))
+    return home
 
 
 def require(condition: bool, reason: str) -> None:

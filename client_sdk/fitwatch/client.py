@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -84,7 +85,14 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        params: dict[str, Any] | None = None,
+    ) -> httpx.Response:
         headers: dict[str, str] = {}
         content: bytes | None = None
         if body is not None:
@@ -96,9 +104,14 @@ class Client:
                 content = gzip.compress(content, compresslevel=1)
                 headers["Content-Encoding"] = "gzip"
         try:
-            response = self._http.request(method, API + path, content=content, headers=headers)
+            response = self._http.request(method, API + path, content=content, headers=headers, params=params)
         except httpx.HTTPError as exc:
             raise TransportError(f"{method} {path} failed: {type(exc).__name__}: {exc}") from exc
+        self._raise_for_status(method, path, response)
+        return response
+
+    @staticmethod
+    def _raise_for_status(method: str, path: str, response: httpx.Response) -> None:
         if response.status_code >= 400:
             detail = response.text[:500]
             message = f"{method} {path} returned {response.status_code}: {detail}"
@@ -107,7 +120,6 @@ class Client:
             if not error.retryable:
                 raise RejectedError(message, status_code=response.status_code, **extra)
             raise error
-        return response
 
     def create_run(self, body: dict[str, Any]) -> dict[str, Any]:
         """POST /runs; idempotent when `body` carries an `id`."""
@@ -121,6 +133,26 @@ class Client:
     def update_run(self, run_id: str, body: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = self._request("PATCH", f"/runs/{run_id}", json_safe(body)).json()
         return result
+
+    def list_runs(self, params: dict[str, Any]) -> dict[str, Any]:
+        """GET /runs: `{"runs": [...], "total": N}` for project/filter/sort/limit/offset."""
+        result: dict[str, Any] = self._request("GET", "/runs", params=params).json()
+        return result
+
+    def delete_run(self, run_id: str) -> None:
+        self._request("DELETE", f"/runs/{run_id}")
+
+    def export_run(self, run_id: str, *, format: str) -> Iterator[bytes]:  # noqa: A002 - the API's name
+        """GET /runs/{id}/export, streamed: every point, never downsampled."""
+        path = f"/runs/{run_id}/export"
+        try:
+            with self._http.stream("GET", API + path, params={"format": format}) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    self._raise_for_status("GET", path, response)
+                yield from response.iter_bytes()
+        except httpx.HTTPError as exc:
+            raise TransportError(f"GET {path} failed: {type(exc).__name__}: {exc}") from exc
 
     def heartbeat(self, run_id: str) -> None:
         self._request("POST", f"/runs/{run_id}/heartbeat")

@@ -22,10 +22,17 @@ import keras
 from fitwatch.access import check_access
 from fitwatch.client import json_safe
 from fitwatch.environment import capture_environment
-from fitwatch.keras_introspection import find_fit_frame, fit_arguments, flat_metrics, model_config
+from fitwatch.keras_introspection import (
+    as_typed,
+    find_fit_frame,
+    fit_arguments,
+    flat_metrics,
+    model_config,
+)
 from fitwatch.metrics import catalog
+from fitwatch.names import memorable_name
 from fitwatch.run import Run, RunState, init
-from fitwatch.settings import ClientSettings
+from fitwatch.settings import ClientSettings, Mode
 from fitwatch.wire import Point
 
 LEARNING_RATE_KEY = "fitwatch/learning_rate"
@@ -82,7 +89,8 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
             the callback starts its own run at the first `fit()` (with the arguments
             below) and finishes it at the end of each `fit()` (a later `fit()` resumes it).
         project: project of the run the callback starts.
-        name: name of that run.
+        name: name of that run; default: the optimizer and learning rate and a number
+            (`adam-lr1e-3-7`).
         config: extra config for that run (hyperparameters).
         tags: tags of that run.
         url: the server, default `FITWATCH_URL`, else `http://127.0.0.1:8000`.
@@ -175,7 +183,10 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
             return None
         if self.run is None:
             try:
-                self.run = init(**self._init_args)
+                args = dict(self._init_args)
+                if args["name"] is None:
+                    args["name"] = self._default_name()
+                self.run = init(**args)
             except Exception as exc:  # noqa: BLE001 - never stop training for us
                 self._disabled = True
                 self._warn("cannot start the run; fitwatch is off for this callback", exc)
@@ -186,6 +197,24 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
             self.run.add_tick(self._watch_fit)
             self._ticking = True
         return self.run
+
+    def _default_name(self) -> str:
+        """`adam-lr1e-3-7`: the optimizer and its learning rate, told apart by a number."""
+        try:
+            optimizer = self.model.optimizer
+            lr = as_typed(float(keras.ops.convert_to_numpy(optimizer.learning_rate)))
+            return memorable_name(optimizer=type(optimizer).__name__, learning_rate=lr)
+        except Exception:  # noqa: BLE001 - a schedule or an exotic optimizer: a plain name
+            return memorable_name()
+
+    def _announce(self, run: Run) -> None:
+        # One line where the user is looking (beside Keras's progress bar), once per run.
+        if run.settings.mode is Mode.offline:
+            where = f"recorded offline in {run.journal.directory} (upload it with `fitwatch sync`)"
+        else:
+            where = f"live at {run.url}"
+        sys.stdout.write(f"fitwatch: run {run.name!r} {where}\n")
+        sys.stdout.flush()
 
     def _iterations(self) -> int:
         return int(self.model.optimizer.iterations.value)
@@ -220,6 +249,7 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         config: dict[str, Any] = {"fits": self._fits, "batch_size": fit_args.get("batch_size"),
                                   "batch_size_source": fit_args.get("batch_size_source")}
         if len(self._fits) == 1:
+            self._announce(run)
             config.update(model_config(self.model))
             config["environment"] = capture_environment(with_keras=True)
         run.update_config(config)
@@ -231,7 +261,7 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
             self._prev_count = 0
             self._prev_means = {}
             lr = self.model.optimizer.learning_rate
-            self._learning_rates[epoch] = float(keras.ops.convert_to_numpy(lr))
+            self._learning_rates[epoch] = as_typed(float(keras.ops.convert_to_numpy(lr)))
         except Exception as exc:  # noqa: BLE001
             self._warn("on_epoch_begin failed", exc)
 

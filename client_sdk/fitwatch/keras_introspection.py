@@ -18,6 +18,26 @@ from fitwatch.client import json_safe
 KERAS_DEFAULT_BATCH_SIZE = 32
 
 
+def as_typed(value: Any) -> Any:
+    """Floats that are exactly float32 (what Keras keeps hyperparameters in) as the shortest
+    decimal that reads back as the same float32: `Adam(0.01)` reports 0.009999999776482582,
+    and is stored as 0.01, so the page shows what the user typed and `= 0.01` matches (issue
+    10). A float64 that happens to be a float32 (0.5) prints the same either way; any other
+    float is left alone. Applied to dicts and lists inside `value`, too."""
+    if isinstance(value, float):
+        import numpy as np
+
+        single = np.float32(value)
+        if not math.isfinite(value) or float(single) != value:
+            return value
+        return float(np.format_float_positional(single, unique=True))
+    if isinstance(value, dict):
+        return {k: as_typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_typed(v) for v in value]
+    return value
+
+
 def describe(obj: Any) -> Any:
     """A JSON-ready description of a loss/metric/optimizer spec as passed to compile()."""
     if obj is None or isinstance(obj, str | int | float | bool):
@@ -95,12 +115,14 @@ def model_config(model: Any) -> dict[str, Any]:
     """Optimizer class and config, loss, compile settings and a summary of `model`."""
     config: dict[str, Any] = {}
     optimizer = model.optimizer
-    config["optimizer"] = {"class_name": type(optimizer).__name__,
-                           "config": json_safe(optimizer.get_config())}
-    config["loss"] = describe(model.loss)
+    # The optimizer's config beside its class name, not under a "config" key: one path per
+    # hyperparameter, `config.optimizer.learning_rate`, in filters and on the pages alike.
+    config["optimizer"] = {**as_typed(json_safe(optimizer.get_config())),
+                           "class_name": type(optimizer).__name__}
+    config["loss"] = as_typed(describe(model.loss))
     try:
         compile_config = model.get_compile_config() or {}
-        config["compile"] = json_safe({k: v for k, v in compile_config.items() if k != "optimizer"})
+        config["compile"] = as_typed(json_safe({k: v for k, v in compile_config.items() if k != "optimizer"}))
     except Exception:  # noqa: BLE001 - models compiled without a config
         pass
     try:

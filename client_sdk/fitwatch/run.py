@@ -19,6 +19,7 @@ from typing import Any
 
 from fitwatch import wire
 from fitwatch.access import check_access
+from fitwatch.names import memorable_name
 from fitwatch.sender import Sender, Warner
 from fitwatch.settings import ClientSettings, Mode
 from fitwatch.spool import Journal
@@ -79,7 +80,7 @@ class Run:
         *,
         run_id: str,
         project: str,
-        name: str | None,
+        name: str,
         config: Mapping[str, Any],
         tags: Sequence[str],
         notes: str,
@@ -98,9 +99,8 @@ class Run:
             "config": dict(config),
             "tags": list(tags),
             "notes": notes,
+            "name": name,
         }
-        if name is not None:
-            self._create_body["name"] = name
         self._next_step: dict[str, int] = {}
         self._ticks: list[Callable[[], None]] = []
         self.warner = Warner()
@@ -131,7 +131,7 @@ class Run:
     @property
     def url(self) -> str:
         """The run's page on the dashboard."""
-        return f"{self.settings.url}/run.html?id={self.id}"
+        return f"{self.settings.url}/run.html?run={self.id}"
 
     # -- logging --------------------------------------------------------------------
     def log(
@@ -321,7 +321,7 @@ def init(
 
     Args:
         project: the project the run belongs to (created on first use).
-        name: a display name; default: the server picks one.
+        name: a display name; default: a short memorable one (`brisk-otter-12`).
         config: hyperparameters and anything to compare runs by later.
         tags: labels to filter runs by.
         notes: free text.
@@ -370,7 +370,7 @@ def init(
     return Run(
         run_id=run_id,
         project=project,
-        name=name,
+        name=name if name is not None else memorable_name(),
         config=config or {},
         tags=list(tags),
         notes=notes,

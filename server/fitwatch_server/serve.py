@@ -13,6 +13,7 @@ import ipaddress
 import logging
 import os
 import socket
+from collections.abc import Callable
 
 import uvicorn
 from fastapi import FastAPI
@@ -77,6 +78,20 @@ def check_exposure(settings: Settings, host: str, *, insecure: bool) -> str | No
     )
 
 
+def describe(settings: Settings, host: str, port: int) -> str:
+    """The first thing a user needs to know: where the server is, what it stores into, and
+    whether it asks for tokens (the password of a database URL is hidden)."""
+    from sqlalchemy.engine import make_url
+
+    shown_host = f"[{host}]" if ":" in host else host
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    if settings.auth:
+        auth = "auth on: every request needs a token (fitwatch token create; docs/security.md)"
+    else:
+        auth = "auth off: no token needed"
+    return f"fitwatch server: http://{shown_host}:{port} (database {database}; {auth})"
+
+
 def worker_app() -> FastAPI:
     """The app of one worker process; `serve` exported the settings to the environment."""
     return create_app(Settings())
@@ -111,12 +126,23 @@ def _config(app: FastAPI | str, settings: Settings, *, workers: int) -> uvicorn.
     )
 
 
-def serve(settings: Settings, *, host: str, port: int, workers: int = 1, insecure: bool = False) -> int:
+def serve(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int = 1,
+    insecure: bool = False,
+    announce: Callable[[str], None] | None = None,
+) -> int:
+    """Serve until stopped. `announce` gets one line (URL, database, auth) once the port is
+    bound; the `fitwatch server` command prints it."""
     problem = check_workers(settings, workers) or check_exposure(settings, host, insecure=insecure)
     if problem is not None:
         logger.error("fitwatch server: %s", problem)
         return 2
     sock = bind_socket(host, port)
+    (announce or logger.info)(describe(settings, host, port))
     if workers == 1:
         server = uvicorn.Server(_config(create_app(settings), settings, workers=1))
         server.run(sockets=[sock])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,8 @@ def test_regression_with_error_metrics_streams_history_and_every_batch(
     assert config["batch_size"] == 16 and config["batch_size_source"] == "fit argument"
     assert config["fits"][0]["params"] == {"verbose": 0, "epochs": 3, "steps": 4}
     assert config["optimizer"]["class_name"] == "Adam"
-    assert config["optimizer"]["config"]["learning_rate"] == pytest.approx(0.01)
+    # Keras holds 0.01 as float32 (0.009999999776482582): stored as typed, under one path.
+    assert config["optimizer"]["learning_rate"] == 0.01 and config["optimizer"]["name"] == "adam"
     assert config["loss"] == "mse"
     assert config["metric_names"] == sorted(recorder.batches[0][2])
     assert [layer["output_shape"] for layer in config["model"]["layers"]] == [[None, 8], [None, 1]]
@@ -119,8 +121,17 @@ def test_regression_with_error_metrics_streams_history_and_every_batch(
     assert config["environment"]["keras"] == keras.__version__
     assert config["environment"]["backend"] == keras.backend.backend()
     lrs = stored.points(run_id, LEARNING_RATE_KEY, "epoch")
-    assert lrs == {e: pytest.approx(0.01) for e in range(3)}
+    assert lrs == dict.fromkeys(range(3), 0.01)
     assert stored_run["summary"]["best"]["val_loss"]["direction"] == "min"
+    # So filters written with the numbers the user typed match.
+    for text in (
+        "config.optimizer.learning_rate = 0.01",
+        "config.optimizer.learning_rate in (0.01, 0.001)",
+        'last("fitwatch/learning_rate") = 0.01',
+        "config.optimizer.beta_1 = 0.9 and config.optimizer.epsilon = 1e-7",
+    ):
+        found = stored.http.get("/runs", params={"filter": text}).json()["runs"]
+        assert [r["id"] for r in found] == [run_id], text
 
 
 def test_binary_classification_with_acc_every_third_batch(
@@ -504,3 +515,47 @@ def test_a_callback_with_a_read_token_fails_when_it_is_made_not_after_fit(
     other = auth_server.token("write", project="elsewhere")
     with pytest.raises(ValueError, match="may only log to project 'elsewhere'"):
         FitWatchCallback(project="secure", url=auth_server.url, token=other)
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [(0.01, 0.01), (3e-4, 3e-4), (0.9, 0.9), (1e-7, 1e-7), (0.5, 0.5), (100.0, 100.0)],
+)
+def test_float32_hyperparameters_read_back_as_typed(typed: float, stored: float) -> None:
+    from fitwatch.keras_introspection import as_typed
+
+    as_float32 = float(np.float32(typed))  # what Keras's get_config() hands over
+    assert as_typed(as_float32) == stored
+    assert as_typed({"a": [as_float32]}) == {"a": [stored]}
+
+
+def test_floats_that_are_not_float32_and_non_finite_ones_are_left_alone() -> None:
+    from fitwatch.keras_introspection import as_typed
+
+    assert as_typed(0.1) == 0.1 and as_typed(1 / 3) == 1 / 3  # float64s the user typed
+    assert math.isnan(as_typed(float("nan"))) and as_typed(float("inf")) == float("inf")
+    assert as_typed("0.01") == "0.01" and as_typed(True) is True and as_typed(3) == 3
+
+
+def test_training_prints_the_run_page_and_names_the_run_after_its_optimizer(
+    live_server: str, journal_dir: Path, stored: Stored, capfd: pytest.CaptureFixture[str]
+) -> None:
+    keras.utils.set_random_seed(3)
+    x, y = regression_data()
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.003), loss="mse")
+    callback = FitWatchCallback(project="keras", url=live_server)
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[callback])
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=[callback])  # once per run
+    run = callback.run
+    assert re.fullmatch(r"adam-lr3e-3-\d{1,2}", run.name)
+    assert stored.run(run.id)["name"] == run.name
+    printed = [line for line in capfd.readouterr().out.splitlines() if line.startswith("fitwatch")]
+    assert printed == [f"fitwatch: run '{run.name}' live at {live_server}/run.html?run={run.id}"]
+
+
+def test_a_plain_run_gets_an_adjective_noun_name(live_server: str, journal_dir: Path, stored: Stored) -> None:
+    run = fitwatch.init(project="names", url=live_server)
+    assert run.finish(timeout=30) is True
+    assert re.fullmatch(r"[a-z]+-[a-z]+-\d{1,2}", run.name)
+    assert stored.run(run.id)["name"] == run.name

@@ -42,8 +42,25 @@ def test_models_match_migrations(database_url):
 
 
 def test_upgrade_is_repeatable(database_url):
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import text
+
+    from fitwatch_server.migrate import alembic_config
+
     upgrade_database(database_url)
-    upgrade_database(database_url)
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO projects (name, created_at) VALUES ('kept', CURRENT_TIMESTAMP)"))
+        upgrade_database(database_url)  # the second upgrade finds nothing to do ...
+        with engine.connect() as connection:
+            versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+            projects = connection.execute(text("SELECT name FROM projects")).scalars().all()
+        head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    finally:
+        engine.dispose()
+    assert versions == [head]  # ... stays at one head revision ...
+    assert projects == ["kept"]  # ... and leaves the data alone
 
 
 def test_the_tokens_revision_downgrades_and_upgrades_again(database_url):

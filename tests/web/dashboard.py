@@ -34,7 +34,7 @@ def training_run(base: str, *, name: str = "run", project: str = "web", lr: floa
                  steps_per_epoch: int = 10, config: dict[str, Any] | None = None, status: str = "finished") -> dict[str, Any]:
     """A run with batch and epoch loss/accuracy and epoch val_loss/val_accuracy, like the callback logs."""
     run = create_run(base, name=name, project=project, config={
-        "optimizer": {"class_name": "Adam", "config": {"learning_rate": lr}},
+        "optimizer": {"class_name": "Adam", "name": "adam", "learning_rate": lr},
         "fits": [{"params": {"epochs": epochs, "steps": steps_per_epoch}, "args": {"epochs": epochs}}],
         "compile": {"metrics": ["accuracy"]}, "batch_size": 32, **(config or {})})
     n = epochs * steps_per_epoch

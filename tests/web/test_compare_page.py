@@ -29,7 +29,7 @@ def test_two_runs_overlaid_with_their_config_difference(page: Any, live_server: 
     assert colours["loss"][0] == colours["loss"][1] != colours["loss"][2]
 
     rows = page.eval_on_selector_all("#config-diff tbody tr", "rows => rows.map(r => Array.from(r.cells).map(c => c.textContent))")
-    assert rows == [["optimizer.config.learning_rate", "0.001", "0.01"]]  # only what differs
+    assert rows == [["config.optimizer.learning_rate", "0.001", "0.01"]]  # only what differs, named as a filter names it
     assert page.locator("#config-diff td.diff").count() == 2
 
     values = page.eval_on_selector_all("#metric-values tbody tr", "rows => rows.map(r => r.cells[0].textContent)")
@@ -39,7 +39,7 @@ def test_two_runs_overlaid_with_their_config_difference(page: Any, live_server: 
     page.locator("#parcoords").scroll_into_view_if_needed()  # drawn when it comes into view
     page.wait_for_selector("#parcoords[data-drawn='1']")
     labels = page.evaluate("document.querySelector('#parcoords').data[0].dimensions.map((d) => d.label)")
-    assert labels == ["log10 optimizer.learning_rate", "min val_loss"]
+    assert labels == ["log10 config.optimizer.learning_rate", "min val_loss"]
 
 
 def test_scope_toggle_redraws_with_batch_points(page: Any, live_server: str) -> None:

@@ -229,3 +229,31 @@ def test_the_run_page_reconnects_and_resumes_after_a_server_restart(page: Any, s
     wait_until(lambda: trace_data(page, "loss")[0]["x"] == list(range(8)), timeout=30)
     assert trace_data(page, "loss")[0]["y"][-3:] == [0.5, 0.4, 0.3]
     assert page.evaluate("window.__noReload === true")
+
+
+def test_run_url_from_the_sdk_opens_the_run(page: Any, live_server: str) -> None:
+    import fitwatch
+
+    run = fitwatch.init(project="web", name="from-the-sdk", url=live_server)
+    run.log({"loss": 0.5}, step=0)
+    assert run.finish(timeout=30) is True
+    open_ready(page, run.url)
+    assert page.locator("#empty-state").count() == 0
+    assert page.text_content("#run-name") == "from-the-sdk"
+
+
+def test_hyperparameters_are_named_as_filters_name_them_and_a_click_filters_by_one(
+    page: Any, live_server: str
+) -> None:
+    run = training_run(live_server, name="named", lr=0.003, config={"dropout": 0.2})
+    training_run(live_server, name="other", lr=0.01)
+    open_ready(page, f"{live_server}/run.html?run={run['id']}")
+    names = page.eval_on_selector_all("#hyperparameters th", "cells => cells.map(c => c.textContent)")
+    assert {"config.optimizer.learning_rate", "config.optimizer.class_name", "config.dropout",
+            "config.batch_size"} <= set(names)
+    page.click("#hyperparameters a.filter-link:text-is('config.optimizer.learning_rate')")
+    page.wait_for_function("() => document.documentElement.dataset.ready === '1'")
+    assert page.input_value("#filter") == "config.optimizer.learning_rate = 0.003"
+    page.wait_for_selector("#runs-table tbody tr")
+    shown = page.eval_on_selector_all("#runs-table tbody tr td a", "links => links.map(a => a.textContent)")
+    assert "named" in shown and "other" not in shown

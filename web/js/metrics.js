@@ -103,7 +103,7 @@ export function runDurationMs(run, now = Date.now()) {
   return end === null ? null : end - start;
 }
 
-/** Flatten nested config into {"optimizer.config.learning_rate": 0.001, ...}. */
+/** Flatten nested config into {"optimizer.learning_rate": 0.001, ...}. */
 export function flatten(value, prefix = "", out = {}) {
   if (value && typeof value === "object" && !Array.isArray(value)) {
     const entries = Object.entries(value);

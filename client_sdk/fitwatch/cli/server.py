@@ -26,9 +26,14 @@ def _cmd_server(args: argparse.Namespace) -> int:
     settings = _server_settings(args)
     from fitwatch_server.serve import serve
 
+    def announce(line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
     return serve(
         settings,  # type: ignore[arg-type]
         host=args.host, port=args.port, workers=args.workers, insecure=args.insecure,
+        announce=announce,
     )
 
 

@@ -287,7 +287,7 @@ class ComparePage {
     const diff = configDiff(runs.map((r) => r.config));
     const diffTable = diff.length
       ? el("div", { class: "table-wrap" }, el("table", { class: "data plain-head", id: "config-diff" }, el("thead", {}, head()),
-          el("tbody", {}, diff.map((row) => el("tr", {}, el("td", { class: "mono" }, row.path),
+          el("tbody", {}, diff.map((row) => el("tr", {}, el("td", { class: "mono" }, `config.${row.path}`),
             row.values.map((v, i) => el("td", { class: row.present[i] ? "diff mono wrap" : "missing mono" },
               row.present[i] ? displayValue(v) : "(not set)")))))))
       : el("p", { class: "subtle", id: "config-diff" }, runs.length > 1 ? "These runs have the same config." : "Add another run to see config differences.");
@@ -400,5 +400,6 @@ class ComparePage {
 }
 
 function shortLabel(path) {
-  return path.replace(/^optimizer\.config\./, "optimizer.").replace(/^fits\[\d+\]\.(args|params)\./, "");
+  // The config path as a filter takes it; fit() arguments (a list in the config) by their name.
+  return /^fits\[\d+\]\.(args|params)\./.test(path) ? path.replace(/^fits\[\d+\]\.(args|params)\./, "") : `config.${path}`;
 }

@@ -444,26 +444,27 @@ class RunPage {
 
   renderPanels() {
     const config = this.run.config || {};
+    // Every label is the value's path in the run's config, as a filter takes it
+    // (`config.optimizer.learning_rate`): one name per hyperparameter everywhere.
     const hyper = {};
-    for (const [k, v] of Object.entries(config)) if (!CONFIG_SECTIONS.has(k)) hyper[k] = v;
-    if (config.optimizer) {
-      hyper.optimizer = config.optimizer.class_name;
-      for (const [k, v] of Object.entries(config.optimizer.config || {})) {
-        if (v !== null && k !== "name") hyper[`optimizer.${k}`] = v;
-      }
+    for (const [k, v] of Object.entries(config)) if (!CONFIG_SECTIONS.has(k)) hyper[`config.${k}`] = v;
+    if (config.optimizer && typeof config.optimizer === "object") {
+      for (const [k, v] of Object.entries(config.optimizer)) if (v !== null) hyper[`config.optimizer.${k}`] = v;
     }
-    if (config.loss !== undefined) hyper.loss = config.loss;
-    if (config.batch_size !== undefined) hyper.batch_size = config.batch_size;
+    if (config.loss !== undefined) hyper["config.loss"] = config.loss;
+    if (config.batch_size !== undefined) hyper["config.batch_size"] = config.batch_size;
     const fits = Array.isArray(config.fits) ? config.fits : [];
     const args = fits.length ? fits[fits.length - 1].args || {} : {};
-    for (const k of ["epochs", "validation_split", "samples", "shuffle"]) if (args[k] !== undefined && args[k] !== null) hyper[k] = args[k];
-    if (config.compile && config.compile.metrics) hyper.metrics = config.compile.metrics;
+    for (const k of ["epochs", "validation_split", "samples", "shuffle"]) {
+      if (args[k] !== undefined && args[k] !== null) hyper[`config.fits[${fits.length - 1}].args.${k}`] = args[k];
+    }
+    if (config.compile && config.compile.metrics) hyper["config.compile.metrics"] = config.compile.metrics;
 
     this.metricsPanel = el("div", { class: "panel", id: "metrics-panel" });
     const panels = [
       this.metricsPanel,
       el("div", { class: "panel", id: "hyperparameters" }, el("h2", {}, "Hyperparameters"),
-        Object.keys(hyper).length ? kvTable(flatten(hyper)) : el("p", { class: "subtle" }, "No config was recorded for this run.")),
+        Object.keys(hyper).length ? kvTable(flatten(hyper), this.run.project) : el("p", { class: "subtle" }, "No config was recorded for this run.")),
     ];
     if (config.model) panels.push(modelPanel(config.model));
     if (config.environment) {
@@ -496,9 +497,23 @@ class RunPage {
   }
 }
 
-function kvTable(flat) {
-  return el("table", { class: "kv" }, el("tbody", {}, Object.entries(flat).map(([k, v]) =>
-    el("tr", {}, el("th", {}, k), el("td", {}, displayValue(v))))));
+function kvTable(flat, project) {
+  return el("table", { class: "kv" }, el("tbody", {}, Object.entries(flat).map(([k, v]) => {
+    const filter = project === undefined ? null : filterFor(k, v);
+    // A filterable name opens the runs page with `name = value` in its filter field.
+    const name = filter === null ? k : el("a", { class: "filter-link", title: `filter runs by ${filter}`,
+      href: `./?project=${encodeURIComponent(project)}&filter=${encodeURIComponent(filter)}` }, k);
+    return el("tr", {}, el("th", {}, name), el("td", {}, displayValue(v)));
+  })));
+}
+
+/** `path = value` in the filter language, or null when the filter cannot say it. */
+export function filterFor(path, value) {
+  if (path.includes("[") || path.includes(" ")) return null; // the language has no list indices
+  if (typeof value === "number" && Number.isFinite(value)) return `${path} = ${value}`;
+  if (typeof value === "boolean") return `${path} = ${value}`;
+  if (typeof value === "string") return `${path} = ${JSON.stringify(value)}`;
+  return null;
 }
 
 function modelPanel(model) {

@@ -117,7 +117,7 @@ class RunsPage {
       return (e) => { clearTimeout(timer); timer = setTimeout(() => this.setFilter({ [field]: e.target.value }), 250); };
     };
     this.filterInput = el("input", { type: "text", id: "filter", class: "filter-expr", value: s.filter,
-      placeholder: "filter: config.optimizer.config.learning_rate < 0.01 and min(val_loss) < 0.3",
+      placeholder: "filter: config.optimizer.learning_rate < 0.01 and min(val_loss) < 0.3",
       onkeydown: (e) => { if (e.key === "Enter") this.setFilter({ filter: e.target.value }); },
       onchange: (e) => this.setFilter({ filter: e.target.value }) });
     this.filterError = el("div", { class: "error-text", id: "filter-error" });
