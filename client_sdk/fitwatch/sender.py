@@ -257,7 +257,11 @@ class Sender:
         """The server is unreachable or failing: wait longer after each failure, warn once."""
         self._failures += 1
         delay = min(self.settings.retry_max_s, self.settings.retry_base_s * 2 ** (self._failures - 1))
-        self._retry_at = time.monotonic() + delay * random.uniform(0.5, 1.5)
+        delay *= random.uniform(0.5, 1.5)
+        # A 503's Retry-After (the server's database is locked or read-only) says when trying
+        # again can help: never sooner.
+        retry_after = exc.retry_after_s if isinstance(exc, ServerError) else None
+        self._retry_at = time.monotonic() + max(delay, retry_after or 0.0)
         self.warner.warn(
             "offline",
             f"cannot reach the server at {self.settings.url} ({exc}); points are kept in "
