@@ -167,8 +167,12 @@ def test_a_read_only_database_serves_reads_and_answers_writes_503(
                 ("POST", "/api/v1/runs", {"project": "p"}),
                 ("PATCH", f"/api/v1/runs/{run['id']}", {"notes": "x"}),
                 ("POST", f"/api/v1/runs/{run['id']}/heartbeat", None),
+                ("POST", "/api/v1/tokens", {"name": "new", "scope": "read"}),
+                ("POST", "/api/v1/auth/session", None),  # a sign-in writes its session
             ]:
-                response = http.request(method, route, json=body)
+                # The bootstrap admin token makes tokens but cannot sign in: the reader does.
+                headers = as_reader if route.endswith("/session") else admin
+                response = http.request(method, route, json=body, headers=headers)
                 assert response.status_code == 503, (route, response.text)
                 assert "the database is read-only" in response.json()["detail"]
                 assert words in response.json()["detail"]  # the database's own words
