@@ -324,13 +324,8 @@ class Sender:
                 )
                 self._keep_rejected(batch, str(exc))
             except ServerError as exc:
-                if exc.status_code == 503 and exc.retry_after_s is not None:
-                    # The server is busy and said when to come back: not an outage.
-                    self._rate_limited_until = time.monotonic() + exc.retry_after_s
-                    logger.debug(
-                        "fitwatch: the server is busy; sending again in %.1f s", exc.retry_after_s
-                    )
-                    return
+                # A 503 (busy, locked or read-only database) waits at least its Retry-After
+                # in `_back_off` and warns once: a read-only database needs a person.
                 if exc.status_code != 429:
                     self._back_off(exc)
                     return
@@ -355,14 +350,19 @@ class Sender:
     def _back_off(self, exc: FitwatchError) -> None:
         """The server is unreachable or failing: wait longer after each failure, warn once."""
         self._failures += 1
-        delay = min(
-            self.settings.retry_max_s, self.settings.retry_base_s * 2 ** (self._failures - 1)
-        )
-        self._retry_at = time.monotonic() + delay * random.uniform(0.5, 1.5)
+        delay = min(self.settings.retry_max_s, self.settings.retry_base_s * 2 ** (self._failures - 1))
+        delay *= random.uniform(0.5, 1.5)
+        # A 503's Retry-After (the server's database is locked or read-only) says when trying
+        # again can help: never sooner.
+        retry_after = exc.retry_after_s if isinstance(exc, ServerError) else None
+        self._retry_at = time.monotonic() + max(delay, retry_after or 0.0)
+        if isinstance(exc, ServerError):
+            problem = f"the server at {self.settings.url} cannot take points now"
+        else:
+            problem = f"cannot reach the server at {self.settings.url}"
         self.warner.warn(
             "offline",
-            f"cannot reach the server at {self.settings.url} ({exc}); points are kept in "
-            f"{self.journal.directory} and sent when it is back",
+            f"{problem} ({exc}); points are kept in {self.journal.directory} and sent when it is back",
         )
 
     def _send(self, client: Client, op: str, batch: list[Record]) -> None:

@@ -44,8 +44,10 @@ READ_ONLY_RETRY_AFTER_S = 30
 # SQLite primary result codes (the low byte of extended codes such as SQLITE_BUSY_SNAPSHOT).
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_FULL = 5, 6, 8, 13
 # PostgreSQL SQLSTATEs: disk_full, lock_not_available, deadlock_detected,
-# read_only_sql_transaction; class 08 is a lost or refused connection.
-_PG_FULL, _PG_LOCK_TIMEOUT, _PG_DEADLOCK, _PG_READ_ONLY = "53100", "55P03", "40P01", "25006"
+# read_only_sql_transaction (a read-only replica or session), insufficient_privilege (a
+# database user granted SELECT only); class 08 is a lost or refused connection.
+_PG_FULL, _PG_LOCK_TIMEOUT, _PG_DEADLOCK = "53100", "55P03", "40P01"
+_PG_READ_ONLY = ("25006", "42501")
 
 
 def _json_serializer(value: Any) -> str:
@@ -125,11 +127,11 @@ def storage_error(error: BaseException) -> FitwatchError | None:
             "nothing of this request was stored: send it again",
             retry_after_s=BUSY_RETRY_AFTER_S,
         )
-    if code == _SQLITE_READONLY or sqlstate == _PG_READ_ONLY:
+    if code == _SQLITE_READONLY or sqlstate in _PG_READ_ONLY:
         return StorageReadOnly(
             f"the database is read-only ({cause}): reads work, writes cannot be stored until "
-            "the server may write to it again (file permissions, a full or read-only mount, a "
-            "read-only PostgreSQL replica); nothing of this request was stored",
+            "the server may write to it again (file permissions, a read-only mount, a read-only "
+            "PostgreSQL replica or user); nothing of this request was stored",
             retry_after_s=READ_ONLY_RETRY_AFTER_S,
         )
     if isinstance(sqlstate, str) and sqlstate.startswith("08"):

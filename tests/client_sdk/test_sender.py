@@ -182,4 +182,33 @@ def test_fifty_runs_under_load_all_finish_true_with_every_point_stored(
             s: s + 0.4 for s in range(LOAD_STEPS)
         }
         assert not (journal_dir / run_id).exists()
+
+
+def test_a_503_with_retry_after_is_not_retried_sooner(
+    server_process: type[ServerProcess], tmp_path: Path, journal_dir: Path
+) -> None:
+    import sqlite3
+    import time
+
+    path = tmp_path / "locked.db"
+    server = server_process(f"sqlite:///{path}", env={"FITWATCH_LOCK_TIMEOUT_S": "0.2"}).start()
+    stored = Stored(server.url)
+    # Another writer holds SQLite's write lock: every write waits 0.2 s, then gets 503 with
+    # Retry-After: 1. Without it the sender's own backoff would try again within 0.2 s.
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            run = fitwatch.init(project="locked", url=server.url, **FAST_RETRY)
+            run.log({"loss": 1.0}, step=0)
+            wait_until(lambda: run._sender._failures >= 1)
+            wait = run._sender._retry_at - time.monotonic()
+            assert wait > 0.5, wait
+            assert any("locked by another writer" in str(w.message) for w in caught)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert run.finish(timeout=30) is True
+    assert stored.points(run.id, "loss", "epoch") == {0: 1.0}
     stored.close()

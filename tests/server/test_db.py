@@ -7,6 +7,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -103,46 +106,78 @@ def test_a_lock_held_past_the_lock_timeout_is_503_with_retry_after(impatient_cli
     assert series_keys(client, run["id"]) == ["loss"]
 
 
-def test_a_read_only_sqlite_file_serves_reads_and_answers_writes_503(server_process, tmp_path):
-    path = tmp_path / "data" / "fitwatch.db"
-    url = f"sqlite:///{path}"
+@contextmanager
+def read_only(database_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """The database made read-only for a server: (its URL, the driver's words for it).
+
+    SQLite: the file (not its folder) chmod'ed read-only; SQLite still opens it and reads
+    its WAL. PostgreSQL: a database user granted SELECT only, as a read-only replica or a
+    dashboard-only deployment would connect.
+    """
+    if database_url.startswith("sqlite"):
+        path = Path(database_url.removeprefix("sqlite:///"))
+        os.chmod(path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        yield database_url, "readonly database"
+        return
+    import psycopg
+
+    role = f"fitwatch_reader_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN')
+        admin.execute(f'GRANT USAGE ON SCHEMA public TO "{role}"')
+        admin.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"')
+    try:
+        yield database_url.replace("://postgres@", f"://{role}@", 1), "permission denied"
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            admin.execute(f'DROP OWNED BY "{role}"')
+            admin.execute(f'DROP ROLE "{role}"')
+
+
+def test_a_read_only_database_serves_reads_and_answers_writes_503(
+    server_process, database_url, tmp_path
+):
     env = {"FITWATCH_AUTH": "on", "FITWATCH_ADMIN_TOKEN": ADMIN_TOKEN}
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    writable = server_process(url, env=env).start()
+    writable = server_process(database_url, env=env).start()
     with httpx.Client(base_url=writable.url, headers=admin) as http:
         run = http.post("/api/v1/runs", json={"project": "p", "name": "kept"}).json()
-        assert (
-            http.post(f"/api/v1/runs/{run['id']}/points", json=points_body(100)).status_code == 200
-        )
-        reader = http.post("/api/v1/tokens", json={"name": "reader", "scope": "read"}).json()[
-            "token"
-        ]
+        stored = http.post(f"/api/v1/runs/{run['id']}/points", json=points_body(100))
+        assert stored.status_code == 200, stored.text
+        made = http.post("/api/v1/tokens", json={"name": "reader", "scope": "read"})
+        reader = made.json()["token"]
     writable.stop()
 
-    # The file (not its folder) is read-only: SQLite can still open it and read its WAL.
-    os.chmod(path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-    read_only = server_process(url, env=env, file_permissions_apply=True).start()
-    with httpx.Client(base_url=read_only.url, headers=admin) as http:
-        # A token's first use would record `last_used_at`: that write must not fail the read.
-        as_reader = {"Authorization": f"Bearer {reader}"}
-        listed = http.get("/api/v1/runs", headers=as_reader)
-        assert listed.status_code == 200, listed.text
-        assert [r["name"] for r in listed.json()["runs"]] == ["kept"]
-        points = http.get(
-            f"/api/v1/runs/{run['id']}/series/loss", params={"scope": "batch"}, headers=as_reader
-        )
-        assert points.status_code == 200 and len(points.json()["steps"]) == 100
-        for method, route, body in [
-            ("POST", f"/api/v1/runs/{run['id']}/points", points_body(5, "acc")),
-            ("POST", "/api/v1/runs", {"project": "p"}),
-            ("PATCH", f"/api/v1/runs/{run['id']}", {"notes": "x"}),
-            ("POST", f"/api/v1/runs/{run['id']}/heartbeat", None),
-        ]:
-            response = http.request(method, route, json=body)
-            assert response.status_code == 503, (route, response.text)
-            assert "the database is read-only" in response.json()["detail"]
-            assert "readonly database" in response.json()["detail"]  # SQLite's own words
-            assert response.headers["retry-after"] == "30"
-        assert series_keys(http, run["id"]) == ["loss"]
-    log = Path(read_only.log_path or "").read_text()
+    with read_only(database_url, tmp_path) as (url, words):
+        server = server_process(url, env=env, file_permissions_apply=True).start()
+        with httpx.Client(base_url=server.url, headers=admin) as http:
+            # A token's first use records `last_used_at`: that write must not fail the read.
+            as_reader = {"Authorization": f"Bearer {reader}"}
+            listed = http.get("/api/v1/runs", headers=as_reader)
+            assert listed.status_code == 200, listed.text
+            assert [r["name"] for r in listed.json()["runs"]] == ["kept"]
+            points = http.get(
+                f"/api/v1/runs/{run['id']}/series/loss",
+                params={"scope": "batch"},
+                headers=as_reader,
+            )
+            assert points.status_code == 200 and len(points.json()["steps"]) == 100
+            for method, route, body in [
+                ("POST", f"/api/v1/runs/{run['id']}/points", points_body(5, "acc")),
+                ("POST", "/api/v1/runs", {"project": "p"}),
+                ("PATCH", f"/api/v1/runs/{run['id']}", {"notes": "x"}),
+                ("POST", f"/api/v1/runs/{run['id']}/heartbeat", None),
+                ("POST", "/api/v1/tokens", {"name": "new", "scope": "read"}),
+                ("POST", "/api/v1/auth/session", None),  # a sign-in writes its session
+            ]:
+                # The bootstrap admin token makes tokens but cannot sign in: the reader does.
+                headers = as_reader if route.endswith("/session") else admin
+                response = http.request(method, route, json=body, headers=headers)
+                assert response.status_code == 503, (route, response.text)
+                assert "the database is read-only" in response.json()["detail"]
+                assert words in response.json()["detail"]  # the database's own words
+                assert response.headers["retry-after"] == "30"
+            assert series_keys(http, run["id"]) == ["loss"]
+        server.stop()
+    log = Path(server.log_path or "").read_text()
     assert "the database is read-only" in log and "Traceback" not in log

@@ -128,3 +128,27 @@ def test_cors_is_closed_unless_configured(app, settings):
         assert "access-control-allow-credentials" not in preflight.headers
         created = cors.post("/api/v1/runs", json={"project": "cors"}, headers={"Origin": "https://notebook.example"})
         assert created.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/runs/a%00b"),
+        ("GET", "/api/v1/runs/{run}/series/loss%00"),
+        ("GET", "/api/v1/runs?project=a%00"),
+        ("GET", "/api/v1/runs?filter=name%20%3D%20%22a%00%22"),
+        ("GET", "/api/v1/series?runs=a%00&keys=loss"),
+        ("DELETE", "/api/v1/runs/a%00b"),
+        ("POST", "/api/v1/runs/a%00b/points"),
+    ],
+)
+def test_a_url_holding_nul_is_400_before_any_route_binds_it(client, method, path):
+    # PostgreSQL refuses NUL in a text parameter: these were 500s there (issue 8).
+    run = client.post("/api/v1/runs", json={"project": "p"}).json()["id"]
+    body = {"series": [{"key": "l", "scope": "epoch", "steps": [0], "values": [1], "times": [1.0]}]}
+    response = client.request(
+        method, path.replace("{run}", run), json=body if method == "POST" else None
+    )
+    assert response.status_code == 400, response.text
+    assert "the URL contains the NUL character (%00)" in response.json()["detail"]
+    assert client.get("/api/v1/runs").json()["total"] == 1

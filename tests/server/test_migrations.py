@@ -77,3 +77,60 @@ def test_the_tokens_revision_downgrades_and_upgrades_again(database_url):
         assert {"tokens", "web_sessions"} <= set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_run_documents_stored_before_the_limits_are_repaired(database_url):
+    """0004: a bare NaN (SQLite) or a config nested past what responses can serialise,
+    stored by an earlier version, no longer breaks the runs list (issue 8)."""
+    import json
+
+    from alembic import command
+    from sqlalchemy import text
+    from starlette.testclient import TestClient
+
+    from fitwatch_server.app import create_app
+    from fitwatch_server.migrate import alembic_config
+    from fitwatch_server.settings import Settings
+
+    url = Settings(database_url=database_url).database_url
+    engine = make_engine(url)
+    deep: object = {"leaf": 1.5}
+    for _ in range(300):
+        deep = {"a": deep}
+    try:
+        # The PostgreSQL test database is already at head: step back to before the repair.
+        command.upgrade(alembic_config(engine), "head")
+        command.downgrade(alembic_config(engine), "0003")
+        postgres = engine.dialect.name == "postgresql"
+        as_json = "CAST(:config AS JSONB)" if postgres else ":config"
+        # PostgreSQL's jsonb never took a bare NaN; SQLite stored it as invalid JSON.
+        nan_config = '{"lr": 0.1}' if postgres else '{"lr": NaN, "clip": [Infinity]}'
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO projects (id, name, created_at) VALUES (1, 'p', :t)"),
+                               {"t": "2026-01-01 00:00:00"})
+            for run_id, config in [("nan", nan_config), ("deep", json.dumps({"model": deep}))]:
+                connection.execute(
+                    text(
+                        "INSERT INTO runs (id, project_id, name, status, config, summary, notes, "
+                        f"created_at, heartbeat_at) VALUES (:id, 1, :id, 'finished', {as_json}, "
+                        f"{as_json.replace(':config', ':summary')}, '', :t, :t)"
+                    ),
+                    {"id": run_id, "config": config, "summary": '{"best": NaN}' if not postgres else "{}",
+                     "t": "2026-01-01 00:00:00"},
+                )
+        command.upgrade(alembic_config(engine), "head")
+    finally:
+        engine.dispose()
+    with TestClient(create_app(Settings(database_url=url)), base_url="http://localhost") as client:
+        for params in ({"sort": "name"}, {"sort": "config.lr"}, {"filter": "config.lr > 0"}):
+            listed = client.get("/api/v1/runs", params=params)
+            assert listed.status_code == 200, listed.text
+        deep_run, nan_run = client.get("/api/v1/runs", params={"sort": "name"}).json()["runs"]
+    if not postgres:
+        assert nan_run["config"] == {"lr": "NaN", "clip": ["Infinity"]}
+        assert nan_run["summary"] == {"best": "NaN"}
+    # Nothing is lost: what lay deeper than 128 levels is kept as its own JSON text.
+    kept, original = deep_run["config"]["model"], deep
+    for _ in range(126):
+        kept, original = kept["a"], original["a"]  # type: ignore[index]
+    assert json.loads(kept["a"]) == original["a"]  # type: ignore[index]

@@ -12,6 +12,10 @@ Any page a user visits can send requests to a server on their loopback, so befor
 - A body sent with POST, PUT or PATCH must be `application/json` (gzip-encoded or not);
   anything else is a 415. A form or a no-cors `text/plain` fetch cannot be made JSON
   without a CORS preflight, which this server does not grant unless configured.
+
+One check is not about other pages: a URL holding the NUL character (`%00`) is a 400 here,
+before any route binds it as a query parameter, which PostgreSQL refuses with an error
+(a 500 on every route that takes a run id, key, project or filter; issue 8).
 """
 
 from __future__ import annotations
@@ -23,7 +27,13 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fitwatch_server.api.errors import error_response
-from fitwatch_server.errors import CrossOrigin, FitwatchError, HostNotAllowed, UnsupportedMediaType
+from fitwatch_server.errors import (
+    CrossOrigin,
+    FitwatchError,
+    HostNotAllowed,
+    InvalidInput,
+    UnsupportedMediaType,
+)
 from fitwatch_server.settings import Settings
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -140,6 +150,11 @@ class EdgeMiddleware:
             return CrossOrigin(
                 f"a {what} from a page of another origin ({origin[:100]!r}) is refused; "
                 "list that origin in FITWATCH_ALLOWED_ORIGINS if it is yours"
+            )
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+            return InvalidInput(
+                "the URL contains the NUL character (%00); no run id, key, project, filter or sort "
+                "can hold it: remove it"
             )
         if scope["type"] == "http" and scope["method"] in WRITE_METHODS:
             content_type = headers.get("content-type")
