@@ -8,38 +8,20 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 
 from fitwatch._version import __version__
+from fitwatch.codec import json_safe
 from fitwatch.errors import RejectedError, ServerError, TransportError
 from fitwatch.settings import GZIP_MIN_BYTES, ClientSettings
 
 API = "/api/v1"
 
 
-def json_safe(obj: Any) -> Any:
-    """Make config/summary JSON-strict: non-finite floats by name, unknown objects by str."""
-    if isinstance(obj, bool) or obj is None or isinstance(obj, int | str):
-        return obj
-    if isinstance(obj, float):
-        if math.isfinite(obj):
-            return obj
-        return "NaN" if obj != obj else ("Infinity" if obj > 0 else "-Infinity")
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set | frozenset):
-        return [json_safe(v) for v in obj]
-    item = getattr(obj, "item", None)  # numpy scalars, 0-d arrays
-    if callable(item):
-        try:
-            return json_safe(item())
-        except (TypeError, ValueError):
-            pass
-    return str(obj)
+__all__ = ["API", "Client", "json_safe", "retry_after", "server_detail"]
 
 
 def retry_after(response: httpx.Response) -> float | None:

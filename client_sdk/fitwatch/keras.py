@@ -20,7 +20,7 @@ from typing import Any
 import keras
 
 from fitwatch.access import check_access
-from fitwatch.client import json_safe
+from fitwatch.codec import json_safe
 from fitwatch.environment import capture_environment
 from fitwatch.keras_introspection import (
     as_typed,
@@ -32,6 +32,7 @@ from fitwatch.keras_introspection import (
 from fitwatch.metrics import catalog
 from fitwatch.names import memorable_name
 from fitwatch.run import Run, RunState, init
+from fitwatch.scopes import Scope
 from fitwatch.settings import ClientSettings, Mode
 from fitwatch.wire import Point
 
@@ -304,7 +305,7 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         now = time.time()
         epoch = self._epoch
         if emit:
-            points = [Point(key, "batch", step, float(value), now, epoch) for key, value in values.items()]
+            points = [Point(key, Scope.batch, step, float(value), now, epoch) for key, value in values.items()]
         if self.log_derived:
             prev_count, prev = self._prev_count, self._prev_means
             if count > prev_count:
@@ -314,7 +315,7 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
                         continue
                     derived = (count * mean - prev_count * prev.get(key, 0.0)) / (count - prev_count)
                     if emit:
-                        points.append(Point(key, "batch_derived", step, derived, now, epoch))
+                        points.append(Point(key, Scope.batch_derived, step, derived, now, epoch))
                 self._prev_count, self._prev_means = count, values
         if points:
             run.add_points(points)
@@ -351,10 +352,10 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         if run is None or self._disabled:
             return
         now = time.time()
-        points = [Point(key, "epoch", epoch, float(value), now) for key, value in values.items()]
+        points = [Point(key, Scope.epoch, epoch, float(value), now) for key, value in values.items()]
         lr = self._learning_rates.get(epoch)
         if lr is not None:
-            points.append(Point(LEARNING_RATE_KEY, "epoch", epoch, lr, now))
+            points.append(Point(LEARNING_RATE_KEY, Scope.epoch, epoch, lr, now))
         if not self._reported_keys:
             self._reported_keys = True
             run.update_config({"metric_names": sorted(k for k in values if not k.startswith("val_"))})
@@ -421,9 +422,9 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
             run = self._ensure_run(status=None)
             if run is None:
                 return
-            step = run.next_step("eval")
+            step = run.next_step(Scope.eval)
             now = time.time()
-            run.add_points([Point(k, "eval", step, float(v), now) for k, v in (logs or {}).items()])
+            run.add_points([Point(k, Scope.eval, step, float(v), now) for k, v in (logs or {}).items()])
         except Exception as exc:  # noqa: BLE001
             self._warn("on_test_end failed", exc)
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from types import FrameType
 from typing import Any
 
-from fitwatch.client import json_safe
+from fitwatch.codec import json_safe
 
 KERAS_DEFAULT_BATCH_SIZE = 32
 

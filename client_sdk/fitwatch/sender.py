@@ -40,7 +40,8 @@ from enum import StrEnum
 from typing import Any
 
 from fitwatch import wire
-from fitwatch.client import Client, json_safe
+from fitwatch.client import Client
+from fitwatch.codec import json_safe
 from fitwatch.errors import FitwatchError, RejectedError, ServerError, TransportError
 from fitwatch.settings import ClientSettings, Mode
 from fitwatch.spool import Journal, Record

@@ -1,20 +1,27 @@
-"""The wire format of points: columnar batches and the NaN/Inf codec.
+"""The wire format of points: columnar batches, the same as the server's schemas (docs/api.md).
 
-Same format as the server's schemas (docs/api.md): a value is a JSON number or one of the
-strings "NaN", "Infinity", "-Infinity", because JSON has no NaN and a diverging loss is
-data, not an error.
+Values go through the one NaN/Inf codec (`fitwatch.codec`); the scopes are `fitwatch.scopes`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-JsonValue = float | str
+from fitwatch.codec import JsonValue, decode_value, encode_value
+from fitwatch.scopes import SCOPES
 
-_NAMES = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-SCOPES = ("batch", "batch_derived", "epoch", "eval")
+__all__ = [
+    "SCOPES",
+    "JsonValue",
+    "Point",
+    "count_points",
+    "decode_points",
+    "decode_value",
+    "encode_points",
+    "encode_value",
+    "merge_bodies",
+]
 
 
 class Point(NamedTuple):
@@ -26,28 +33,6 @@ class Point(NamedTuple):
     value: float
     time: float
     epoch: int | None = None
-
-
-def encode_value(value: float) -> JsonValue:
-    """Encode a float for JSON: finite numbers as themselves, the rest by name."""
-    if value != value:
-        return "NaN"
-    if value == math.inf:
-        return "Infinity"
-    if value == -math.inf:
-        return "-Infinity"
-    return value
-
-
-def decode_value(raw: Any) -> float:
-    """Decode a wire value; refuses anything but a number or one of the three names."""
-    if isinstance(raw, bool):
-        raise ValueError(f"a value must be a number, 'NaN', 'Infinity' or '-Infinity'. Received: {raw!r}")
-    if isinstance(raw, int | float):
-        return float(raw)
-    if isinstance(raw, str) and raw in _NAMES:
-        return _NAMES[raw]
-    raise ValueError(f"a value must be a number, 'NaN', 'Infinity' or '-Infinity'. Received: {raw!r}")
 
 
 def encode_points(points: Iterable[Point]) -> dict[str, Any]:

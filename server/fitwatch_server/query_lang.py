@@ -22,6 +22,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from fitwatch.scopes import SCOPES
 from fitwatch_server.errors import InvalidFilter
 
 MAX_FILTER_CHARS = 4_000
@@ -236,7 +237,7 @@ class _Parser:
             if self.token.kind == "PUNCT" and self.token.text == ",":
                 self.advance()
                 if self.token.kind != "NAME":
-                    raise self.fail("expected a scope (batch, batch_derived, epoch, eval)")
+                    raise self.fail(f"expected a scope ({', '.join(SCOPES)})")
                 scope = self.advance().text
             self.expect_punct(")")
             return Field((key,), aggregate=lowered, scope=scope, position=start.position)

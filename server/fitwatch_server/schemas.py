@@ -9,18 +9,12 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, model_validator
 
+from fitwatch.scopes import Scope as Scope  # re-exported: the wire models use it
 from fitwatch_server.models import EPOCH_MAX, KEY_MAX_CHARS, RUN_ID_MAX_CHARS
 from fitwatch_server.values import WireFloat, WireFloatList
 
 RUN_ID_PATTERN = re.compile(rf"^[A-Za-z0-9_-]{{1,{RUN_ID_MAX_CHARS}}}$")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class Scope(StrEnum):
-    batch = "batch"
-    batch_derived = "batch_derived"
-    epoch = "epoch"
-    eval = "eval"
 
 
 class RunStatus(StrEnum):

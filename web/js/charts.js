@@ -3,6 +3,7 @@
 // with a marker at the gap (never silently dropped).
 
 import { createEma, clampWeight } from "./smoothing.js";
+import { decodeValue } from "./wire.js";
 
 /** One colour per run, kept across every chart of a page (Tableau 10 + 10 darker). */
 export const PALETTE = [
@@ -25,14 +26,8 @@ export function plotlyReady() {
   });
 }
 
-/** A wire value (number or "NaN"/"Infinity"/"-Infinity") as a JS number. */
-export function parseValue(v) {
-  if (typeof v === "number") return v;
-  if (v === "NaN" || v === null || v === undefined) return NaN;
-  if (v === "Infinity") return Infinity;
-  if (v === "-Infinity") return -Infinity;
-  return Number(v);
-}
+/** A wire value (number or "NaN"/"Infinity"/"-Infinity") as a JS number: the one codec, wire.js. */
+export const parseValue = decodeValue;
 
 /** How a value reads in hover text and tables: full precision, non-finite spelled out. */
 export function formatValue(v, digits) {

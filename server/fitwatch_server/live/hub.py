@@ -22,6 +22,7 @@ from typing import Generic, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from fitwatch.scopes import carries_epochs
 from fitwatch_server import schemas
 from fitwatch_server.live import protocol, replay
 from fitwatch_server.live.subscriber import Subscriber
@@ -232,7 +233,7 @@ class Hub:
                 sid = (run_id, s.key, s.scope)
                 pending = self._pending.setdefault(sid, _Pending())
                 epochs: Iterable[int | None] = s.epochs if s.epochs is not None else [None] * len(s.steps)
-                pending.has_epochs = pending.has_epochs or s.scope in ("batch", "batch_derived")
+                pending.has_epochs = pending.has_epochs or carries_epochs(s.scope)
                 for step, value, wall_time, epoch in zip(s.steps, s.values, s.times, epochs, strict=True):
                     pending.points[step] = (value, wall_time, epoch)
             for s in series:

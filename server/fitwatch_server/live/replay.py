@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from fitwatch.scopes import carries_epochs
 from fitwatch_server import models, schemas
 from fitwatch_server.db import session_scope
 from fitwatch_server.errors import NotFound
@@ -28,8 +29,7 @@ def _rows(points: schemas.SeriesPointsPublic) -> Rows:
     return list(zip(points.steps, points.values, points.times, epochs, strict=True))
 
 
-def _has_epochs(scope: str) -> bool:
-    return scope in ("batch", "batch_derived")
+_has_epochs = carries_epochs
 
 
 def read_replay(

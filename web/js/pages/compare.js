@@ -6,6 +6,7 @@ import * as api from "../api.js";
 import { LiveClient } from "../live.js";
 import { parseState, serializeState } from "../urlstate.js";
 import { MetricChart, colorFor, formatValue, parseValue, plotlyReady, plotlyText } from "../charts.js";
+import { SCOPES as WIRE_SCOPES } from "../wire.js";
 import { groupKeys, isValidation, compiledMetrics, parseTime, flatten, displayValue, lowerIsBetter } from "../metrics.js";
 
 export const SCHEMA = {
@@ -18,12 +19,14 @@ export const SCHEMA = {
   metric: { type: "string", default: "" },
 };
 
-const SCOPES = [
-  { id: "batch", label: "batch", note: "batch: Keras's running means since each epoch began (not each batch's own value)." },
-  { id: "batch_derived", label: "batch (derived)", note: "batch (derived): per-batch values recovered from running means by fitwatch; exact only with equal batch weights." },
-  { id: "epoch", label: "epoch", note: "epoch: end-of-epoch values (equal to History.history). Solid lines: training; dotted: validation." },
-  { id: "eval", label: "evaluate", note: "evaluate: model.evaluate() results." },
-];
+// The scopes come from wire.js (the SDK's list); only their labels and notes live here.
+const SCOPE_TEXT = {
+  batch: { label: "batch", note: "batch: Keras's running means since each epoch began (not each batch's own value)." },
+  batch_derived: { label: "batch (derived)", note: "batch (derived): per-batch values recovered from running means by fitwatch; exact only with equal batch weights." },
+  epoch: { label: "epoch", note: "epoch: end-of-epoch values (equal to History.history). Solid lines: training; dotted: validation." },
+  eval: { label: "evaluate", note: "evaluate: model.evaluate() results." },
+};
+const SCOPES = WIRE_SCOPES.map((id) => ({ id, label: id, note: "", ...SCOPE_TEXT[id] }));
 const X_MODES = [["step", "step"], ["relative", "relative time"], ["wall", "wall time"]];
 // Config paths that always differ between runs and say nothing about the training.
 const DIFF_IGNORE = [/^environment\.argv/, /^learning_rate_per_epoch\./, /^fits\[\d+\]\.initial_iterations$/];

@@ -6,6 +6,7 @@ import * as api from "../api.js";
 import { LiveClient } from "../live.js";
 import { parseState, serializeState } from "../urlstate.js";
 import { MetricChart, PALETTE, formatValue, compactPoints } from "../charts.js";
+import { SCOPES as WIRE_SCOPES, carriesEpochs } from "../wire.js";
 import {
   groupKeys, isValidation, compiledMetrics, epochsDone, parseTime, formatDate, formatDuration,
   runDurationMs, flatten, displayValue, lowerIsBetter,
@@ -19,12 +20,14 @@ export const SCHEMA = {
   x: { type: "string", default: "step" },
 };
 
-export const SCOPES = [
-  { id: "batch", label: "batch", note: "batch: Keras logs a running mean since the epoch began, not each batch's own value (that is why curves jump at epoch boundaries)." },
-  { id: "batch_derived", label: "batch (derived)", note: "batch (derived): each batch's own value, recovered by fitwatch from consecutive running means. Derived, not logged by Keras; exact only when every batch has the same size and weight." },
-  { id: "epoch", label: "epoch", note: "epoch: the values Keras reports at the end of each epoch (equal to History.history); validation metrics are computed at epoch end." },
-  { id: "eval", label: "evaluate", note: "evaluate: results of model.evaluate(), one point per call." },
-];
+// The scopes come from wire.js (the SDK's list); only their labels and notes live here.
+const SCOPE_TEXT = {
+  batch: { label: "batch", note: "batch: Keras logs a running mean since the epoch began, not each batch's own value (that is why curves jump at epoch boundaries)." },
+  batch_derived: { label: "batch (derived)", note: "batch (derived): each batch's own value, recovered by fitwatch from consecutive running means. Derived, not logged by Keras; exact only when every batch has the same size and weight." },
+  epoch: { label: "epoch", note: "epoch: the values Keras reports at the end of each epoch (equal to History.history); validation metrics are computed at epoch end." },
+  eval: { label: "evaluate", note: "evaluate: results of model.evaluate(), one point per call." },
+};
+export const SCOPES = WIRE_SCOPES.map((id) => ({ id, label: id, note: "", ...SCOPE_TEXT[id] }));
 
 const X_MODES = [
   { id: "step", label: "step" },
@@ -135,7 +138,7 @@ class RunPage {
     const mode = this.state.x;
     const spe = this.stepsPerEpoch();
     const fromEpochScope = series.scope === "epoch";
-    const batchView = this.viewScope === "batch" || this.viewScope === "batch_derived";
+    const batchView = carriesEpochs(this.viewScope);
     if (mode === "wall") return new Date(time * 1000);
     if (mode === "relative") return time - this.t0;
     if (mode === "epoch") {
@@ -261,7 +264,7 @@ class RunPage {
     this.byId.clear();
     replaceChildren(this.chartsHost);
     const series = (this.run.series || []).filter((s) => s.scope === scope);
-    const batchView = scope === "batch" || scope === "batch_derived";
+    const batchView = carriesEpochs(scope);
     const trainKeys = new Set(series.map((s) => s.key));
     // In a batch view, validation metrics (epoch scope only) join their training chart.
     const valExtras = batchView
@@ -397,7 +400,7 @@ class RunPage {
   /** A series the view does not show yet (a new metric, or the first points of a run). */
   noteNewSeries(message) {
     const scope = this.viewScope;
-    const batchView = scope === "batch" || scope === "batch_derived";
+    const batchView = carriesEpochs(scope);
     const relevant = message.scope === scope || (batchView && message.scope === "epoch" && isValidation(message.key));
     const known = (this.run.series || []).some((s) => s.key === message.key && s.scope === message.scope);
     if (!known) {

@@ -9,6 +9,7 @@ import numpy as np
 from sqlalchemy import Connection, ScalarSelect, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from fitwatch.scopes import carries_epochs
 from fitwatch_server import models, schemas
 from fitwatch_server.downsample import select_indices
 from fitwatch_server.errors import NotFound
@@ -185,7 +186,7 @@ def read_points(
                 keep = select_indices(step_array, value_array, max_points)
                 rows = [rows[i] for i in keep.tolist()]
                 downsampled = True
-    has_epochs = series.scope in ("batch", "batch_derived")
+    has_epochs = carries_epochs(series.scope)
     columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[], [], [], []]
     steps, values, times, epochs = columns
     # model_construct: the rows come from the database, already valid; validating 100k-point
