@@ -48,7 +48,17 @@ def make_engine(database_url: str) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    try:
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    except ModuleNotFoundError as exc:
+        raise MissingDriver(
+            f"{url.get_backend_name()} needs its driver, which is not installed ({exc}). "
+            "Install it with: pip install 'fitwatch[postgres]'"
+        ) from exc
+
+
+class MissingDriver(ImportError):
+    """The database URL names a database whose Python driver is not installed."""
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
