@@ -251,7 +251,7 @@ def test_hyperparameters_are_named_as_filters_name_them_and_a_click_filters_by_o
     names = page.eval_on_selector_all("#hyperparameters th", "cells => cells.map(c => c.textContent)")
     assert {"config.optimizer.learning_rate", "config.optimizer.class_name", "config.dropout",
             "config.batch_size"} <= set(names)
-    page.click("#hyperparameters a.filter-link:text-is('config.optimizer.learning_rate')")
+    page.click("#hyperparameters a.filter-link[data-path='config.optimizer.learning_rate']")
     page.wait_for_function("() => document.documentElement.dataset.ready === '1'")
     assert page.input_value("#filter") == "config.optimizer.learning_rate = 0.003"
     page.wait_for_selector("#runs-table tbody tr")

@@ -537,9 +537,11 @@ class RunPage {
 function kvTable(flat, project) {
   return el("table", { class: "kv" }, el("tbody", {}, Object.entries(flat).map(([k, v]) => {
     const filter = project === undefined ? null : filterFor(k, v);
+    // Long paths wrap after a dot, never inside a name.
+    const label = k.split(/(?<=\.)/).flatMap((part, i) => (i ? [el("wbr"), part] : [part]));
     // A filterable name opens the runs page with `name = value` in its filter field.
-    const name = filter === null ? k : el("a", { class: "filter-link", title: `filter runs by ${filter}`,
-      href: `./?project=${encodeURIComponent(project)}&filter=${encodeURIComponent(filter)}` }, k);
+    const name = filter === null ? label : el("a", { class: "filter-link", "data-path": k, title: `filter runs by ${filter}`,
+      href: `./?project=${encodeURIComponent(project)}&filter=${encodeURIComponent(filter)}` }, label);
     return el("tr", {}, el("th", {}, name), el("td", {}, displayValue(v)));
   })));
 }
