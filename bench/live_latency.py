@@ -225,7 +225,7 @@ def percentile(values: list[float], q: float) -> float:
 def keepalive_probe(url: str, requests: int = 300) -> list[float]:
     """Sequential GETs of a tiny endpoint on one keep-alive connection: about 1 ms each, or
     about 40 ms each when accepted sockets lack TCP_NODELAY (the uvicorn --workers trap in
-    perf-notes.md). No database work, so the figure isolates the network path."""
+    docs/scale.md). No database work, so the figure isolates the network path."""
     with httpx.Client(base_url=url) as client:
         times = []
         for _ in range(requests):

@@ -17,7 +17,14 @@ from collections.abc import Mapping
 from types import FrameType
 from typing import Any
 
-import keras
+try:
+    import keras
+except ImportError as exc:  # Keras itself, or the backend it loads at import (TensorFlow by default)
+    raise ImportError(
+        f"fitwatch.keras needs Keras 3 and a backend for it, and importing keras failed: {exc}. "
+        "Install them with: pip install 'fitwatch[keras]' tensorflow "
+        "(or jax or torch, chosen with KERAS_BACKEND=jax|torch)"
+    ) from exc
 
 from fitwatch.access import check_access
 from fitwatch.codec import json_safe

@@ -98,14 +98,24 @@ def make_engine(database_url: str, *, lock_timeout_s: float = DEFAULT_LOCK_TIMEO
     options = " ".join(
         filter(None, [str(url.query.get("options", "")), f"-c lock_timeout={int(lock_timeout_s * 1000)}"])
     )
-    return create_engine(
-        url,
-        pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=20,
-        json_serializer=_json_serializer,
-        connect_args={"options": options},
-    )
+    try:
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=20,
+            json_serializer=_json_serializer,
+            connect_args={"options": options},
+        )
+    except ModuleNotFoundError as exc:
+        raise MissingDriver(
+            f"{url.get_backend_name()} needs its driver, which is not installed ({exc}). "
+            "Install it with: pip install 'fitwatch[postgres]'"
+        ) from exc
+
+
+class MissingDriver(ImportError):
+    """The database URL names a database whose Python driver is not installed."""
 
 
 def storage_error(error: BaseException) -> FitwatchError | None:

@@ -3,8 +3,8 @@
 Several workers share one listening socket that this module binds itself, with
 `IPPROTO_TCP` as its protocol: asyncio only sets `TCP_NODELAY` on accepted sockets whose
 listener says so, and uvicorn's own `bind_socket` leaves the protocol at 0, which costs
-every keep-alive response ~40 ms of Nagle delay with `--workers N` (uvicorn issue #3149,
-perf-notes.md). bench/live_latency.py measures the result.
+every keep-alive response ~40 ms of Nagle delay with `--workers N` (uvicorn issue #3149;
+the measurement: docs/scale.md). bench/live_latency.py measures the result.
 """
 
 from __future__ import annotations

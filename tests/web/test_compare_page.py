@@ -40,6 +40,13 @@ def test_two_runs_overlaid_with_their_config_difference(page: Any, live_server: 
     page.wait_for_selector("#parcoords[data-drawn='1']")
     labels = page.evaluate("document.querySelector('#parcoords').data[0].dimensions.map((d) => d.label)")
     assert labels == ["log10 config.optimizer.learning_rate", "min val_loss"]
+    # Every axis title is drawn whole inside the chart (the first one used to be clipped).
+    outside = page.evaluate("""() => {
+      const box = document.querySelector('#parcoords').getBoundingClientRect();
+      return [...document.querySelectorAll('#parcoords text.axis-title')].map((t) => t.getBoundingClientRect())
+        .filter((r) => r.left < box.left || r.right > box.right).length;
+    }""")
+    assert page.locator("#parcoords text.axis-title").count() == 2 and outside == 0
 
 
 def test_scope_toggle_redraws_with_batch_points(page: Any, live_server: str) -> None:

@@ -251,9 +251,33 @@ def test_hyperparameters_are_named_as_filters_name_them_and_a_click_filters_by_o
     names = page.eval_on_selector_all("#hyperparameters th", "cells => cells.map(c => c.textContent)")
     assert {"config.optimizer.learning_rate", "config.optimizer.class_name", "config.dropout",
             "config.batch_size"} <= set(names)
-    page.click("#hyperparameters a.filter-link:text-is('config.optimizer.learning_rate')")
+    page.click("#hyperparameters a.filter-link[data-path='config.optimizer.learning_rate']")
     page.wait_for_function("() => document.documentElement.dataset.ready === '1'")
     assert page.input_value("#filter") == "config.optimizer.learning_rate = 0.003"
     page.wait_for_selector("#runs-table tbody tr")
     shown = page.eval_on_selector_all("#runs-table tbody tr td a", "links => links.map(a => a.textContent)")
     assert "named" in shown and "other" not in shown
+
+
+def test_a_run_without_keras_has_no_keras_note_and_its_epochs_sit_where_they_ended(
+    page: Any, live_server: str
+) -> None:
+    import fitwatch
+
+    # A plain loop, as in the README: batch points without epochs, one val_loss per epoch.
+    run = fitwatch.init(project="web", name="plain-loop", url=live_server)
+    step = 0
+    for epoch in range(3):
+        for _ in range(10):
+            run.log({"loss": 1.0 / (step + 1)}, step=step, scope="batch")
+            step += 1
+        run.log({"val_loss": 0.5 / (epoch + 1)}, step=epoch)
+    assert run.finish(timeout=30) is True
+    open_ready(page, f"{live_server}/run.html?run={run.id}")
+    note = page.text_content("#scope-note")
+    assert "Keras" not in note and "running mean" not in note
+    val = [t for t in trace_data(page, "loss") if t["name"] == "val_loss" and t["x"]]
+    assert val and val[0]["x"] == [9, 19, 29]  # the last batch step of each epoch, not 0, 1, 2
+    page.click("#scope button[data-scope=epoch]")
+    page.wait_for_function("() => document.querySelector('#scope-note').textContent.startsWith('epoch')")
+    assert "Keras" not in page.text_content("#scope-note")

@@ -101,3 +101,24 @@ def test_banner_when_the_server_is_unreachable_then_reconnects(page: Any, server
     page.wait_for_selector("#offline-banner", state="hidden", timeout=30_000)
     create_run(server.url, name="after-restart")
     wait_until(lambda: "after-restart" in row_names(page), timeout=20)
+
+
+@pytest.mark.parametrize("fields", ["", "&status=finished&name=a"])
+def test_a_filter_error_points_at_its_place_in_the_users_own_text(page: Any, live_server: str, fields: str) -> None:
+    from fitwatch_server.errors import InvalidFilter
+    from fitwatch_server.query_lang import parse_filter
+
+    text = "loss < 1 and min(val_loss <"
+    with pytest.raises(InvalidFilter) as raised:
+        parse_filter(text)
+    expected = raised.value.position  # where the parser says the mistake is, in `text` alone
+    training_run(live_server, name="a")
+    open_ready(page, f"{live_server}/?project=web{fields}")
+    page.fill("#filter", text)
+    page.press("#filter", "Enter")
+    page.wait_for_selector("#filter-caret")
+    message = page.text_content("#filter-message")
+    assert message.startswith("Filter: ") and message.endswith(f"(at position {expected})")
+    shown, caret = page.text_content("#filter-caret").split("\n")
+    assert shown == text
+    assert caret == " " * expected + "^"

@@ -11,11 +11,12 @@ let probeDelayMs = 500;
 const reasons = new Set();
 
 export class ApiError extends Error {
-  constructor(status, detail, url) {
+  constructor(status, detail, url, position = null) {
     super(`${status}: ${detail}`);
     this.status = status;
     this.detail = detail;
     this.url = url;
+    this.position = position; // where in a filter expression the server found the error
   }
 }
 
@@ -129,11 +130,13 @@ export async function request(path, { params, method = "GET", body, signal, head
   if (response.status === 401 && !isSignInPage()) location.assign(signInUrl());
   if (!response.ok) {
     let detail = response.statusText;
+    let position = null;
     try {
       const data = await response.json();
       detail = typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail);
+      if (Number.isInteger(data.position)) position = data.position;
     } catch { /* not JSON */ }
-    throw new ApiError(response.status, detail, target);
+    throw new ApiError(response.status, detail, target, position);
   }
   return response.status === 204 ? null : response.json();
 }

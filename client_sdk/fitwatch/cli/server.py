@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 SERVER_EXTRA_MISSING = (
     "fitwatch: the server is not installed. Install it with: pip install 'fitwatch[server]'"
@@ -20,6 +21,23 @@ def _server_settings(args: argparse.Namespace) -> object:
     if getattr(args, "database_url", None):
         overrides["database_url"] = args.database_url
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _missing_driver(command: Any) -> Any:
+    """A database URL whose driver is missing: one line that says what to install."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            result: int = command(args)
+        except ImportError as exc:
+            # fitwatch_server.db.MissingDriver, by name: the server may not be installed at all.
+            if type(exc).__name__ != "MissingDriver":
+                raise
+            sys.stderr.write(f"fitwatch: {exc}\n")
+            return 2
+        return result
+
+    return run
 
 
 def _cmd_server(args: argparse.Namespace) -> int:
@@ -62,10 +80,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="store_true",
         help="allow a non-loopback --host with FITWATCH_AUTH=off (anyone who reaches the port is admin)",
     )
-    server.set_defaults(func=_cmd_server)
+    server.set_defaults(func=_missing_driver(_cmd_server))
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", help="upgrade the schema to the newest revision")
     upgrade.add_argument("--database-url", help="SQLAlchemy URL (default as for `server`)")
-    upgrade.set_defaults(func=_cmd_db_upgrade)
+    upgrade.set_defaults(func=_missing_driver(_cmd_db_upgrade))

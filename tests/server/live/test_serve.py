@@ -37,7 +37,7 @@ def test_worker_count_must_be_positive() -> None:
 
 def test_accepted_connections_get_tcp_nodelay_under_plain_asyncio() -> None:
     # uvicorn's own bind_socket leaves the protocol at 0 and asyncio then skips TCP_NODELAY
-    # (perf-notes.md: +40 ms per keep-alive response with --workers N).
+    # (docs/scale.md: +40 ms per keep-alive response with --workers N).
     sock = bind_socket("127.0.0.1", 0)
     assert sock.proto == socket.IPPROTO_TCP
 

@@ -396,10 +396,18 @@ class ComparePage {
         colorscale: "Viridis", reversescale: low, showscale: true, colorbar: { title: { text: plotlyText(key) }, thickness: 12 } },
       dimensions: dims.map((d) => ({ ...d, label: plotlyText(d.label), ticktext: d.ticktext && d.ticktext.map(plotlyText) })),
       labelfont: { size: 12 }, tickfont: { size: 11 },
-    }], { margin: { l: 70, r: 110, t: 50, b: 20 }, height: 340, paper_bgcolor: "rgba(0,0,0,0)",
+    }], { margin: parcoordsMargin(dims.map((d) => d.label)), height: 340, paper_bgcolor: "rgba(0,0,0,0)",
       font: { family: "system-ui, sans-serif", color: "#2b3340" } }, { displaylogo: false, responsive: true });
     this.parcoordsHost.dataset.drawn = "1";
   }
+}
+
+// Plotly centres each axis title over its axis, and the outer axes sit on the plot's edges:
+// half of the first and last titles hangs into the margins, which must hold it or it is clipped.
+const LABEL_CHAR_PX = 7.2; // 12 px system-ui, a little wide so that no title is cut
+export function parcoordsMargin(labels) {
+  const half = (label) => Math.ceil(((label || "").length * LABEL_CHAR_PX) / 2) + 12;
+  return { l: Math.max(70, half(labels[0])), r: Math.max(110, half(labels[labels.length - 1]) + 60), t: 50, b: 20 };
 }
 
 function shortLabel(path) {

@@ -28,6 +28,30 @@ const SCOPE_TEXT = {
   eval: { label: "evaluate", note: "evaluate: results of model.evaluate(), one point per call." },
 };
 export const SCOPES = WIRE_SCOPES.map((id) => ({ id, label: id, note: "", ...SCOPE_TEXT[id] }));
+// A run logged without the Keras callback (fitwatch.init and run.log): nothing is known of
+// how its values were computed, so the notes say only what the run logged.
+const PLAIN_NOTES = {
+  batch: "batch: the values this run logged at each step.",
+  epoch: "epoch: the values this run logged once per epoch; on a step axis each sits at the last step logged before it.",
+  eval: "evaluate: the values this run logged as evaluations.",
+};
+
+/** Whether the Keras callback recorded this run (it writes the fit() calls into the config). */
+export function isKerasRun(run) {
+  return Boolean(run && run.config && Array.isArray(run.config.fits));
+}
+
+/** The last step logged at or before `time` in a [[time, step], ...] list sorted by time. */
+export function stepAtTime(timeline, time) {
+  let lo = 0;
+  let hi = timeline.length - 1;
+  let found = null;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (timeline[mid][0] <= time) { found = timeline[mid][1]; lo = mid + 1; } else hi = mid - 1;
+  }
+  return found;
+}
 
 const X_MODES = [
   { id: "step", label: "step" },
@@ -149,7 +173,11 @@ class RunPage {
     if (fromEpochScope && batchView) {
       if (spe) return (step + 1) * spe - 1;
       const end = this.epochEnd.get(step);
-      return end ?? step;
+      if (end !== undefined) return end;
+      // Batch points without epochs (a plain loop): the epoch ended after the last batch
+      // logged before its point, by wall time.
+      const before = this.batchTimeline ? stepAtTime(this.batchTimeline, time) : null;
+      return before ?? step;
     }
     return step;
   }
@@ -222,7 +250,8 @@ class RunPage {
       el("label", {}, "X axis", xSelect),
       el("span", { class: "grow" }),
       el("span", { class: "subtle", id: "live-state" }));
-    setText(this.scopeNote, SCOPES.find((s) => s.id === scope)?.note || "");
+    const note = isKerasRun(this.run) ? SCOPES.find((s) => s.id === scope)?.note : PLAIN_NOTES[scope];
+    setText(this.scopeNote, note || "");
   }
 
   async setOption(changes, kind) {
@@ -300,6 +329,11 @@ class RunPage {
     this.scopeLoaded = true;
     this.t0 = (parseTime(this.run.created_at) ?? Date.now()) / 1000;
     this.epochEnd = new Map();
+    this.batchTimeline = [];
+    for (const d of data) {
+      if (d.scope === "batch" || d.scope === "batch_derived") d.steps.forEach((step, i) => this.batchTimeline.push([d.times[i], step]));
+    }
+    this.batchTimeline.sort((a, b) => a[0] - b[0]);
     for (const d of data) {
       if (d.scope !== "epoch" && d.epochs) {
         d.steps.forEach((step, i) => {
@@ -387,6 +421,9 @@ class RunPage {
         const e = message.epochs[i];
         if (e !== null && (this.epochEnd.get(e) ?? -1) < step) this.epochEnd.set(e, step);
       });
+    }
+    if ((message.scope === "batch" || message.scope === "batch_derived") && this.batchTimeline) {
+      message.steps.forEach((step, i) => this.batchTimeline.push([message.times[i], step]));
     }
     const added = chart.extend(id, message);
     if (added && s.steps.length > LIVE_COMPACT_FACTOR * this.maxPoints()) {
@@ -503,9 +540,11 @@ class RunPage {
 function kvTable(flat, project) {
   return el("table", { class: "kv" }, el("tbody", {}, Object.entries(flat).map(([k, v]) => {
     const filter = project === undefined ? null : filterFor(k, v);
+    // Long paths wrap after a dot, never inside a name.
+    const label = k.split(/(?<=\.)/).flatMap((part, i) => (i ? [el("wbr"), part] : [part]));
     // A filterable name opens the runs page with `name = value` in its filter field.
-    const name = filter === null ? k : el("a", { class: "filter-link", title: `filter runs by ${filter}`,
-      href: `./?project=${encodeURIComponent(project)}&filter=${encodeURIComponent(filter)}` }, k);
+    const name = filter === null ? label : el("a", { class: "filter-link", "data-path": k, title: `filter runs by ${filter}`,
+      href: `./?project=${encodeURIComponent(project)}&filter=${encodeURIComponent(filter)}` }, label);
     return el("tr", {}, el("th", {}, name), el("td", {}, displayValue(v)));
   })));
 }

@@ -23,12 +23,30 @@ const STATUSES = ["running", "finished", "failed", "crashed"];
 
 /** The server filter expression for the page's filter fields. */
 export function buildFilter(state) {
+  return filterParts(state).text;
+}
+
+/** The expression, and where the user's own filter text starts in it (-1 if it is empty). */
+export function filterParts(state) {
   const parts = [];
   if (state.status) parts.push(`status = ${JSON.stringify(state.status)}`);
   if (state.tag) parts.push(`tags = ${JSON.stringify(state.tag)}`);
   if (state.name) parts.push(`name ~ ${JSON.stringify(state.name)}`);
-  if (state.filter.trim()) parts.push(`(${state.filter.trim()})`);
-  return parts.join(" and ");
+  const own = state.filter.trim();
+  if (!own) return { text: parts.join(" and "), offset: -1 };
+  const before = parts.length ? `${parts.join(" and ")} and (` : "(";
+  // The leading spaces that trim() removed count too: positions are in the field's text.
+  const lead = state.filter.length - state.filter.trimStart().length;
+  return { text: `${before}${own})`, offset: before.length - lead };
+}
+
+/** A filter error as the user's own text with a caret under the position the server named. */
+export function filterErrorLines(detail, position, state) {
+  const { offset } = filterParts(state);
+  const message = detail.split(" (at position")[0];
+  if (position === null || offset < 0) return { message, text: "", caret: "" };
+  const at = Math.min(Math.max(position - offset, 0), state.filter.length);
+  return { message: `${message} (at position ${at})`, text: state.filter, caret: `${" ".repeat(at)}^` };
 }
 
 export function mount(root) {
@@ -159,13 +177,16 @@ class RunsPage {
       if (seq !== this.loadSeq) return;
       if (error.status === 400) {
         this.filterInput.classList.add("invalid");
-        setText(this.filterError, `Filter: ${error.detail}`);
+        const shown = filterErrorLines(error.detail, error.position, this.state);
+        replaceChildren(this.filterError, el("div", { id: "filter-message" }, `Filter: ${shown.message}`),
+          shown.caret ? el("pre", { class: "caret", id: "filter-caret" }, `${shown.text}\n${shown.caret}`) : null);
+        if (shown.caret) this.filterInput.setSelectionRange(shown.caret.length - 1, shown.caret.length - 1);
       }
       return;
     }
     if (seq !== this.loadSeq) return;
     this.filterInput.classList.remove("invalid");
-    setText(this.filterError, "");
+    replaceChildren(this.filterError);
     this.runs = data.runs;
     this.total = data.total;
     this.renderTable();
