@@ -9,14 +9,16 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from fitwatch.cli import server, sync, token
+from fitwatch.cli import importing, server, sync, token
 
 # Each module adds its subcommands to the parser; the order is the order of `fitwatch --help`.
-COMMAND_MODULES = (server, sync, token)
+COMMAND_MODULES = (server, sync, token, importing)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fitwatch", description="Live training dashboard for Keras.")
+    parser = argparse.ArgumentParser(
+        prog="fitwatch", description="Live training dashboard for Keras."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for module in COMMAND_MODULES:
         module.register(commands)
