@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 JsonValue = float | str
 
 _NAMES = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-SCOPES = ("batch", "batch_derived", "epoch", "eval")
+SCOPES = ("batch", "batch_derived", "epoch", "eval", "system")
 
 
 class Point(NamedTuple):

@@ -193,7 +193,7 @@ class _Parser:
             if self.token.kind == "PUNCT" and self.token.text == ",":
                 self.advance()
                 if self.token.kind != "NAME":
-                    raise self.fail("expected a scope (batch, batch_derived, epoch, eval)")
+                    raise self.fail("expected a scope (batch, batch_derived, epoch, eval, system)")
                 scope = self.advance().text
             self.expect_punct(")")
             return Field((key,), aggregate=lowered, scope=scope, position=start.position)

@@ -21,6 +21,8 @@ class Scope(StrEnum):
     batch_derived = "batch_derived"
     epoch = "epoch"
     eval = "eval"
+    # Sampled by the SDK: process, host and GPU figures, throughput (fitwatch/system_metrics.py).
+    system = "system"
 
 
 class RunStatus(StrEnum):
