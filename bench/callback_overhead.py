@@ -2,7 +2,9 @@
 
 Trains one load_digits MLP (64-32-10, batch 32, 57 steps an epoch) with, in turn:
 no callback, a callback whose on_train_batch_end does nothing, FitWatchCallback with
-update_freq="batch" and with update_freq="epoch", both streaming to a real fitwatch
+update_freq="batch" and with update_freq="epoch" (system metrics off, as the budget's
+baseline), and update_freq="epoch" with system metrics sampled every second (five times
+the default rate, so their cost shows if there is any), all streaming to a real fitwatch
 server started here as a subprocess (SQLite in a temp dir, a free port). Variants are
 interleaved round by round so drift hits them alike. A step's time is the gap between
 consecutive on_train_batch_end calls, seen by a timing callback placed last (so it
@@ -158,13 +160,16 @@ def main() -> None:
     try:
         model = build_model()
         model.fit(x, y, epochs=1, batch_size=BATCH_SIZE, verbose=0)  # trace once
-        run_batch = fitwatch.init(project="bench", name="update_freq=batch", url=url)
-        run_epoch = fitwatch.init(project="bench", name="update_freq=epoch", url=url)
+        run_batch = fitwatch.init(project="bench", name="update_freq=batch", url=url, system_metrics=False)
+        run_epoch = fitwatch.init(project="bench", name="update_freq=epoch", url=url, system_metrics=False)
+        run_system = fitwatch.init(project="bench", name="epoch+system", url=url,
+                                   system_metrics=True, system_metrics_interval_s=1.0)
         variants: dict[str, list[keras.callbacks.Callback]] = {
             "no callback": [],
             "do-nothing callback": [NoOp()],
             "fitwatch update_freq='batch'": [FitWatchCallback(run_batch, update_freq="batch")],
             "fitwatch update_freq='epoch'": [FitWatchCallback(run_epoch, update_freq="epoch")],
+            "fitwatch epoch + system 1 s": [FitWatchCallback(run_system, update_freq="epoch")],
         }
         gaps: dict[str, list[float]] = {name: [] for name in variants}
         per_fit: dict[str, list[float]] = {name: [] for name in variants}
@@ -179,6 +184,7 @@ def main() -> None:
                 gaps[name].extend(timer.gaps)
         run_batch.finish()
         run_epoch.finish()
+        run_system.finish()
 
         print(f"load_digits MLP 64-32-10, batch {BATCH_SIZE}, {steps // args.epochs} steps/epoch, "
               f"{args.rounds} rounds x {args.epochs} epochs per variant, {os.cpu_count()} cores")
@@ -190,6 +196,19 @@ def main() -> None:
                   f"{statistics.median(per_fit[name]) * 1e6:15.0f}")
         print(f"requests sent by the batch run: {run_batch._sender.sent_requests} "
               f"for {args.rounds * steps} steps")
+        epoch_median = statistics.median(gaps["fitwatch update_freq='epoch'"])
+        system_median = statistics.median(gaps["fitwatch epoch + system 1 s"])
+        print(f"system metrics (every 1 s) vs epoch mode without them: "
+              f"{100 * (system_median / epoch_median - 1):+.1f}% per step (budget: <= 1%)")
+        from fitwatch.system_metrics import SystemSampler
+
+        sampler = SystemSampler()
+        start = time.perf_counter()
+        for _ in range(200):
+            sampler.sample()
+        cost = (time.perf_counter() - start) / 200
+        print(f"one system sample ({sampler.source}): {cost * 1e6:.0f} us on the sender thread, "
+              f"i.e. {100 * cost / 5.0:.4f}% of one core at the default 5 s interval")
 
         # -- end-to-end lag -------------------------------------------------------------
         run = fitwatch.init(project="bench", name="lag", url=url)

@@ -45,6 +45,17 @@ def server_detail(response: httpx.Response) -> str | None:
     return detail if isinstance(detail, str) else None
 
 
+def _raise_for_status(response: httpx.Response, what: str) -> None:
+    if response.status_code < 400:
+        return
+    message = f"{what} returned {response.status_code}: {response.text[:500]}"
+    extra: dict[str, Any] = {"retry_after_s": retry_after(response), "detail": server_detail(response)}
+    error = ServerError(message, status_code=response.status_code, **extra)
+    if not error.retryable:
+        raise RejectedError(message, status_code=response.status_code, **extra)
+    raise error
+
+
 class Client:
     """The REST API as methods. Raises `TransportError`, `ServerError` or `RejectedError`."""
 
@@ -142,6 +153,18 @@ class Client:
     def get_run(self, run_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._request("GET", f"/runs/{run_id}").json()
         return result
+
+    def export_lines(self, run_id: str) -> Iterator[str]:
+        """The run's points as CSV lines (header first), streamed: never all in memory."""
+        path = f"{API}/runs/{run_id}/export"
+        try:
+            with self._http.stream("GET", path, params={"format": "csv"}) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    _raise_for_status(response, f"GET /runs/{run_id}/export")
+                yield from response.iter_lines()
+        except httpx.HTTPError as exc:
+            raise TransportError(f"GET /runs/{run_id}/export failed: {type(exc).__name__}: {exc}") from exc
 
     def whoami(self) -> dict[str, Any]:
         """GET /auth/whoami: the token's name, scope and project, and the server's limits."""

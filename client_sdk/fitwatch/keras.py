@@ -38,6 +38,7 @@ from fitwatch.keras_introspection import (
 )
 from fitwatch.metrics import catalog
 from fitwatch.names import memorable_name
+from fitwatch.resume import check_resume_mode, find_run
 from fitwatch.run import Run, RunState, init
 from fitwatch.scopes import Scope
 from fitwatch.settings import ClientSettings, Mode
@@ -96,7 +97,14 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         run: a `fitwatch.Run` to log into; the callback then never finishes it. Default:
             the callback starts its own run at the first `fit()` (with the arguments
             below) and finishes it at the end of each `fit()` (a later `fit()` resumes it).
-        project: project of the run the callback starts.
+        project: project of the run the callback starts (default `"default"`, or the
+            resumed run's own project).
+        run_id: the id of the run the callback starts; with `resume`, a run to continue
+            (a fit resumed by `BackupAndRestore` or with `initial_epoch`).
+        resume: `"allow"` (default), `"must"` (the constructor raises `ValueError` for an
+            unknown `run_id`) or `"never"`; see `fitwatch.init()`. A resumed run is
+            `running` again, and its epochs and batches continue where Keras's counts say
+            (`initial_epoch`, the restored optimizer's iterations), without overwriting.
         name: name of that run; default: the optimizer and learning rate and a number
             (`adam-lr1e-3-7`).
         config: extra config for that run (hyperparameters).
@@ -125,7 +133,9 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self,
         run: Run | None = None,
         *,
-        project: str = "default",
+        project: str | None = None,
+        run_id: str | None = None,
+        resume: str | None = None,
         name: str | None = None,
         config: Mapping[str, Any] | None = None,
         tags: tuple[str, ...] | list[str] = (),
@@ -148,13 +158,28 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         client_settings = ClientSettings.load(
             url=url, mode=mode, journal_dir=settings.get("journal_dir"), token=token
         )
+        resume_mode = check_resume_mode(resume)
+        if run is not None and (run_id is not None or resume is not None):
+            raise ValueError(
+                f"run_id and resume are for the run the callback starts; pass them to "
+                f"fitwatch.init() for your own run. Received: run_id={run_id!r}, resume={resume!r}"
+            )
         if run is None:
-            check_access(client_settings, project=project)
+            if resume_mode == "must" and run_id is None:
+                raise ValueError("resume='must' needs the run_id of the run to resume. Received: run_id=None")
+            # Ask now, where a ValueError is welcome: an unknown id with resume="must", or a
+            # taken one with resume="never", must not wait for the first fit().
+            found = find_run(client_settings, run_id=run_id, resume=resume_mode) if run_id else None
+            if found is not None and project is not None and found["project"] != project:
+                raise ValueError(
+                    f"run {run_id!r} belongs to project {found['project']!r}. Received: project={project!r}"
+                )
+            check_access(client_settings, project=found["project"] if found else (project or "default"))
         self.run = run
         self._owns_run = run is None
         self._init_args: dict[str, Any] = dict(
             project=project, name=name, config=dict(config or {}), tags=list(tags),
-            url=url, mode=mode, token=token, **settings,
+            url=url, mode=mode, token=token, id=run_id, resume=resume, **settings,
         )
         self.update_freq = update_freq
         self.log_derived = log_derived
@@ -175,6 +200,10 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self._epoch_values: dict[str, dict[int, float]] = {}
         self._epoch_start_iterations = 0
         self._prev_count = 0
+        self._first_epoch_of_fit = True
+        self._iteration_offset = 0
+        self._fit_first_epoch = 0
+        self._fit_start_iterations = 0
         self._steps_per_epoch: int | None = None
         self._prev_means: dict[str, float] = {}
         self._last_batch_logs: dict[str, float] = {}
@@ -248,10 +277,17 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
             self._fit_thread = threading.get_ident()
             self._in_fit = True
         self._mean_keys = None
+        self._first_epoch_of_fit = True
         self._epoch_start_iterations = self._iterations()
         steps = (self.params or {}).get("steps")
         self._steps_per_epoch = steps if isinstance(steps, int) and steps > 0 else None
         fit_args = fit_arguments(frame, self.batch_size)
+        # Throughput and ETA in the `system` scope (fitwatch/system_metrics.py).
+        run.progress.steps, run.progress.total_steps = 0, None
+        batch_size = fit_args.get("batch_size")
+        run.progress.batch_size = batch_size if isinstance(batch_size, int) else None
+        if run.system_sampler is not None:
+            run.system_sampler.reset_progress()
         self._fits.append({"params": json_safe(dict(self.params or {})), "args": fit_args,
                            "initial_iterations": self._epoch_start_iterations})
         config: dict[str, Any] = {"fits": self._fits, "batch_size": fit_args.get("batch_size"),
@@ -265,7 +301,20 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         try:
             self._epoch = epoch
-            self._epoch_start_iterations = self._iterations()
+            iterations = self._iterations()
+            if self._first_epoch_of_fit:
+                self._first_epoch_of_fit = False
+                # `fit(initial_epoch=k)` on a fresh optimizer (iterations 0) would log batch
+                # steps from 0 again and overwrite epoch 0's; continue at k epochs of steps.
+                # BackupAndRestore restores the iterations, and then nothing is added.
+                steps = self._steps_per_epoch
+                self._iteration_offset = max(0, epoch * steps - iterations) if steps else 0
+                self._fit_first_epoch = epoch
+                self._fit_start_iterations = iterations + self._iteration_offset
+                epochs = (self.params or {}).get("epochs")
+                if self.run is not None and steps and isinstance(epochs, int):
+                    self.run.progress.total_steps = (epochs - epoch) * steps
+            self._epoch_start_iterations = iterations + self._iteration_offset
             self._prev_count = 0
             self._prev_means = {}
             lr = self.model.optimizer.learning_rate
@@ -304,6 +353,7 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
             done = steps
         iterations = self._epoch_start_iterations + done
         step = iterations - 1
+        run.progress.steps = iterations - self._fit_start_iterations
         count = done
         values = dict(logs)  # the dict is shared by every callback: copy it
         self._last_batch_logs = values
@@ -368,6 +418,8 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
             run.update_config({"metric_names": sorted(k for k in values if not k.startswith("val_"))})
         self._last_epoch = epoch
         self._last_epoch_logs = values
+        if self._steps_per_epoch:
+            run.progress.steps = (epoch - self._fit_first_epoch + 1) * self._steps_per_epoch
         for key, value in values.items():
             self._epoch_values.setdefault(key, {})[epoch] = float(value)
         run.add_points(points)

@@ -20,9 +20,12 @@ from typing import Any
 from fitwatch import wire
 from fitwatch.access import check_access
 from fitwatch.names import memorable_name
+from fitwatch.resume import check_resume_mode, find_run, next_steps
 from fitwatch.sender import Sender, Warner
 from fitwatch.settings import ClientSettings, Mode
 from fitwatch.spool import Journal
+from fitwatch.system_metrics import SCOPE as SYSTEM_SCOPE
+from fitwatch.system_metrics import Progress, SystemSampler
 
 
 class RunState(StrEnum):
@@ -85,6 +88,7 @@ class Run:
         tags: Sequence[str],
         notes: str,
         settings: ClientSettings,
+        resumed: dict[str, Any] | None = None,
     ) -> None:
         self.id = run_id
         self.project = project
@@ -101,11 +105,22 @@ class Run:
             "notes": notes,
             "name": name,
         }
-        self._next_step: dict[str, int] = {}
+        # A resumed run continues each scope after the server's last step (fitwatch/resume.py).
+        self.resumed = resumed is not None
+        self._next_step: dict[str, int] = next_steps(resumed) if resumed is not None else {}
         self._ticks: list[Callable[[], None]] = []
+        # Training progress (steps, batch size), reported by the Keras callback for throughput.
+        self.progress = Progress()
+        self.system_sampler: SystemSampler | None = None
+        if settings.system_metrics:
+            self.system_sampler = SystemSampler(settings.system_metrics_interval_s, self.progress)
+            self._ticks.append(self._sample_system)
         self.warner = Warner()
         self.journal = Journal.for_run(settings.journal_dir, run_id)
         self._sender = self._start_sender()
+        if resumed is not None:
+            # The create is a no-op for a run that exists: say it is running again.
+            self._sender.add_update({"status": "running"})
 
     def _start_sender(self) -> Sender:
         if not self.journal.lock():
@@ -218,6 +233,19 @@ class Run:
         for tick in list(self._ticks):
             tick()
 
+    def _sample_system(self) -> None:
+        # On the sender thread, so the training thread never pays for a sample.
+        sampler = self.system_sampler
+        if sampler is None or self.state is not RunState.running or not sampler.due():
+            return
+        values = sampler.sample()
+        if not values:
+            return
+        step = self._next_step.get(SYSTEM_SCOPE, 0)
+        self._next_step[SYSTEM_SCOPE] = step + 1
+        now = time.time()
+        self._sender.add_points([wire.Point(k, SYSTEM_SCOPE, step, v, now) for k, v in values.items()])
+
     # -- ending -------------------------------------------------------------------
     def mark_failed(self, reason: str) -> None:
         """Record a failure: the server shows the run `failed` now, and `finish()` keeps it."""
@@ -305,7 +333,7 @@ class Run:
 
 
 def init(
-    project: str = "default",
+    project: str | None = None,
     name: str | None = None,
     config: Mapping[str, Any] | None = None,
     tags: Sequence[str] = (),
@@ -315,12 +343,14 @@ def init(
     id: str | None = None,  # noqa: A002 - the REST API calls it `id`
     journal_dir: str | None = None,
     token: str | None = None,
+    resume: str | None = None,
     **settings: Any,
 ) -> Run:
-    """Start a run and return it.
+    """Start a run (or resume one) and return it.
 
     Args:
-        project: the project the run belongs to (created on first use).
+        project: the project the run belongs to (created on first use); default
+            `"default"`, or a resumed run's own project.
         name: a display name; default: a short memorable one (`brisk-otter-12`).
         config: hyperparameters and anything to compare runs by later.
         tags: labels to filter runs by.
@@ -329,6 +359,10 @@ def init(
         mode: `"online"` (default, or `FITWATCH_MODE`) or `"offline"`: only write the
             journal (under `FITWATCH_DIR`), and upload it later with `fitwatch sync`.
         id: the run id (1-64 of `[A-Za-z0-9_-]`); default: a fresh uuid4 hex.
+        resume: with an `id`, what to do if the server has that run already: `"allow"`
+            (default) continues it, `"must"` requires it (`ValueError` for an unknown id),
+            `"never"` refuses it. A resumed run is `running` again and `log()` without a
+            step continues after the server's last step in each scope.
         journal_dir: where journals live; default `FITWATCH_DIR`, else
             `~/.local/share/fitwatch/journal`.
         token: the API token (`fitwatch token create --scope write`), default
@@ -340,8 +374,9 @@ def init(
         The `Run`, already streaming.
 
     Raises:
-        ValueError: for a malformed argument (nothing is sent then), and when the server
-            refuses the token, the token is read-only, or it is bound to another project.
+        ValueError: for a malformed argument (nothing is sent then), when the server
+            refuses the token, the token is read-only, or it is bound to another project,
+            and when `resume` forbids what the server has (or, for `"must"`, cannot be asked).
             An unreachable server is not an error: the run is journaled and sent later.
 
     Example:
@@ -353,8 +388,11 @@ def init(
     run.finish()
     ```
     """
-    if not isinstance(project, str) or not project.strip():
+    if project is not None and (not isinstance(project, str) or not project.strip()):
         raise ValueError(f"project must be a non-empty string. Received: project={project!r}")
+    resume_mode = check_resume_mode(resume)
+    if resume_mode == "must" and id is None:
+        raise ValueError("resume='must' needs the id of the run to resume. Received: id=None")
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise ValueError(f"name must be a non-empty string or None. Received: name={name!r}")
     if isinstance(tags, str):
@@ -366,6 +404,13 @@ def init(
     if unknown:
         raise ValueError(f"unknown settings {sorted(unknown)}. Received: {settings!r}")
     client_settings = ClientSettings.load(url=url, mode=mode, journal_dir=journal_dir, token=token, **settings)
+    resumed = find_run(client_settings, run_id=run_id, resume=resume_mode) if id is not None else None
+    if resumed is not None and project is not None and resumed["project"] != project:
+        raise ValueError(
+            f"run {run_id!r} belongs to project {resumed['project']!r}; resume it there (or leave "
+            f"project out). Received: project={project!r}"
+        )
+    project = resumed["project"] if resumed is not None else (project or "default")
     client_settings = check_access(client_settings, project=project)
     return Run(
         run_id=run_id,
@@ -375,5 +420,6 @@ def init(
         tags=list(tags),
         notes=notes,
         settings=client_settings,
+        resumed=resumed,
     )
 

@@ -18,6 +18,7 @@ class Scope(StrEnum):
     batch_derived = "batch_derived"  # as batch; each batch's own value, derived by fitwatch
     epoch = "epoch"  # step = epoch index; equals History.history
     eval = "eval"  # step = the evaluate() call's ordinal
+    system = "system"  # step = sample number; process, host, GPU and throughput figures (system_metrics.py)
 
 
 SCOPES: tuple[str, ...] = tuple(scope.value for scope in Scope)

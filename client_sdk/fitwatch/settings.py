@@ -28,6 +28,8 @@ CONNECT_TIMEOUT_S = 2.0
 RETRY_BASE_S = 0.25
 RETRY_MAX_S = 15.0
 GZIP_MIN_BYTES = 16 * 1024
+SYSTEM_METRICS_INTERVAL_S = 5.0
+_OFF = ("0", "off", "false", "no")
 
 
 class Mode(StrEnum):
@@ -57,6 +59,9 @@ class ClientSettings:
     connect_timeout_s: float = CONNECT_TIMEOUT_S
     retry_base_s: float = RETRY_BASE_S
     retry_max_s: float = RETRY_MAX_S
+    # The `system` scope (fitwatch/system_metrics.py); FITWATCH_SYSTEM_METRICS=off turns it off.
+    system_metrics: bool = True
+    system_metrics_interval_s: float = SYSTEM_METRICS_INTERVAL_S
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("http://", "https://")):
@@ -68,6 +73,7 @@ class ClientSettings:
             "connect_timeout_s",
             "retry_base_s",
             "retry_max_s",
+            "system_metrics_interval_s",
         ):
             value = getattr(self, name)
             if not value > 0:
@@ -112,5 +118,6 @@ class ClientSettings:
             token=(token or env.get("FITWATCH_TOKEN") or "").strip() or None,
             mode=parsed_mode,
             journal_dir=Path(directory) if directory else default_journal_dir(),
+            system_metrics=env.get("FITWATCH_SYSTEM_METRICS", "on").strip().lower() not in _OFF,
         )
         return replace(settings, **overrides) if overrides else settings

@@ -18,7 +18,17 @@ from fitwatch_server.api.edge import EdgeMiddleware
 from fitwatch_server.api.errors import install_error_handlers
 from fitwatch_server.api.headers import SecurityHeadersMiddleware
 from fitwatch_server.api.points_fast_path import PointsFastPath
-from fitwatch_server.api.routes import auth, export, live, points, projects, runs, series, tokens
+from fitwatch_server.api.routes import (
+    auth,
+    export,
+    live,
+    points,
+    projects,
+    remote_monitor,
+    runs,
+    series,
+    tokens,
+)
 from fitwatch_server.db import make_engine, make_sessionmaker, make_write_sessionmaker
 from fitwatch_server.live import make_hub
 from fitwatch_server.migrate import upgrade_engine
@@ -39,6 +49,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         extra = schemas.PointBatchIn.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(extra.pop("$defs", {}))
         components["PointBatchIn"] = extra
+        components["RemoteMonitorEpoch"] = remote_monitor.RemoteMonitorEpoch.model_json_schema()
         app.openapi_schema = schema
     return app.openapi_schema
 
@@ -81,9 +92,11 @@ def create_app(settings: Settings) -> FastAPI:
     # Every route under the API router needs the scope its method implies (api/auth.py),
     # so a new route is protected the moment it is added.
     api = APIRouter(prefix=API_PREFIX, dependencies=[AUTHORIZED])
-    for module in (runs, points, series, export, projects, live, tokens):
+    for module in (runs, points, series, export, projects, live, tokens, remote_monitor):
         api.include_router(module.router)
     app.include_router(api)
+    # Keras's RemoteMonitor posts to /publish/epoch/end/ by default: the same guard applies.
+    app.include_router(remote_monitor.keras_default_router, dependencies=[AUTHORIZED])
     # Signing in and out needs a valid credential of any scope (a read session signs out).
     app.include_router(auth.router, prefix=API_PREFIX, dependencies=[Depends(get_principal)])
     install_error_handlers(app)

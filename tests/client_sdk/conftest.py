@@ -29,6 +29,8 @@ def journal_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("FITWATCH_URL", raising=False)
     monkeypatch.delenv("FITWATCH_MODE", raising=False)
     monkeypatch.delenv("FITWATCH_TOKEN", raising=False)
+    # System samples come at wall-clock times: tests that compare series turn them on explicitly.
+    monkeypatch.setenv("FITWATCH_SYSTEM_METRICS", "off")
     return directory
 
 

@@ -62,6 +62,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/auth/whoami"): Rule("read"),
     ("POST", "/api/v1/auth/session"): Rule("read"),
     ("DELETE", "/api/v1/auth/session"): Rule("read", ok=204),
+    # Keras's RemoteMonitor: the run is named by the path (project HIDDEN) or by headers.
+    ("POST", "/api/v1/keras/remote-monitor/{project}/{name}"): Rule("write", kind="create_run"),
+    ("POST", "/publish/epoch/end/"): Rule("write", kind="create_run"),
 }
 
 
@@ -74,6 +77,7 @@ BODIES: dict[str, Any] = {
     "RunUpdate": lambda: {"notes": "changed by the matrix"},
     "PointBatchIn": lambda: {"series": [_series("secret_loss")]},
     "TokenCreate": lambda: {"name": f"made-{uuid.uuid4().hex[:8]}", "scope": "read"},
+    "RemoteMonitorEpoch": lambda: {"epoch": 0, "loss": 0.5},
 }
 
 
@@ -127,6 +131,7 @@ class World:
     def request(self, method: str, path: str, operation: dict[str, Any], caller: Caller) -> httpx.Response:
         run_id = self.seed_run()
         url = path.replace("{run_id}", run_id).replace("{key}", "secret_loss")
+        url = url.replace("{project}", HIDDEN).replace("{name}", "made-by-the-matrix")
         if "{ident}" in url:
             throwaway = self.ok(self.http.post("/api/v1/tokens", headers=self.admin, json={
                 "name": f"throwaway-{uuid.uuid4().hex[:8]}", "scope": "read"})).json()

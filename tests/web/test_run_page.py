@@ -281,3 +281,20 @@ def test_a_run_without_keras_has_no_keras_note_and_its_epochs_sit_where_they_end
     page.click("#scope button[data-scope=epoch]")
     page.wait_for_function("() => document.querySelector('#scope-note').textContent.startsWith('epoch')")
     assert "Keras" not in page.text_content("#scope-note")
+
+
+def test_throughput_and_eta_come_from_the_system_scope_and_follow_it_live(page: Any, live_server: str) -> None:
+    run = create_run(live_server, name="throughput")
+    post_series(live_server, run["id"], series("loss", "epoch", [0], [1.0]))
+    open_ready(page, f"{live_server}/run.html?run={run['id']}")
+    assert page.is_hidden("#run-throughput") and page.is_hidden("#run-eta")  # no samples yet
+    page.wait_for_function("() => document.documentElement.dataset.liveSubscribed === '1'")
+    post_series(live_server, run["id"], series("train/steps_per_s", "system", [0], [41.25]))
+    post_series(live_server, run["id"], series("train/samples_per_s", "system", [0], [1320.0]))
+    post_series(live_server, run["id"], series("train/eta_s", "system", [0], [95.0]))
+    wait_until(lambda: page.is_visible("#run-eta"))
+    assert page.text_content("#run-throughput") == "throughput 41.3 steps/s \u00b7 1320 samples/s"
+    assert page.text_content("#run-eta").startswith("ETA 1m")
+    page.click("#scope button[data-scope=system]")
+    page.wait_for_selector(".chart[data-key='train/steps_per_s']")
+    assert "sampled by the SDK" in page.text_content("#scope-note")

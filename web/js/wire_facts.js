@@ -2,7 +2,7 @@
 // and client_sdk/fitwatch/codec.py; tests/web/test_wire_codec.py checks it. Do not edit.
 
 /** Every scope a series can have, in the SDK's order. */
-export const SCOPES = Object.freeze(["batch", "batch_derived", "epoch", "eval"]);
+export const SCOPES = Object.freeze(["batch", "batch_derived", "epoch", "eval", "system"]);
 /** The scopes whose points carry the epoch they belong to. */
 export const EPOCH_SCOPES = Object.freeze(["batch", "batch_derived"]);
 /** The wire names of the non-finite values (JSON has no NaN). */

@@ -10,10 +10,10 @@ import argparse
 from collections.abc import Sequence
 
 from fitwatch._version import __version__
-from fitwatch.cli import demo, runs, server, sync, token
+from fitwatch.cli import demo, importing, runs, server, sync, token
 
 # Each module adds its subcommands to the parser; the order is the order of `fitwatch --help`.
-COMMAND_MODULES = (server, runs, demo, sync, token)
+COMMAND_MODULES = (server, runs, demo, sync, token, importing)
 
 
 def build_parser() -> argparse.ArgumentParser:

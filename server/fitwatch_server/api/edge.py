@@ -12,6 +12,11 @@ Any page a user visits can send requests to a server on their loopback, so befor
 - A body sent with POST, PUT or PATCH must be `application/json` (gzip-encoded or not);
   anything else is a 415. A form or a no-cors `text/plain` fetch cannot be made JSON
   without a CORS preflight, which this server does not grant unless configured.
+- The one exception: Keras's `RemoteMonitor` posts a form (`FORM_PATHS`). Those paths take
+  `application/x-www-form-urlencoded` too, and refuse every request that a browser made
+  (any `Origin` or `Sec-Fetch-*` header, which browsers add to every POST and a training
+  script's `requests` never sends), same-origin included: a web page gets nothing from
+  them that the JSON routes refuse it. docs/security.md.
 
 One check is not about other pages: a URL holding the NUL character (`%00`) is a 400 here,
 before any route binds it as a query parameter, which PostgreSQL refuses with an error
@@ -27,6 +32,8 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fitwatch_server.api.errors import error_response
+from fitwatch_server.api.routes.remote_monitor import KERAS_DEFAULT_PATH
+from fitwatch_server.api.routes.remote_monitor import PREFIX as REMOTE_MONITOR_PREFIX
 from fitwatch_server.errors import (
     CrossOrigin,
     FitwatchError,
@@ -40,6 +47,8 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOOPBACK_NAMES = frozenset({"localhost"})
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+FORM_PATHS = ("/api/v1" + REMOTE_MONITOR_PREFIX + "/", KERAS_DEFAULT_PATH)
+FORM_MEDIA = "application/x-www-form-urlencoded"
 
 
 def split_host(value: str) -> tuple[str, int | None] | None:
@@ -104,7 +113,13 @@ def origin_allowed(origin: str, host_header: str, allowed: list[str]) -> bool:
 
 def _is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+def _from_a_browser(headers: Headers) -> bool:
+    return "origin" in headers or any(name.startswith("sec-fetch-") for name in headers.keys())
 
 
 def _has_body(headers: Headers) -> bool:
@@ -128,7 +143,9 @@ class EdgeMiddleware:
         if problem is None:
             await self.app(scope, receive, send)
             return
-        if scope["type"] == "websocket" and "websocket.http.response" not in scope.get("extensions", {}):
+        if scope["type"] == "websocket" and "websocket.http.response" not in scope.get(
+            "extensions", {}
+        ):
             await send({"type": "websocket.close", "code": 1008, "reason": problem.detail[:120]})
             return
         await error_response(problem)(scope, receive, send)
@@ -145,7 +162,11 @@ class EdgeMiddleware:
             )
         origin = headers.get("origin")
         browser_write = scope["type"] == "websocket" or scope["method"] not in SAFE_METHODS
-        if browser_write and origin is not None and not origin_allowed(origin, raw_host, self.allowed_origins):
+        if (
+            browser_write
+            and origin is not None
+            and not origin_allowed(origin, raw_host, self.allowed_origins)
+        ):
             what = "websocket" if scope["type"] == "websocket" else f"{scope['method']} request"
             return CrossOrigin(
                 f"a {what} from a page of another origin ({origin[:100]!r}) is refused; "
@@ -158,7 +179,19 @@ class EdgeMiddleware:
             )
         if scope["type"] == "http" and scope["method"] in WRITE_METHODS:
             content_type = headers.get("content-type")
-            if (content_type is not None or _has_body(headers)) and not _is_json(content_type or ""):
+            form_path = scope["path"].startswith(FORM_PATHS)
+            if form_path and _from_a_browser(headers):
+                return CrossOrigin(
+                    "the RemoteMonitor routes take forms, so no browser may post to them (this "
+                    "request carries Origin or Sec-Fetch-* headers); send from Keras's RemoteMonitor "
+                    "or another program"
+                )
+            is_form = (
+                form_path and (content_type or "").split(";", 1)[0].strip().lower() == FORM_MEDIA
+            )
+            if (content_type is not None or _has_body(headers)) and not (
+                _is_json(content_type or "") or is_form
+            ):
                 return UnsupportedMediaType(
                     "send the body as JSON with 'Content-Type: application/json' (gzip with "
                     f"'Content-Encoding: gzip' is fine). Received Content-Type: {content_type!r}"

@@ -26,6 +26,7 @@ const SCOPE_TEXT = {
   batch_derived: { label: "batch (derived)", note: "batch (derived): each batch's own value, recovered by fitwatch from consecutive running means. Derived, not logged by Keras; exact only when every batch has the same size and weight." },
   epoch: { label: "epoch", note: "epoch: the values Keras reports at the end of each epoch (equal to History.history); validation metrics are computed at epoch end." },
   eval: { label: "evaluate", note: "evaluate: results of model.evaluate(), one point per call." },
+  system: { label: "system", note: "system: sampled by the SDK every few seconds (step = sample number): process CPU and memory, host memory, NVIDIA GPUs when present, training throughput and ETA. Use the time x axis to line them up with training." },
 };
 export const SCOPES = WIRE_SCOPES.map((id) => ({ id, label: id, note: "", ...SCOPE_TEXT[id] }));
 // A run logged without the Keras callback (fitwatch.init and run.log): nothing is known of
@@ -51,6 +52,29 @@ export function stepAtTime(timeline, time) {
     if (timeline[mid][0] <= time) { found = timeline[mid][1]; lo = mid + 1; } else hi = mid - 1;
   }
   return found;
+}
+
+/** Latest value of a `system` series from the run's summaries, or null. */
+function systemValue(run, key) {
+  const s = (run.series || []).find((x) => x.scope === "system" && x.key === key);
+  const v = s ? s.last_value : null;
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+/** "41.3 steps/s · 661 samples/s" from the latest throughput sample, or "" before there is one. */
+export function throughputText(run) {
+  const steps = systemValue(run, "train/steps_per_s");
+  if (steps === null) return "";
+  const samples = systemValue(run, "train/samples_per_s");
+  const fmt = (v) => (v >= 100 ? v.toFixed(0) : v.toPrecision(3));
+  return samples === null ? `${fmt(steps)} steps/s` : `${fmt(steps)} steps/s \u00b7 ${fmt(samples)} samples/s`;
+}
+
+/** Time left in the current fit at the latest rate (running runs only), in ms, or null. */
+export function etaMs(run) {
+  if (run.status !== "running") return null;
+  const eta = systemValue(run, "train/eta_s");
+  return eta === null ? null : eta * 1000;
 }
 
 const X_MODES = [
@@ -200,6 +224,8 @@ class RunPage {
           el("span", {}, "started ", el("b", {}, formatDate(parseTime(r.created_at)))),
           el("span", {}, "duration ", this.durationText),
           el("span", {}, "epochs ", this.epochText),
+          this.throughputSpan = el("span", { id: "run-throughput" }, "throughput ", this.throughputText = el("b", {}, "")),
+          this.etaSpan = el("span", { id: "run-eta" }, "ETA ", this.etaText = el("b", {}, "")),
           el("span", { class: "mono subtle" }, r.id),
           r.tags.length ? el("span", {}, r.tags.map((t) => el("span", { class: "tag" }, t))) : null),
         r.notes ? el("p", { class: "subtle" }, r.notes) : null),
@@ -215,6 +241,18 @@ class RunPage {
     replaceChildren(this.main, head, this.toolbar, this.scopeNote, this.chartsHost, this.panels);
     this.renderToolbar();
     this.renderPanels();
+    this.renderProgress();
+  }
+
+  /** Throughput and ETA from the latest `system` samples; hidden until there are some. */
+  renderProgress() {
+    if (!this.throughputText) return;
+    const rate = throughputText(this.run);
+    setText(this.throughputText, rate);
+    this.throughputSpan.hidden = !rate;
+    const eta = etaMs(this.run);
+    setText(this.etaText, eta === null ? "" : formatDuration(eta));
+    this.etaSpan.hidden = eta === null;
   }
 
   async deleteRun() {
@@ -460,6 +498,7 @@ class RunPage {
     this.statusBadge.className = `status ${run.status}`;
     setText(this.statusBadge, run.status);
     setText(document.getElementById("run-name"), run.name);
+    this.renderProgress();
   }
 
   onSeries(series) {
@@ -468,6 +507,7 @@ class RunPage {
       if (i >= 0) this.run.series[i] = summary; else (this.run.series ||= []).push(summary);
     }
     setText(this.epochText, String(epochsDone(this.run)));
+    this.renderProgress();
     clearTimeout(this.metricsTimer);
     this.metricsTimer = setTimeout(() => this.renderMetricsTable(), 300);
   }
