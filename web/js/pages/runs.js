@@ -64,6 +64,8 @@ class RunsPage {
     this.live = new Map(); // project -> LiveClient
     this.loadSeq = 0;
     this.columnFilters = {};
+    // What is typed in a column's filter box before Enter: kept across redraws of the table.
+    this.filterDrafts = {};
     this.chooserOpen = false;
     this.columnIds = null;
   }
@@ -210,6 +212,7 @@ class RunsPage {
     if ("project" in changes || "view" in changes) {
       this.columnIds = loadChoice(localStorage, this.state.project);
       this.columnFilters = {};
+      this.filterDrafts = {};
       this.renderShell();
       this.subscribe();
     }
@@ -422,7 +425,8 @@ class RunsPage {
       onclick: c.sortable ? () => this.sortBy(c.id) : undefined,
     }, c.label)));
     const filters = el("tr", { class: "filters" }, el("th", {}), cols.map((c) => el("th", {},
-      el("input", { type: "text", class: "col-filter", dataset: { col: c.id }, value: this.columnFilters[c.id] || "",
+      el("input", { type: "text", class: "col-filter", dataset: { col: c.id }, value: this.filterDrafts[c.id] ?? this.columnFilters[c.id] ?? "",
+        oninput: (e) => { this.filterDrafts[c.id] = e.target.value; },
         placeholder: c.kind === "number" || c.kind === "config" ? "< 0.1" : c.kind === "time" ? ">= 2026-01-31" : "contains",
         title: "filter: a value, or an operator and a value (< 0.01, >= 3, != adam, ~ text)",
         onkeydown: (e) => { if (e.key === "Enter") this.setColumnFilter(c.id, e.target.value); },
@@ -430,9 +434,17 @@ class RunsPage {
     const body = this.runs.map((r) => el("tr", { class: selected.has(r.id) ? "selected" : "", dataset: { run: r.id } },
       el("td", {}, el("input", { type: "checkbox", class: "select", checked: selected.has(r.id), onchange: (e) => this.select(r.id, e.target.checked) })),
       cols.map((c) => el("td", { class: [c.kind === "number" ? "num" : "", c.id === "name" ? "name" : "", c.kind === "tags" ? "wrap" : ""].join(" ") }, this.cell(c, r)))));
+    // Rows redraw while someone may be typing in a filter box: keep the focus and the caret there.
+    const active = document.activeElement;
+    const focused = active && active.classList && active.classList.contains("col-filter")
+      ? { col: active.dataset.col, at: active.selectionStart } : null;
     replaceChildren(this.tableHost, el("div", { class: "table-wrap runs-scroll" },
       el("table", { class: "data runs" }, el("thead", {}, head, filters), el("tbody", {},
         body.length ? body : el("tr", {}, el("td", { colspan: String(cols.length + 1), class: "subtle" }, "No run matches the column filters."))))));
+    if (focused) {
+      const input = [...this.tableHost.querySelectorAll("input.col-filter")].find((x) => x.dataset.col === focused.col);
+      if (input) { input.focus(); input.setSelectionRange(focused.at, focused.at); }
+    }
     this.renderPager();
   }
 
@@ -448,6 +460,7 @@ class RunsPage {
   }
 
   setColumnFilter(id, typed) {
+    this.filterDrafts[id] = typed;
     if ((this.columnFilters[id] || "") === typed) return;
     this.columnFilters[id] = typed;
     this.state.page = 0;
