@@ -28,6 +28,7 @@ from fitwatch_server.api.routes import (
     runs,
     series,
     tokens,
+    trash,
 )
 from fitwatch_server.db import make_engine, make_sessionmaker, make_write_sessionmaker
 from fitwatch_server.live import make_hub
@@ -92,7 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Every route under the API router needs the scope its method implies (api/auth.py),
     # so a new route is protected the moment it is added.
     api = APIRouter(prefix=API_PREFIX, dependencies=[AUTHORIZED])
-    for module in (runs, points, series, export, projects, live, tokens, remote_monitor):
+    for module in (runs, trash, points, series, export, projects, live, tokens, remote_monitor):
         api.include_router(module.router)
     app.include_router(api)
     # Keras's RemoteMonitor posts to /publish/epoch/end/ by default: the same guard applies.

@@ -60,6 +60,8 @@ class Run(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # In the trash since then (issue 11): hidden from listings, restorable until purged.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     project: Mapped[Project] = relationship(back_populates="runs", lazy="joined")
     tags: Mapped[list[RunTag]] = relationship(

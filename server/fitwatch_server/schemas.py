@@ -80,6 +80,7 @@ class RunUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
+    project: Name | None = Field(default=None, description="move the run to this project (created if new)")
     status: RunStatus | None = None
     notes: Notes | None = None
     tags: list[Tag] | None = Field(default=None, max_length=256)
@@ -126,6 +127,7 @@ class RunPublic(BaseModel):
     created_at: datetime
     ended_at: datetime | None
     heartbeat_at: datetime
+    deleted_at: datetime | None = Field(default=None, description="set while the run is in the trash")
     series: list[SeriesPublic] | None = None
 
 
@@ -136,12 +138,30 @@ class RunsPublic(BaseModel):
 
 class ProjectPublic(BaseModel):
     name: str
-    run_count: int
+    run_count: int = Field(description="runs outside the trash")
     last_run_at: datetime | None
+    trashed_count: int = Field(default=0, description="runs of the project in the trash")
 
 
 class ProjectsPublic(BaseModel):
     projects: list[ProjectPublic]
+
+
+MAX_RUNS_PER_REQUEST = 1000
+
+
+class RunIdsIn(BaseModel):
+    """Several runs at once (move to the trash, restore, purge)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    runs: list[RunId] = Field(min_length=1, max_length=MAX_RUNS_PER_REQUEST)
+
+
+class RunIdsPublic(BaseModel):
+    """The runs a bulk request changed."""
+
+    runs: list[str]
 
 
 class SeriesPointsIn(BaseModel):

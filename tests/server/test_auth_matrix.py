@@ -55,6 +55,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/runs/{run_id}/export"): Rule("read", run=True),
     ("GET", "/api/v1/series"): Rule("read", run=True),
     ("GET", "/api/v1/projects"): Rule("read", kind="list"),
+    ("DELETE", "/api/v1/projects/{project}"): Rule("admin", run=True),
+    ("GET", "/api/v1/trash"): Rule("read", kind="list"),
+    ("POST", "/api/v1/trash"): Rule("admin", run=True),
+    ("POST", "/api/v1/trash/restore"): Rule("admin", run=True),
+    ("DELETE", "/api/v1/trash"): Rule("admin"),
     ("GET", "/api/v1/live/status"): Rule("read"),
     ("GET", "/api/v1/tokens"): Rule("admin"),
     ("POST", "/api/v1/tokens"): Rule("admin", ok=201),
@@ -73,6 +78,7 @@ def _series(key: str) -> dict[str, Any]:
 
 
 BODIES: dict[str, Any] = {
+    "RunIdsIn": lambda run_id: {"runs": [run_id]},
     "RunCreate": lambda: {"project": HIDDEN, "name": "made-by-the-matrix"},
     "RunUpdate": lambda: {"notes": "changed by the matrix"},
     "PointBatchIn": lambda: {"series": [_series("secret_loss")]},
@@ -145,7 +151,7 @@ class World:
         if content is not None:
             name = content["schema"]["$ref"].rsplit("/", 1)[-1]
             assert name in BODIES, f"add an example {name} body to BODIES (see the module docstring)"
-            body = BODIES[name]()
+            body = BODIES[name](run_id) if name == "RunIdsIn" else BODIES[name]()
         headers = {"Authorization": f"Bearer {caller.token}"} if caller.token else {}
         self.http.cookies.clear()
         return self.http.request(method, url, params=params, json=body, headers=headers)
@@ -285,3 +291,36 @@ def test_the_websocket_answers_each_caller_as_its_scope_and_project_allow(world:
     finally:
         for _, client, _ in sockets.values():
             client.close()
+
+
+def test_moving_a_run_needs_write_and_a_token_that_sees_both_projects(world: World) -> None:
+    mine = world.seed_run(project=OWN)
+    by = {c.name: c for c in world.callers}
+
+    def move(caller: str, run_id: str, project: str) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {by[caller].token}"}
+        return world.http.patch(f"/api/v1/runs/{run_id}", headers=headers, json={"project": project})
+
+    assert move("read", mine, HIDDEN).status_code == 403
+    refused = move("write for another project", mine, HIDDEN)
+    assert refused.status_code == 403 and "bound to project 'other'" in refused.json()["detail"]
+    # Into its own project from a hidden one: the hidden run does not exist for it.
+    hidden = world.seed_run()
+    assert move("write for another project", hidden, OWN).status_code == 404
+    moved = move("write", mine, HIDDEN)
+    assert moved.status_code == 200 and moved.json()["project"] == HIDDEN
+
+
+def test_a_bound_admin_purges_and_lists_only_its_own_trash(world: World) -> None:
+    bound_admin = world.make_token(f"admin-other-{uuid.uuid4().hex[:6]}", "admin", OWN)
+    headers = {"Authorization": f"Bearer {bound_admin}"}
+    hidden, mine = world.seed_run(), world.seed_run(project=OWN)
+    world.ok(world.http.post("/api/v1/trash", headers=world.admin, json={"runs": [hidden]}))
+    assert world.http.post("/api/v1/trash", headers=headers, json={"runs": [hidden]}).status_code == 404
+    world.ok(world.http.post("/api/v1/trash", headers=headers, json={"runs": [mine]}))
+    listed = world.ok(world.http.get("/api/v1/trash", headers=headers)).json()
+    assert [r["id"] for r in listed["runs"]] == [mine]
+    purged = world.ok(world.http.delete("/api/v1/trash", headers=headers)).json()
+    assert purged == {"runs": [mine]}
+    assert world.http.get(f"/api/v1/runs/{hidden}", headers=world.admin).status_code == 200
+    assert world.http.delete(f"/api/v1/projects/{HIDDEN}", headers=headers).status_code == 404

@@ -148,6 +148,13 @@ export const readMany = (params, signal) => request("/series", { params, signal 
 export const readSeries = (runId, key, params, signal) =>
   request(`/runs/${encodeURIComponent(runId)}/series/${key.split("/").map(encodeURIComponent).join("/")}`, { params, signal });
 export const deleteRun = (id) => request(`/runs/${encodeURIComponent(id)}`, { method: "DELETE" });
+export const patchRun = (id, changes) => request(`/runs/${encodeURIComponent(id)}`, { method: "PATCH", body: changes });
+export const listTrash = (params) => request("/trash", { params });
+export const trashRuns = (ids) => request("/trash", { method: "POST", body: { runs: ids } });
+export const restoreRuns = (ids) => request("/trash/restore", { method: "POST", body: { runs: ids } });
+/** Delete runs in the trash for good: the ones listed, or every one (of `project` if given). */
+export const purgeTrash = ({ runs, project } = {}) => request("/trash", { method: "DELETE", params: { runs, project } });
+export const deleteProject = (name) => request(`/projects/${encodeURIComponent(name)}`, { method: "DELETE" });
 export const whoami = () => request("/auth/whoami");
 /** Exchange a token for the session cookie (HttpOnly: this page never sees it again). */
 export const signIn = (token) => request("/auth/session", { method: "POST", headers: { Authorization: `Bearer ${token}` } });

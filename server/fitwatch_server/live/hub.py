@@ -206,9 +206,9 @@ class Hub:
         if self.wants_points(run_id) or self.wants_summaries(run_id):
             self.deliver_points(run_id, series_from_batch(batch))
 
-    async def publish_run(self, run: schemas.RunPublic) -> None:
-        """Called after a run was created or changed."""
-        self.deliver_run(run)
+    async def publish_run(self, run: schemas.RunPublic, *, previous_project: str | None = None) -> None:
+        """Called after a run was created or changed (`previous_project`: it moved from there)."""
+        self.deliver_run(run, previous_project=previous_project)
 
     async def publish_run_deleted(self, run_id: str, project: str) -> None:
         """Called after a run was deleted."""
@@ -242,11 +242,18 @@ class Hub:
             self._summary_keys.setdefault(run_id, set()).update((s.key, s.scope) for s in series)
             self._summaries.touch(run_id)
 
-    def deliver_run(self, run: schemas.RunPublic) -> None:
+    def deliver_run(self, run: schemas.RunPublic, *, previous_project: str | None = None) -> None:
         self._project_of[run.id] = run.project
         self._reported_status[run.id] = run.status.value
         text = protocol.encode(protocol.RunChanged(run=run.model_copy(update={"series": None})))
-        for subscriber in self._audience(run.id, run.project):
+        audience = self._audience(run.id, run.project)
+        if previous_project is not None:
+            # Pages of the project it left see it go; they learn nothing of where it went
+            # (a token bound to that project may not see the new one).
+            gone = protocol.encode(protocol.RunDeleted(run_id=run.id, project=previous_project))
+            for subscriber in self._audience(run.id, previous_project) - audience:
+                subscriber.offer(gone)
+        for subscriber in audience:
             subscriber.offer(text)
 
     def deliver_run_deleted(self, run_id: str, project: str) -> None:

@@ -96,11 +96,12 @@ def points_notices(worker_id: str, run_id: str, series: list[SeriesPoints]) -> l
     return _pack(inline_head, inline) + _pack(range_head, ranges)
 
 
-def run_notice(worker_id: str, run: schemas.RunPublic) -> str:
-    whole = _dumps({"w": worker_id, "t": "r", "r": run.id, "run": run.model_dump(mode="json")})
+def run_notice(worker_id: str, run: schemas.RunPublic, *, previous_project: str | None = None) -> str:
+    moved = {"pp": previous_project} if previous_project is not None else {}
+    whole = _dumps({"w": worker_id, "t": "r", "r": run.id, "run": run.model_dump(mode="json"), **moved})
     if len(whole) <= MAX_PAYLOAD_BYTES:
         return whole
-    return _dumps({"w": worker_id, "t": "r", "r": run.id})
+    return _dumps({"w": worker_id, "t": "r", "r": run.id, **moved})
 
 
 class PgNotifyHub(Hub):
@@ -163,9 +164,9 @@ class PgNotifyHub(Hub):
         self.deliver_points(run_id, series)
         self._queue_notices(points_notices(self.worker_id, run_id, series))
 
-    async def publish_run(self, run: schemas.RunPublic) -> None:
-        self.deliver_run(run)
-        self._queue_notices([run_notice(self.worker_id, run)])
+    async def publish_run(self, run: schemas.RunPublic, *, previous_project: str | None = None) -> None:
+        self.deliver_run(run, previous_project=previous_project)
+        self._queue_notices([run_notice(self.worker_id, run, previous_project=previous_project)])
 
     async def publish_run_deleted(self, run_id: str, project: str) -> None:
         self.deliver_run_deleted(run_id, project)
@@ -284,7 +285,7 @@ class PgNotifyHub(Hub):
                 )
             )
             if run is not None:
-                self.deliver_run(run)
+                self.deliver_run(run, previous_project=notice.get("pp"))
         elif kind == "d":
             self.deliver_run_deleted(run_id, notice["p"])
         elif kind == "lost":

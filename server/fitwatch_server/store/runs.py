@@ -56,6 +56,7 @@ def run_public(
         created_at=_aware(run.created_at),
         ended_at=_aware(run.ended_at) if run.ended_at else None,
         heartbeat_at=_aware(run.heartbeat_at),
+        deleted_at=_aware(run.deleted_at) if run.deleted_at else None,
         series=[point_data.series_public(s) for s in series] if series is not None else None,
     )
 
@@ -147,6 +148,8 @@ def update_run(
         config = encode_document(_merge(run.config, data.config), what="config", limits=limits)
     if data.name is not None:
         run.name = data.name
+    if data.project is not None and data.project != run.project.name:
+        run.project = get_or_create_project(session, name=data.project)
     if data.notes is not None:
         run.notes = data.notes
     if summary is not None:
@@ -180,11 +183,13 @@ def heartbeat(session: Session, *, run_id: str) -> models.Run:
 
 
 def list_projects(session: Session) -> list[schemas.ProjectPublic]:
+    live = models.Run.deleted_at.is_(None)
     rows = session.execute(
         select(
             models.Project.name,
-            func.count(models.Run.id),
-            func.max(models.Run.created_at),
+            func.count(models.Run.id).filter(live),
+            func.max(models.Run.created_at).filter(live),
+            func.count(models.Run.id).filter(models.Run.deleted_at.is_not(None)),
         )
         .outerjoin(models.Run, models.Run.project_id == models.Project.id)
         .group_by(models.Project.id, models.Project.name)
@@ -192,9 +197,9 @@ def list_projects(session: Session) -> list[schemas.ProjectPublic]:
     ).all()
     return [
         schemas.ProjectPublic(
-            name=name, run_count=count, last_run_at=_aware(last) if last else None
+            name=name, run_count=count, last_run_at=_aware(last) if last else None, trashed_count=trashed
         )
-        for name, count, last in rows
+        for name, count, last, trashed in rows
     ]
 
 

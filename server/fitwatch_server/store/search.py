@@ -42,14 +42,15 @@ from fitwatch_server.store import point_data
 
 MAX_LIMIT = 1000
 TEXT_ATTRIBUTES = ("name", "notes", "id", "project")
-TIME_ATTRIBUTES = ("created_at", "ended_at")
+TIME_ATTRIBUTES = ("created_at", "ended_at", "deleted_at")
 
 
 class _Compiler:
     def __init__(self, *, text: str, dialect: str, heartbeat_timeout_s: float) -> None:
         self.text = text
         self.dialect = dialect
-        self.crash_cutoff = datetime.now(UTC) - timedelta(seconds=heartbeat_timeout_s)
+        self.now = datetime.now(UTC)
+        self.crash_cutoff = self.now - timedelta(seconds=heartbeat_timeout_s)
 
     def fail(self, message: str, position: int) -> InvalidFilter:
         return InvalidFilter(message, position=position, text=self.text)
@@ -64,18 +65,27 @@ class _Compiler:
             else_=models.Run.status,
         )
 
+    def duration(self) -> ColumnElement[Any]:
+        """Seconds from the start to the end (to now while a run has not ended)."""
+        end = func.coalesce(models.Run.ended_at, literal(self.now))
+        if self.dialect == "sqlite":
+            return (func.julianday(end) - func.julianday(models.Run.created_at)) * 86400.0
+        return func.extract("epoch", end - models.Run.created_at)
+
     def attribute(self, field: Field) -> ColumnElement[Any]:
         name = field.path[0]
         if name == "status":
             return self.status()
         if name == "project":
             return models.Project.name.expression
-        if name in ("name", "notes", "id", "created_at", "ended_at"):
+        if name == "duration":
+            return self.duration()
+        if name in ("name", "notes", "id") + TIME_ATTRIBUTES:
             column: ColumnElement[Any] = getattr(models.Run, name)
             return column
         raise self.fail(
             f"unknown field {name!r}; use name, status, project, notes, id, created_at, "
-            "ended_at, tags, config.<key>, summary.<key> or min/max/last/count(<metric>)",
+            "ended_at, deleted_at, duration, tags, config.<key>, summary.<key> or min/max/last/count(<metric>)",
             field.position,
         )
 
@@ -194,6 +204,8 @@ class _Compiler:
                     field.position,
                 )
             return column, parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        if root == "duration" and (isinstance(sample, bool) or not isinstance(sample, int | float)):
+            raise self.fail("duration is a number of seconds; compare it with a number", field.position)
         if isinstance(sample, bool) or (
             root in TEXT_ATTRIBUTES + ("status",) and not isinstance(sample, str)
         ):
@@ -225,14 +237,16 @@ class _Compiler:
             return matched if node.op == "=" else not_(matched)
         return self.compare_column(column, node.op, value)
 
-    def sort_column(self, field: Field) -> ColumnElement[Any]:
+    def sort_columns(self, field: Field) -> list[ColumnElement[Any]]:
         if field.aggregate:
-            return self.aggregate(field)
+            return [self.aggregate(field)]
         if field.path[0] in ("config", "summary"):
-            return self.json_number(field)
+            # Numbers in numeric order, then text values in text order (a config key may hold
+            # either: `optimizer` is a name, `learning_rate` a number).
+            return [self.json_number(field), self.json_text(field)]
         if field.path == ("tags",):
             raise self.fail("runs cannot be sorted by tags", field.position)
-        return self.attribute(field)
+        return [self.attribute(field)]
 
 
 def _pg_path(path: tuple[str, ...]) -> ColumnElement[Any]:
@@ -252,13 +266,16 @@ def search_runs(
     limit: int,
     offset: int,
     heartbeat_timeout_s: float,
+    trashed: bool = False,
 ) -> tuple[list[models.Run], int]:
-    """Runs matching `filter_text` in `project` (all projects if None), sorted, one page."""
+    """Runs matching `filter_text` in `project` (all projects if None), sorted, one page:
+    the runs outside the trash, or (`trashed`) the ones in it."""
     dialect = session.get_bind().dialect.name
     compiler = _Compiler(text=filter_text, dialect=dialect, heartbeat_timeout_s=heartbeat_timeout_s)
     query = select(models.Run).join(models.Project, models.Run.project_id == models.Project.id)
     if project is not None:
         query = query.where(models.Project.name == project)
+    query = query.where(models.Run.deleted_at.is_not(None) if trashed else models.Run.deleted_at.is_(None))
     node = parse_filter(filter_text)
     query = query.where(compiler.compile(node) if node is not None else true())
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -266,8 +283,8 @@ def search_runs(
     sort_compiler = _Compiler(text=sort, dialect=dialect, heartbeat_timeout_s=heartbeat_timeout_s)
     order = []
     for field, descending in parse_sort(sort or "-created_at"):
-        column = sort_compiler.sort_column(field)
-        order.append(column.desc().nulls_last() if descending else column.asc().nulls_last())
+        for column in sort_compiler.sort_columns(field):
+            order.append(column.desc().nulls_last() if descending else column.asc().nulls_last())
     order.append(models.Run.id.asc())
     runs = list(session.scalars(query.order_by(*order).limit(limit).offset(offset)).unique())
     return runs, total

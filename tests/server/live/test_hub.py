@@ -59,3 +59,36 @@ def test_points_of_several_ingests_become_one_message_per_series(tmp_path: Path)
     first, merged = asyncio.run(scenario())
     assert first["steps"] == [0]
     assert merged["steps"] == [1, 2, 3] and merged["values"] == [1.0, 2.0, 3.0]
+
+
+def test_a_moved_run_reaches_both_projects_and_the_old_one_only_sees_it_go(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from fitwatch_server import schemas
+
+    async def scenario() -> dict[str, list[dict[str, object]]]:
+        settings = Settings(database_url=f"sqlite:///{tmp_path / 'h.db'}")
+        hub = Hub(settings, make_sessionmaker(make_engine(settings.database_url)))
+        await hub.start()
+        watchers = {name: hub.connect() for name in ("old", "new", "run")}
+        hub.subscribe(watchers["old"], runs=[], projects=["before"])
+        hub.subscribe(watchers["new"], runs=[], projects=["after"])
+        hub.subscribe(watchers["run"], runs=["r1"], projects=[])
+        now = datetime.now(UTC)
+        run = schemas.RunPublic(
+            id="r1", project="after", name="n", status=schemas.RunStatus.running, config={},
+            summary={}, tags=[], notes="", created_at=now, ended_at=None, heartbeat_at=now,
+        )
+        await hub.publish_run(run, previous_project="before")
+        seen = {}
+        for name, subscriber in watchers.items():
+            item = await subscriber.next(timeout=10)
+            assert item is not None
+            seen[name] = [json.loads(item.text)]
+        await hub.stop()
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert seen["old"] == [{"type": "run_deleted", "run_id": "r1", "project": "before"}]
+    assert seen["new"][0]["type"] == "run" and seen["new"][0]["run"]["project"] == "after"  # type: ignore[index]
+    assert seen["run"][0]["type"] == "run"

@@ -4,6 +4,7 @@
 import { el, append, setText, replaceChildren, pageFrame, callbackSnippet } from "../dom.js";
 import * as api from "../api.js";
 import { LiveClient } from "../live.js";
+import { RunEditor } from "../run_editor.js";
 import { parseState, serializeState } from "../urlstate.js";
 import { MetricChart, PALETTE, formatValue, compactPoints } from "../charts.js";
 import { SCOPES as WIRE_SCOPES, carriesEpochs } from "../wire.js";
@@ -216,29 +217,38 @@ class RunPage {
     this.statusBadge = el("span", { class: `status ${r.status}`, id: "run-status" }, r.status);
     this.durationText = el("b", {}, formatDuration(runDurationMs(r)));
     this.epochText = el("b", {}, String(epochsDone(r)));
+    // Name, tags, notes, project, trash: editable (run_editor.js), redrawn on live changes.
+    this.editor = new RunEditor(r, { onTrashed: () => location.assign(`./?project=${encodeURIComponent(r.project)}`) });
+    const actions = this.editor.actions([]);
+    api.getProjects().then((data) => {
+      const names = document.getElementById("project-names");
+      if (names) replaceChildren(names, data.projects.map((p) => el("option", { value: p.name })));
+    }).catch(() => {});
     const head = el("div", { class: "page-head" },
       el("div", {},
-        el("div", { class: "field" }, el("h1", { id: "run-name" }, r.name), this.statusBadge),
+        el("div", { class: "field" }, this.editor.nameHost, this.statusBadge),
         el("div", { class: "meta" },
-          el("span", {}, "project ", el("a", { href: `./?project=${encodeURIComponent(r.project)}` }, r.project)),
+          el("span", {}, "project ", this.editor.projectLink),
           el("span", {}, "started ", el("b", {}, formatDate(parseTime(r.created_at)))),
           el("span", {}, "duration ", this.durationText),
           el("span", {}, "epochs ", this.epochText),
           this.throughputSpan = el("span", { id: "run-throughput" }, "throughput ", this.throughputText = el("b", {}, "")),
           this.etaSpan = el("span", { id: "run-eta" }, "ETA ", this.etaText = el("b", {}, "")),
           el("span", { class: "mono subtle" }, r.id),
-          r.tags.length ? el("span", {}, r.tags.map((t) => el("span", { class: "tag" }, t))) : null),
-        r.notes ? el("p", { class: "subtle" }, r.notes) : null),
+          this.editor.tagsHost),
+        this.editor.notesHost,
+        this.editor.error),
       el("div", { class: "field" },
         el("a", { class: "btn", id: "download-csv", href: api.exportUrl(r.id, "csv"), download: `fitwatch-${r.id}.csv` }, "Download CSV"),
         el("a", { class: "btn", href: `./?project=${encodeURIComponent(r.project)}&sel=${encodeURIComponent(r.id)}` }, "Compare\u2026"),
+        actions,
         // Admin only (css/app.css hides it from read and write sessions; the server checks too).
-        el("button", { class: "btn danger", id: "delete-run", dataset: { requires: "admin" }, onclick: () => this.deleteRun() }, "Delete run")));
+        el("button", { class: "btn danger", id: "delete-run", dataset: { requires: "admin" }, onclick: () => this.deleteRun() }, "Delete for good")));
     this.toolbar = el("div", { class: "toolbar", id: "controls" });
     this.scopeNote = el("p", { class: "note", id: "scope-note" });
     this.chartsHost = el("div", { class: "charts", id: "charts" });
     this.panels = el("div", { class: "grid-2", id: "panels" });
-    replaceChildren(this.main, head, this.toolbar, this.scopeNote, this.chartsHost, this.panels);
+    replaceChildren(this.main, this.editor.trashHost, head, this.toolbar, this.scopeNote, this.chartsHost, this.panels);
     this.renderToolbar();
     this.renderPanels();
     this.renderProgress();
@@ -499,6 +509,7 @@ class RunPage {
     setText(this.statusBadge, run.status);
     setText(document.getElementById("run-name"), run.name);
     this.renderProgress();
+    if (this.editor) this.editor.update(run);
   }
 
   onSeries(series) {

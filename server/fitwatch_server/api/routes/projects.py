@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 
 from fitwatch_server import schemas
-from fitwatch_server.api.deps import PrincipalDep, SessionDep
+from fitwatch_server.api.deps import (
+    HubDep,
+    PrincipalDep,
+    SessionDep,
+    WriteSessionmakerDep,
+    in_transaction,
+)
+from fitwatch_server.errors import NotFound
+from fitwatch_server.store import trash as trash_store
 from fitwatch_server.store.runs import list_projects
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -15,3 +24,20 @@ router = APIRouter(prefix="/projects", tags=["projects"])
 def get_projects(session: SessionDep, principal: PrincipalDep) -> schemas.ProjectsPublic:
     """Every project with its run count and latest run time."""
     return schemas.ProjectsPublic(projects=[p for p in list_projects(session) if principal.sees(p.name)])
+
+
+@router.delete("/{project}", response_model=schemas.RunIdsPublic)
+async def delete_project(
+    project: str, factory: WriteSessionmakerDep, hub: HubDep, principal: PrincipalDep
+) -> schemas.RunIdsPublic:
+    """Delete a project with every run in it (trash included), for good; lists the runs deleted."""
+    if not principal.sees(project):
+        raise NotFound(f"no project named {project!r}")
+
+    def work(session: Session) -> list[str]:
+        return trash_store.delete_project(session, name=project)
+
+    run_ids = await in_transaction(factory, work)
+    for run_id in run_ids:
+        await hub.publish_run_deleted(run_id, project)
+    return schemas.RunIdsPublic(runs=run_ids)

@@ -16,6 +16,7 @@ from fitwatch_server.api.deps import (
     WriteSessionmakerDep,
     in_transaction,
 )
+from fitwatch_server.auth.principal import Principal
 from fitwatch_server.errors import Conflict
 from fitwatch_server.models import BIGINT_MAX
 from fitwatch_server.settings import Settings
@@ -62,27 +63,29 @@ async def create_run(
     return public
 
 
-@router.get("", response_model=schemas.RunsPublic)
-def list_runs(
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: PrincipalDep,
-    project: str | None = None,
-    filter: Annotated[str, Query(description="filter expression, see docs/api.md")] = "",
-    sort: Annotated[str, Query(description="comma-separated fields, '-' for descending")] = "-created_at",
-    limit: Annotated[int, Query(ge=1, le=search.MAX_LIMIT)] = 50,
-    offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
-    include: Annotated[str, Query(pattern="^(|series)$")] = "",
+def runs_page(
+    session: Session,
+    *,
+    settings: Settings,
+    principal: Principal,
+    project: str | None,
+    filter_text: str,
+    sort: str,
+    limit: int,
+    offset: int,
+    include: str,
+    trashed: bool,
 ) -> schemas.RunsPublic:
-    """Search runs with the filter language, sorted and paginated."""
+    """One page of runs (outside the trash, or in it) with their series if asked."""
     runs, total = search.search_runs(
         session,
         project=principal.project_filter(project),
-        filter_text=filter,
+        filter_text=filter_text,
         sort=sort,
         limit=limit,
         offset=offset,
         heartbeat_timeout_s=settings.heartbeat_timeout_s,
+        trashed=trashed,
     )
     by_run = (
         point_data.series_by_run(session, run_ids=[r.id for r in runs])
@@ -97,6 +100,32 @@ def list_runs(
             for r in runs
         ],
         total=total,
+    )
+
+
+FilterQuery = Annotated[str, Query(description="filter expression, see docs/api.md")]
+SortQuery = Annotated[str, Query(description="comma-separated fields, '-' for descending")]
+LimitQuery = Annotated[int, Query(ge=1, le=search.MAX_LIMIT)]
+OffsetQuery = Annotated[int, Query(ge=0, le=BIGINT_MAX)]
+IncludeQuery = Annotated[str, Query(pattern="^(|series)$")]
+
+
+@router.get("", response_model=schemas.RunsPublic)
+def list_runs(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    project: str | None = None,
+    filter: FilterQuery = "",
+    sort: SortQuery = "-created_at",
+    limit: LimitQuery = 50,
+    offset: OffsetQuery = 0,
+    include: IncludeQuery = "",
+) -> schemas.RunsPublic:
+    """Search runs (outside the trash) with the filter language, sorted and paginated."""
+    return runs_page(
+        session, settings=settings, principal=principal, project=project, filter_text=filter,
+        sort=sort, limit=limit, offset=offset, include=include, trashed=False,
     )
 
 
@@ -118,23 +147,26 @@ async def update_run(
     factory: WriteSessionmakerDep,
     settings: SettingsDep,
     hub: HubDep,
+    principal: PrincipalDep,
 ) -> schemas.RunPublic:
-    """Update status, name, notes, tags; merge into summary and config."""
+    """Update status, name, notes, tags, project (a move); merge into summary and config."""
+    if data.project is not None:
+        principal.require_project(data.project, "move runs to")
 
-    def work(session: Session) -> schemas.RunPublic:
-        run = run_store.update_run(
-            session, run_id=run_id, data=data, limits=_document_limits(settings)
-        )
-        return run_store.run_public(run, heartbeat_timeout_s=settings.heartbeat_timeout_s)
+    def work(session: Session) -> tuple[schemas.RunPublic, str]:
+        previous = run_store.get_run(session, run_id=run_id).project.name
+        run = run_store.update_run(session, run_id=run_id, data=data, limits=_document_limits(settings))
+        return run_store.run_public(run, heartbeat_timeout_s=settings.heartbeat_timeout_s), previous
 
-    public = await in_transaction(factory, work)
-    await hub.publish_run(public)
+    public, previous = await in_transaction(factory, work)
+    # A moved run leaves its old project's pages too (they drop the row).
+    await hub.publish_run(public, previous_project=previous if previous != public.project else None)
     return public
 
 
 @router.delete("/{run_id}", status_code=204)
 async def delete_run(run_id: str, factory: WriteSessionmakerDep, hub: HubDep) -> None:
-    """Delete a run with all its series and points."""
+    """Delete a run for good with all its series and points (the page uses the trash first)."""
 
     def work(session: Session) -> str:
         project = run_store.get_run(session, run_id=run_id).project.name

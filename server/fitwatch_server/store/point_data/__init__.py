@@ -13,7 +13,11 @@
 
 from __future__ import annotations
 
-from fitwatch_server.store.point_data.deletes import delete_run_data, delete_series
+from fitwatch_server.store.point_data.deletes import (
+    delete_run_data,
+    delete_runs_data,
+    delete_series,
+)
 from fitwatch_server.store.point_data.ingest import IngestJob, ingest_jobs, ingest_points
 from fitwatch_server.store.point_data.reads import (
     aggregate_subquery,
@@ -32,6 +36,7 @@ __all__ = [
     "aggregate_subquery",
     "check_run",
     "delete_run_data",
+    "delete_runs_data",
     "delete_series",
     "export_rows",
     "get_series",

@@ -9,14 +9,19 @@ from fitwatch_server import models
 from fitwatch_server.errors import NotFound
 from fitwatch_server.store.point_data.locks import lock_run_for_delete
 
+# SQLite allows 32,766 bound parameters per statement; stay far below on both backends.
+_IDS_PER_STATEMENT = 500
+
 
 def _delete_series_ids(session: Session, series_ids: list[int]) -> None:
     # Rollups and points carry no foreign key (it would cost a parent lookup per inserted
     # point), so they go first, explicitly; series ids are never reused (AUTOINCREMENT on
     # SQLite, a sequence on PostgreSQL), so nothing stale could ever meet a new series.
-    session.execute(delete(models.PointRollup).where(models.PointRollup.series_id.in_(series_ids)))
-    session.execute(delete(models.Point).where(models.Point.series_id.in_(series_ids)))
-    session.execute(delete(models.Series).where(models.Series.id.in_(series_ids)))
+    for start in range(0, len(series_ids), _IDS_PER_STATEMENT):
+        chunk = series_ids[start : start + _IDS_PER_STATEMENT]
+        session.execute(delete(models.PointRollup).where(models.PointRollup.series_id.in_(chunk)))
+        session.execute(delete(models.Point).where(models.Point.series_id.in_(chunk)))
+        session.execute(delete(models.Series).where(models.Series.id.in_(chunk)))
 
 
 def delete_run_data(session: Session, *, run_id: str) -> None:
@@ -26,6 +31,21 @@ def delete_run_data(session: Session, *, run_id: str) -> None:
     ids = list(session.scalars(select(models.Series.id).where(models.Series.run_id == run_id)))
     if ids:
         _delete_series_ids(session, ids)
+
+
+def delete_runs_data(session: Session, *, run_ids: list[str]) -> None:
+    """Delete every series of several runs with their points and rollups (purge, project delete).
+
+    The runs are locked in id order first (as `locks.py` explains), so a purge never
+    deadlocks with an ingest; runs that do not exist are skipped.
+    """
+    for run_id in sorted(set(run_ids)):
+        lock_run_for_delete(session, run_id=run_id)
+    for start in range(0, len(run_ids), _IDS_PER_STATEMENT):
+        chunk = run_ids[start : start + _IDS_PER_STATEMENT]
+        ids = list(session.scalars(select(models.Series.id).where(models.Series.run_id.in_(chunk))))
+        if ids:
+            _delete_series_ids(session, ids)
 
 
 def delete_series(session: Session, *, run_id: str, key: str, scope: str) -> None:
