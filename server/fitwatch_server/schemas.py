@@ -194,6 +194,35 @@ class MultiSeriesPublic(BaseModel):
     series: list[SeriesPointsPublic]
 
 
+class GroupSeriesPublic(BaseModel):
+    """One key of one group: per step bucket, figures over the runs that have a value there."""
+
+    key: str
+    steps: list[int] = Field(description="each bucket's first step")
+    count: list[int] = Field(description="runs with a value in the bucket")
+    mean: list[WireFloat]
+    std: list[WireFloat] = Field(description="population standard deviation (ddof=0)")
+    min: list[WireFloat]
+    max: list[WireFloat]
+
+
+class RunGroupPublic(BaseModel):
+    label: str
+    values: dict[str, Any] = Field(
+        description="the group_by fields whose values tell the groups apart"
+    )
+    run_ids: list[str]
+    series: list[GroupSeriesPublic]
+
+
+class SeriesGroupsPublic(BaseModel):
+    scope: Scope
+    group_by: list[str]
+    step_width: int = Field(description="steps per bucket (a power of two; 1: every step)")
+    runs: int = Field(description="runs the filter matched")
+    groups: list[RunGroupPublic]
+
+
 # --- tokens and sign-in (docs/security.md) ---
 
 
@@ -246,9 +275,15 @@ class ServerLimits(BaseModel):
 class WhoAmI(BaseModel):
     """Who the caller is to the server and what it may do."""
 
-    auth: bool = Field(description="false: the server runs with FITWATCH_AUTH=off (everyone is admin)")
+    auth: bool = Field(
+        description="false: the server runs with FITWATCH_AUTH=off (everyone is admin)"
+    )
     name: str
     scope: TokenScope
-    project: str | None = Field(description="the only project this caller sees; null: every project")
-    via: str = Field(description="token, session, bootstrap (FITWATCH_ADMIN_TOKEN) or local (auth off)")
+    project: str | None = Field(
+        description="the only project this caller sees; null: every project"
+    )
+    via: str = Field(
+        description="token, session, bootstrap (FITWATCH_ADMIN_TOKEN) or local (auth off)"
+    )
     limits: ServerLimits

@@ -6,6 +6,7 @@
     summary.py   the summary fields, declared once, and how they merge and are rebuilt
     rollups.py   per-bucket min/max/NaN kept on ingest, read for downsampling
     reads.py     listing, range reads with downsampling, multi-run reads, export rows
+    groups.py    statistics across the runs of a group per step bucket (bands)
     deletes.py   a run's or a series' data, all of it
     locks.py     the run lock every writer takes first
     scan.py      recompute summaries and rollups from the points (consistency checks)
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 from fitwatch_server.store.point_data.deletes import delete_run_data, delete_series
+from fitwatch_server.store.point_data.groups import GroupStats, KeyStats, group_stats
 from fitwatch_server.store.point_data.ingest import IngestJob, ingest_jobs, ingest_points
 from fitwatch_server.store.point_data.reads import (
     aggregate_subquery,
@@ -28,13 +30,16 @@ from fitwatch_server.store.point_data.reads import (
 from fitwatch_server.store.point_data.scan import check_run, orphans
 
 __all__ = [
+    "GroupStats",
     "IngestJob",
+    "KeyStats",
     "aggregate_subquery",
     "check_run",
     "delete_run_data",
     "delete_series",
     "export_rows",
     "get_series",
+    "group_stats",
     "ingest_jobs",
     "ingest_points",
     "list_series",
