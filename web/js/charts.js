@@ -15,6 +15,14 @@ export const colorFor = (index) => PALETTE[index % PALETTE.length];
 
 const NONFINITE_COLOR = "#d62728";
 
+/** Chart colours for the page's colour scheme (the dark theme follows the system setting). */
+export function chartTheme() {
+  const dark = typeof window !== "undefined" && window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
+  return dark
+    ? { dark, plot: "#161b22", text: "#c9d1d9", title: "#e6edf3", muted: "#8b949e", grid: "#262c36", line: "#3a424e" }
+    : { dark, plot: "#ffffff", text: "#2b3340", title: "#1c2430", muted: "#6b7685", grid: "#eef1f5", line: "#c9d1db" };
+}
+
 /** Resolves once Plotly.js (loaded with `defer` after the page module) has executed. */
 export function plotlyReady() {
   if (window.Plotly) return Promise.resolve(window.Plotly);

@@ -6,6 +6,7 @@ import * as api from "../api.js";
 import { LiveClient } from "../live.js";
 import { parseState, serializeState } from "../urlstate.js";
 import { MetricChart, colorFor, formatValue, parseValue, plotlyReady, plotlyText } from "../charts.js";
+import { BandChart } from "../bands.js";
 import { groupKeys, isValidation, compiledMetrics, parseTime, flatten, displayValue, lowerIsBetter } from "../metrics.js";
 
 export const SCHEMA = {
@@ -16,7 +17,26 @@ export const SCHEMA = {
   log: { type: "bool", default: false },
   x: { type: "string", default: "step" },
   metric: { type: "string", default: "" },
+  // GET /series/groups `group_by`: "" draws one line per run, anything else bands per group.
+  group: { type: "string", default: "" },
 };
+
+// What "average the seeds" means: every config key but these (see docs/api.md).
+const SEED_KEYS = ["seed", "random_seed", "random_state"];
+
+/** The Bands choices for these runs: [[group_by, label]], from their config differences. */
+export function bandChoices(configs) {
+  const choices = [["", "off (one line per run)"]];
+  const diff = configDiff(configs).map((row) => row.path);
+  const seeds = SEED_KEYS.filter((k) => diff.includes(k));
+  if (seeds.length) choices.push([seeds.map((k) => `-config.${k}`).join(","), `mean of the ${seeds.join(", ")}s`]);
+  for (const path of diff) {
+    if (/^(environment|model|fits|compile|learning_rate_per_epoch)\b/.test(path) || path.endsWith(".name")) continue;
+    choices.push([`config.${path}`, `by ${path}`]);
+  }
+  choices.push(["tags", "by tags"]);
+  return choices;
+}
 
 const SCOPES = [
   { id: "batch", label: "batch", note: "batch: Keras's running means since each epoch began (not each batch's own value)." },
@@ -151,8 +171,18 @@ class ComparePage {
         onchange: (e) => { this.state.log = e.target.checked; this.pushState(); this.charts.forEach((c) => c.setLog(this.state.log)); } }), "Log scale"),
       el("label", {}, "X axis", el("select", { id: "x-axis", onchange: (e) => { this.state.x = e.target.value; this.pushState();
         this.charts.forEach((c) => c.setX(this.state.x, this.xTitle())); } },
-        X_MODES.map(([id, label]) => el("option", { value: id, selected: id === this.state.x }, label)))));
-    setText(this.note, SCOPES.find((s) => s.id === scope)?.note || "");
+        X_MODES.map(([id, label]) => el("option", { value: id, selected: id === this.state.x }, label)))),
+      this.bandsControl());
+    setText(this.note, (SCOPES.find((s) => s.id === scope)?.note || "")
+      + (this.state.group ? " Bands: mean ± std (darker) and min–max (lighter) across each group's runs, per step bucket." : ""));
+  }
+
+  bandsControl() {
+    const choices = bandChoices(this.runs.map((r) => r.config));
+    if (this.state.group && !choices.some(([v]) => v === this.state.group)) choices.push([this.state.group, this.state.group]);
+    return el("label", {}, "Bands", el("select", { id: "bands", title: "group runs and draw each group's mean ± std and min–max",
+      onchange: (e) => { this.state.group = e.target.value; this.pushState(); this.renderToolbar(); this.loadCharts(); } },
+    choices.map(([value, label]) => el("option", { value, selected: value === this.state.group }, label))));
   }
 
   xTitle() {
@@ -193,6 +223,10 @@ class ComparePage {
       this.chartsHost.append(el("div", { class: "chart-card" }, div));
       return { group: g, div };
     });
+    if (this.state.group) {
+      await this.loadBands(cards, keys, started);
+      return;
+    }
     let data;
     try {
       // One request for every run and key: the server uses the same step buckets for every run.
@@ -226,6 +260,51 @@ class ComparePage {
     this.pending = null;
     for (const m of pending) this.onPoints(m);
     this.markReady(started);
+  }
+
+  /** Bands mode: one /series/groups request for every chart; groups coloured in order. */
+  async loadBands(cards, keys, started) {
+    const scope = this.state.scope;
+    const filter = `id in (${this.runs.map((r) => JSON.stringify(r.id)).join(", ")})`;
+    let body;
+    try {
+      body = await api.readGroups({ filter, group_by: this.state.group, keys, scope, max_points: this.maxPoints() });
+    } catch (error) {
+      this.pending = null;
+      this.chartsLoaded = false;
+      if (error.status) replaceChildren(this.chartsHost, el("div", { class: "empty", id: "empty-state" }, el("h2", {}, "Cannot group these runs"), el("p", {}, error.detail)));
+      this.markReady(started);
+      return;
+    }
+    if (scope !== this.state.scope) return;
+    this.chartsLoaded = true;
+    const groups = body.groups.map((g, i) => ({ ...g, color: colorFor(i) }));
+    this.bandGroups = groups;
+    for (const { group, div } of cards) {
+      const chart = new BandChart(div, { title: group.base, xTitle: scope === "epoch" ? "epoch" : "step", logY: this.state.log });
+      chart.keys = group.keys;
+      this.charts.push(chart);
+    }
+    await Promise.all(this.charts.map((c) => c.render(groups, c.keys, body.step_width)));
+    this.pending = null;
+    this.markReady(started);
+  }
+
+  /** Live points in bands mode: the figures change for the whole group, so ask again (at most every 2 s). */
+  refreshBands() {
+    if (this.bandTimer) return;
+    this.bandTimer = setTimeout(async () => {
+      this.bandTimer = null;
+      const keys = this.charts.flatMap((c) => c.keys || []);
+      if (!this.state.group || !keys.length) return;
+      const filter = `id in (${this.runs.map((r) => JSON.stringify(r.id)).join(", ")})`;
+      let body;
+      try {
+        body = await api.readGroups({ filter, group_by: this.state.group, keys, scope: this.state.scope, max_points: this.maxPoints() });
+      } catch { return; }
+      const groups = body.groups.map((g, i) => ({ ...g, color: colorFor(i) }));
+      for (const c of this.charts) if (c instanceof BandChart) await c.render(groups, c.keys, body.step_width);
+    }, 2000);
   }
 
   markReady(started) {
@@ -267,6 +346,7 @@ class ComparePage {
 
   onPoints(m) {
     if (this.pending) { this.pending.push(m); return; }
+    if (this.state.group) { if (m.scope === this.state.scope) this.refreshBands(); return; }
     const id = `${m.run_id}\u0000${m.key}\u0000${m.scope}`;
     const chart = this.byId.get(id);
     if (!chart) return;
