@@ -17,7 +17,17 @@ from fitwatch_server.api.deps import AUTHORIZED
 from fitwatch_server.api.edge import EdgeMiddleware
 from fitwatch_server.api.errors import install_error_handlers
 from fitwatch_server.api.headers import SecurityHeadersMiddleware
-from fitwatch_server.api.routes import auth, export, live, points, projects, runs, series, tokens
+from fitwatch_server.api.routes import (
+    auth,
+    export,
+    live,
+    metrics,
+    points,
+    projects,
+    runs,
+    series,
+    tokens,
+)
 from fitwatch_server.db import make_engine, make_sessionmaker, make_write_sessionmaker
 from fitwatch_server.live import make_hub
 from fitwatch_server.migrate import upgrade_engine
@@ -80,7 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Every route under the API router needs the scope its method implies (api/auth.py),
     # so a new route is protected the moment it is added.
     api = APIRouter(prefix=API_PREFIX, dependencies=[AUTHORIZED])
-    for module in (runs, points, series, export, projects, live, tokens):
+    for module in (runs, points, series, metrics, export, projects, live, tokens):
         api.include_router(module.router)
     app.include_router(api)
     # Signing in and out needs a valid credential of any scope (a read session signs out).

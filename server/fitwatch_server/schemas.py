@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, model_validator
 
@@ -62,6 +62,43 @@ RunId = Annotated[str, AfterValidator(_check_run_id)]
 Step = Annotated[int, Field(ge=0, le=2**62)]
 
 
+class MetricEntry(BaseModel):
+    """One logged key in the metric manifest (what Keras computed under that name)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: Key
+    metric: Name | None = Field(
+        default=None, description="Keras class or function, e.g. BinaryAccuracy"
+    )
+    canonical: Name | None = Field(default=None, description="the catalog's name, e.g. accuracy")
+    direction: Literal["min", "max"] | None = Field(default=None, description="which way is better")
+    aggregation: Literal["mean", "state"] | None = Field(
+        default=None,
+        description="mean: per-batch values are running means; state: a ratio of state",
+    )
+    output: Name | None = Field(default=None, description="the model output the key belongs to")
+    pair: Key | None = Field(default=None, description="the other key of the train/val_ pair")
+    validation: bool = False
+
+
+class MetricPublic(MetricEntry):
+    source: Literal["keras", "catalog"] = Field(
+        description="keras: sent by the callback; catalog: looked up from the key's spelling"
+    )
+
+
+class CatalogEntry(BaseModel):
+    canonical: str
+    direction: Literal["min", "max"]
+    aggregation: Literal["mean", "state"]
+    aliases: list[str]
+
+
+class CatalogPublic(BaseModel):
+    metrics: list[CatalogEntry]
+
+
 class RunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -82,6 +119,8 @@ class RunUpdate(BaseModel):
     tags: list[Tag] | None = Field(default=None, max_length=256)
     summary: dict[str, Any] | None = None
     config: dict[str, Any] | None = None
+    # The metric manifest (merged by key); the Keras callback sends it after the first batch.
+    metrics: list[MetricEntry] | None = Field(default=None, max_length=10_000)
 
     @model_validator(mode="after")
     def _crashed_is_derived(self) -> RunUpdate:
@@ -124,6 +163,8 @@ class RunPublic(BaseModel):
     ended_at: datetime | None
     heartbeat_at: datetime
     series: list[SeriesPublic] | None = None
+    # The manifest, and with `series` a catalog entry for every other key it knows.
+    metrics: list[MetricPublic] = Field(default_factory=list)
 
 
 class RunsPublic(BaseModel):
