@@ -146,3 +146,55 @@ def httpx_runs(base: str) -> list[str]:
     return [
         r["id"] for r in httpx.get(f"{base}/api/v1/runs", params={"sort": "name"}).json()["runs"]
     ]
+
+
+def test_metrics_line_up_by_what_keras_computed_and_best_follows_the_manifest(
+    page: Any, live_server: str
+) -> None:
+    import httpx
+
+    from tests.web.dashboard import create_run, post_series, series
+
+    runs = []
+    for name, acc in (("spelled-acc", "acc"), ("spelled-accuracy", "accuracy")):
+        run = create_run(live_server, name=name)
+        keys = (acc, f"val_{acc}", "loss", "val_loss", "my_err", "mean_pred")
+        post_series(
+            live_server, run["id"], *[series(k, "epoch", [0, 1, 2], [0.5, 0.7, 0.6]) for k in keys]
+        )
+        entry = {
+            "metric": "SparseCategoricalAccuracy",
+            "canonical": "accuracy",
+            "direction": "max",
+            "aggregation": "mean",
+        }
+        manifest = [
+            {"key": acc, "pair": f"val_{acc}", **entry},
+            {"key": f"val_{acc}", "pair": acc, "validation": True, **entry},
+            # A custom function whose direction the user's callback knows, and one nobody knows.
+            {"key": "my_err", "metric": "my_err", "direction": "min", "aggregation": "mean"},
+            {"key": "mean_pred", "metric": "mean_pred", "aggregation": "mean"},
+        ]
+        httpx.patch(
+            f"{live_server}/api/v1/runs/{run['id']}", json={"metrics": manifest}
+        ).raise_for_status()
+        runs.append(run["id"])
+    open_ready(page, f"{live_server}/compare.html?runs={','.join(runs)}")
+    names = [t["name"] for t in trace_data(page, "accuracy") if t["visible"] is True and t["x"]]
+    assert names == [
+        "spelled-acc \u00b7 acc",
+        "spelled-acc \u00b7 val_acc",
+        "spelled-accuracy \u00b7 accuracy",
+        "spelled-accuracy \u00b7 val_accuracy",
+    ]
+    assert page.locator(".chart[data-key=acc]").count() == 0
+    rows = page.eval_on_selector_all(
+        "#metric-values tbody tr", "rows => rows.map(r => r.cells[0].textContent)"
+    )
+    assert "accuracy best (max)" in rows and "my_err best (min)" in rows
+    assert "mean_pred final" in rows and not any(r.startswith("mean_pred best") for r in rows)
+    page.select_option("#parcoords-metric", "my_err")
+    page.locator("#parcoords").scroll_into_view_if_needed()
+    page.wait_for_selector("#parcoords[data-drawn='1']")
+    line = page.evaluate("document.querySelector('#parcoords').data[0].line")
+    assert line["reversescale"] is True  # lower is better: the better end gets the bright colour

@@ -197,21 +197,24 @@ export class MetricChart {
 
   _layout() {
     const wall = this.xMode === "wall";
+    const theme = chartTheme();
     return {
       ...BASE_LAYOUT,
+      plot_bgcolor: theme.plot,
+      font: { ...BASE_LAYOUT.font, color: theme.text },
       height: this.height,
       hovermode: this.hovermode,
       showlegend: this.showLegend,
-      title: { text: plotlyText(this.title), x: 0, xanchor: "left", font: { size: 14, color: "#1c2430" } },
+      title: { text: plotlyText(this.title), x: 0, xanchor: "left", font: { size: 14, color: theme.title } },
       xaxis: {
-        title: { text: this.xTitle, font: { size: 11, color: "#6b7685" } },
+        title: { text: this.xTitle, font: { size: 11, color: theme.muted } },
         type: wall ? "date" : "linear",
-        gridcolor: "#eef1f5", zeroline: false, linecolor: "#c9d1db", showline: true,
+        gridcolor: theme.grid, zeroline: false, linecolor: theme.line, showline: true,
         hoverformat: wall ? "%Y-%m-%d %H:%M:%S.%L" : "",
       },
       yaxis: {
         type: this.logY ? "log" : "linear",
-        gridcolor: "#eef1f5", zeroline: false, linecolor: "#c9d1db", showline: true,
+        gridcolor: theme.grid, zeroline: false, linecolor: theme.line, showline: true,
         tickformat: "~g", hoverformat: ".6g",
         // Log axes: label 1, 2 and 5 of each decade only.
         dtick: this.logY ? "D2" : undefined,

@@ -5,9 +5,9 @@ import { el, append, setText, replaceChildren, pageFrame, callbackSnippet } from
 import * as api from "../api.js";
 import { LiveClient } from "../live.js";
 import { parseState, serializeState } from "../urlstate.js";
-import { MetricChart, colorFor, formatValue, parseValue, plotlyReady, plotlyText } from "../charts.js";
+import { MetricChart, colorFor, formatValue, parseValue, plotlyReady, plotlyText, chartTheme } from "../charts.js";
 import { BandChart } from "../bands.js";
-import { groupKeys, isValidation, compiledMetrics, parseTime, flatten, displayValue, lowerIsBetter } from "../metrics.js";
+import { groupKeys, isValidation, compiledMetrics, parseTime, flatten, displayValue, alignedKey, directionOf } from "../metrics.js";
 
 export const SCHEMA = {
   project: { type: "string", default: "" },
@@ -216,15 +216,18 @@ class ComparePage {
       this.markReady(started);
       return;
     }
-    const order = compiledMetrics(this.runs[0]);
-    const groups = groupKeys(keys, order);
+    // Charts are per metric as Keras computed it (the manifest): one run's `acc` and another's
+    // `accuracy` share a chart; each line keeps its run's own key in its label.
+    const realKeys = alignedKeys(this.runs, scope);
+    const order = compiledMetrics(this.runs[0]).map((k) => alignedKey(this.runs[0], k));
+    const groups = groupKeys([...realKeys.keys()], order);
     const cards = groups.map((g) => {
       const div = el("div", { class: "chart", dataset: { key: g.base } });
       this.chartsHost.append(el("div", { class: "chart-card" }, div));
       return { group: g, div };
     });
     if (this.state.group) {
-      await this.loadBands(cards, keys, started);
+      await this.loadBands(cards, realKeys, keys, started);
       return;
     }
     let data;
@@ -243,11 +246,11 @@ class ComparePage {
         xTitle: this.xTitle(), logY: this.state.log, smoothing: this.state.smooth, showLegend: false, hovermode: "closest",
         onZoom: (ranges) => this.zoom(chart, ranges) });
       for (const run of this.runs) {
-        for (const key of group.keys) {
+        for (const [aligned, key] of group.keys.flatMap((a) => (realKeys.get(a).get(run.id) || []).map((k) => [a, k]))) {
           const d = data.find((x) => x.run_id === run.id && x.key === key);
           if (!d) continue;
           const s = chart.add({ id: `${run.id}\u0000${key}\u0000${scope}`, runId: run.id, key, scope, label: `${names.get(run.id)} \u00b7 ${key}`,
-            color: this.colors.get(run.id), dash: isValidation(key) ? "dot" : "solid",
+            color: this.colors.get(run.id), dash: isValidation(aligned) ? "dot" : "solid",
             steps: d.steps, values: d.values, times: d.times, epochs: d.epochs || [], downsampled: d.downsampled });
           this.byId.set(s.id, chart);
           if (d.steps.length) this.live.seen(run.id, key, scope, d.steps[d.steps.length - 1]);
@@ -263,7 +266,7 @@ class ComparePage {
   }
 
   /** Bands mode: one /series/groups request for every chart; groups coloured in order. */
-  async loadBands(cards, keys, started) {
+  async loadBands(cards, realKeys, keys, started) {
     const scope = this.state.scope;
     const filter = `id in (${this.runs.map((r) => JSON.stringify(r.id)).join(", ")})`;
     let body;
@@ -282,7 +285,8 @@ class ComparePage {
     this.bandGroups = groups;
     for (const { group, div } of cards) {
       const chart = new BandChart(div, { title: group.base, xTitle: scope === "epoch" ? "epoch" : "step", logY: this.state.log });
-      chart.keys = group.keys;
+      // The groups endpoint takes the runs' real keys: every spelling that lines up here.
+      chart.keys = [...new Set(group.keys.flatMap((a) => [...realKeys.get(a).values()].flat()))];
       this.charts.push(chart);
     }
     await Promise.all(this.charts.map((c) => c.render(groups, c.keys, body.step_width)));
@@ -372,20 +376,30 @@ class ComparePage {
               row.present[i] ? displayValue(v) : "(not set)")))))))
       : el("p", { class: "subtle", id: "config-diff" }, runs.length > 1 ? "These runs have the same config." : "Add another run to see config differences.");
     // Final and best values per metric (epoch scope, as History.history).
-    const keys = [...new Set(runs.flatMap((r) => (r.series || []).filter((s) => s.scope === "epoch" && !s.key.includes("/")).map((s) => s.key)))].sort(
+    // Rows per metric as Keras computed it; "best" follows the manifest's direction (none when unknown).
+    this.epochKeys = alignedKeys(runs, "epoch", (key) => !key.includes("/"));
+    const keys = [...this.epochKeys.keys()].sort(
       (a, b) => Number(isValidation(a)) - Number(isValidation(b)) || a.localeCompare(b));
     const rows = [];
     for (const key of keys) {
-      const low = lowerIsBetter(key);
-      const summaries = runs.map((r) => (r.series || []).find((s) => s.key === key && s.scope === "epoch"));
+      const realKey = (r) => (this.epochKeys.get(key).get(r.id) || [])[0];
+      const direction = this.directionFor(key);
+      const low = direction === "min";
+      const summaries = runs.map((r) => (r.series || []).find((s) => s.key === realKey(r) && s.scope === "epoch"));
       const best = summaries.map((s) => (s ? (low ? s.min_value : s.max_value) : null));
       const bestStep = summaries.map((s) => (s ? (low ? s.min_step : s.max_step) : null));
       const finite = best.map((v) => (v === null ? NaN : parseValue(v)));
       const winner = finite.reduce((w, v, i) => (Number.isNaN(v) ? w : w < 0 || (low ? v < finite[w] : v > finite[w]) ? i : w), -1);
       const lastV = summaries.map((s) => (s ? parseValue(s.last_value) : NaN));
       const lastWinner = lastV.reduce((w, v, i) => (Number.isNaN(v) ? w : w < 0 || (low ? v < lastV[w] : v > lastV[w]) ? i : w), -1);
+      const spelled = (i) => (summaries[i] && summaries[i].key !== key ? `logged as ${summaries[i].key}` : undefined);
+      if (direction === null) {
+        rows.push(el("tr", {}, el("td", { class: "mono", title: "no direction known for this metric: no value is called best" }, `${key} final`),
+          summaries.map((s, i) => el("td", { class: "num", title: spelled(i) }, s ? formatValue(s.last_value, 5) : "\u2013"))));
+        continue;
+      }
       rows.push(el("tr", {}, el("td", { class: "mono" }, `${key} final`),
-        summaries.map((s, i) => el("td", { class: `num${i === lastWinner && runs.length > 1 ? " best" : ""}` }, s ? formatValue(s.last_value, 5) : "\u2013"))));
+        summaries.map((s, i) => el("td", { class: `num${i === lastWinner && runs.length > 1 ? " best" : ""}`, title: spelled(i) }, s ? formatValue(s.last_value, 5) : "\u2013"))));
       rows.push(el("tr", {}, el("td", { class: "mono" }, `${key} best (${low ? "min" : "max"})`),
         best.map((v, i) => el("td", { class: `num${i === winner && runs.length > 1 ? " best" : ""}` },
           v === null ? "\u2013" : [formatValue(v, 5), el("span", { class: "epoch" }, ` @${bestStep[i]}`)]))));
@@ -394,7 +408,7 @@ class ComparePage {
       ? el("div", { class: "table-wrap" }, el("table", { class: "data plain-head", id: "metric-values" }, el("thead", {}, head()), el("tbody", {}, rows)))
       : el("p", { class: "subtle" }, "No epoch values yet.");
     this.parcoordsHost = el("div", { id: "parcoords", style: "width:100%;height:340px" });
-    const metricKeys = keys;
+    const metricKeys = keys.filter((k) => this.directionFor(k) !== null);
     if (!this.state.metric || !metricKeys.includes(this.state.metric)) {
       this.state.metric = metricKeys.includes("val_loss") ? "val_loss" : metricKeys.includes("loss") ? "loss" : metricKeys[0] || "";
     }
@@ -407,6 +421,17 @@ class ComparePage {
       el("div", { class: "panel" }, el("div", { class: "page-head", style: "margin:0" }, el("h2", {}, "Hyperparameters vs metric"),
         el("label", { class: "field" }, "metric (best)", metricSelect)), this.parcoordsHost));
     this.renderParcoords(diff);
+  }
+
+  /** The direction of an aligned epoch key: the first run whose manifest or catalog knows it. */
+  directionFor(key) {
+    for (const r of this.runs) {
+      for (const real of (this.epochKeys.get(key) || new Map()).get(r.id) || []) {
+        const d = directionOf(r, real);
+        if (d) return d;
+      }
+    }
+    return null;
   }
 
   renderParcoords(diff) {
@@ -458,9 +483,11 @@ class ComparePage {
       if (dims.length >= 6) break;
     }
     const key = this.state.metric;
-    const low = lowerIsBetter(key);
+    // The colour scale runs towards the better end, as the metric's direction says.
+    const low = this.directionFor(key) === "min";
     const metric = runs.map((r) => {
-      const s = (r.series || []).find((x) => x.key === key && x.scope === "epoch");
+      const real = ((this.epochKeys.get(key) || new Map()).get(r.id) || [])[0];
+      const s = (r.series || []).find((x) => x.key === real && x.scope === "epoch");
       const v = s ? (low ? s.min_value : s.max_value) : null;
       return v === null ? NaN : parseValue(v);
     });
@@ -474,9 +501,25 @@ class ComparePage {
       dimensions: dims.map((d) => ({ ...d, label: plotlyText(d.label), ticktext: d.ticktext && d.ticktext.map(plotlyText) })),
       labelfont: { size: 12 }, tickfont: { size: 11 },
     }], { margin: { l: 70, r: 110, t: 50, b: 20 }, height: 340, paper_bgcolor: "rgba(0,0,0,0)",
-      font: { family: "system-ui, sans-serif", color: "#2b3340" } }, { displaylogo: false, responsive: true });
+      font: { family: "system-ui, sans-serif", color: chartTheme().text } }, { displaylogo: false, responsive: true });
     this.parcoordsHost.dataset.drawn = "1";
   }
+}
+
+/** Map(aligned key -> Map(run id -> [the run's real keys])) for one scope. */
+export function alignedKeys(runs, scope, keep = () => true) {
+  const found = new Map();
+  for (const r of runs) {
+    for (const s of r.series || []) {
+      if (s.scope !== scope || !keep(s.key)) continue;
+      const aligned = alignedKey(r, s.key);
+      if (!found.has(aligned)) found.set(aligned, new Map());
+      const byRun = found.get(aligned);
+      if (!byRun.has(r.id)) byRun.set(r.id, []);
+      byRun.get(r.id).push(s.key);
+    }
+  }
+  return found;
 }
 
 function shortLabel(path) {

@@ -8,7 +8,7 @@ import { parseState, serializeState } from "../urlstate.js";
 import { MetricChart, PALETTE, formatValue, compactPoints } from "../charts.js";
 import {
   groupKeys, isValidation, compiledMetrics, epochsDone, parseTime, formatDate, formatDuration,
-  runDurationMs, flatten, displayValue, lowerIsBetter,
+  runDurationMs, flatten, displayValue, directionOf,
 } from "../metrics.js";
 
 export const SCHEMA = {
@@ -481,8 +481,9 @@ class RunPage {
     const rows = (this.run.series || []).filter((s) => s.scope === "epoch" || s.scope === "eval")
       .sort((a, b) => a.scope.localeCompare(b.scope) || a.key.localeCompare(b.key));
     const body = rows.map((s) => {
-      const low = lowerIsBetter(s.key);
-      const bestValue = low ? s.min_value : s.max_value;
+      const direction = directionOf(this.run, s.key);
+      const low = direction === "min";
+      const bestValue = direction === null ? null : low ? s.min_value : s.max_value;
       const bestStep = low ? s.min_step : s.max_step;
       return el("tr", {}, el("td", { class: "mono wrap" }, s.scope === "eval" ? `${s.key} (evaluate)` : s.key),
         el("td", { class: "num" }, formatValue(s.last_value, 5)),
@@ -491,7 +492,7 @@ class RunPage {
     replaceChildren(this.metricsPanel, el("h2", {}, "Metrics (epoch)"),
       rows.length
         ? el("table", { class: "data compact" }, el("thead", {}, el("tr", {}, el("th", {}, "metric"),
-            el("th", { class: "num" }, "last"), el("th", { class: "num", title: "lowest for losses and errors, highest otherwise; @ epoch" }, "best @epoch"))), el("tbody", {}, body))
+            el("th", { class: "num" }, "last"), el("th", { class: "num", title: "lowest or highest as the metric's direction says (from the Keras callback's manifest, else the catalog); \u2013 when unknown; @ epoch" }, "best @epoch"))), el("tbody", {}, body))
         : el("p", { class: "subtle" }, "No epoch values yet."));
   }
 }
