@@ -40,7 +40,8 @@ export function bandTraces({ label, key, color, stats, width }) {
 
 /** A chart of one metric's groups; `render(groups)` draws (or redraws) it. */
 export class BandChart {
-  constructor(container, { title, xTitle = "step", logY = false, height = 300 } = {}) {
+  constructor(container, { title, xTitle = "step", logY = false, logX = false, height = 300 } = {}) {
+    this.logX = logX;
     this.container = container;
     this.title = title;
     this.xTitle = xTitle;
@@ -67,7 +68,7 @@ export class BandChart {
       font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 12, color: theme.text },
       title: { text: plotlyText(this.title), x: 0, xanchor: "left", font: { size: 14, color: theme.title } },
       legend: { orientation: "h", x: 1, xanchor: "right", y: 1.02, yanchor: "bottom", font: { size: 11 } },
-      xaxis: { title: { text: this.xTitle, font: { size: 11, color: theme.muted } }, gridcolor: theme.grid, zeroline: false,
+      xaxis: { type: this.logX ? "log" : "linear", title: { text: this.xTitle, font: { size: 11, color: theme.muted } }, gridcolor: theme.grid, zeroline: false,
         linecolor: theme.line, showline: true },
       yaxis: { type: this.logY ? "log" : "linear", gridcolor: theme.grid, zeroline: false, linecolor: theme.line, showline: true,
         tickformat: "~g", hoverformat: ".6g" },
@@ -84,6 +85,14 @@ export class BandChart {
   async setSmoothing() {}
 
   async setX() {}
+
+  async setLogX(logX) {
+    this.logX = logX;
+    if (this.drawn) await Plotly.relayout(this.container, { "xaxis.type": logX ? "log" : "linear", "xaxis.autorange": true });
+  }
+
+  // The outlier toggle acts on run lines; a band already spans the runs' spread.
+  async setOutliers() {}
 
   async setLog(logY) {
     this.logY = logY;

@@ -3,6 +3,7 @@
 // with a marker at the gap (never silently dropped).
 
 import { createEma, clampWeight } from "./smoothing.js";
+import { robustRange } from "./toolbar.js";
 
 /** One colour per run, kept across every chart of a page (Tableau 10 + 10 darker). */
 export const PALETTE = [
@@ -31,6 +32,27 @@ export function plotlyReady() {
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", check, { once: true });
     else check();
   });
+}
+
+let fullBundle = null;
+
+/** The full Plotly.js bundle (parallel coordinates need it), loaded once on first use. The
+ * pages run the partial build (`/vendor/plotly-basic.min.js`, a quarter of the size) as
+ * `window.Plotly`; the full bundle assigns `window.Plotly` too, so that assignment is caught
+ * and the charts already drawn keep the instance that drew them. */
+export function fullPlotly() {
+  if (fullBundle) return fullBundle;
+  fullBundle = plotlyReady().then((basic) => new Promise((resolve, reject) => {
+    let full = null;
+    Object.defineProperty(window, "Plotly", { configurable: true, get: () => basic, set: (value) => { full = value; } });
+    const restore = () => { delete window.Plotly; window.Plotly = basic; };
+    const script = document.createElement("script");
+    script.src = "/vendor/plotly.min.js";
+    script.onload = () => { restore(); resolve(full); };
+    script.onerror = () => { restore(); fullBundle = null; reject(new Error("the full Plotly.js bundle did not load")); };
+    document.head.append(script);
+  }));
+  return fullBundle;
 }
 
 /** A wire value (number or "NaN"/"Infinity"/"-Infinity") as a JS number. */
@@ -75,7 +97,7 @@ const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: [
  */
 export class MetricChart {
   constructor(container, { title, xFor, xMode = "step", xTitle = "step", logY = false, smoothing = 0,
-    showLegend = true, height = 300, hovermode = "x unified", onZoom = null } = {}) {
+    showLegend = true, height = 300, hovermode = "x unified", onZoom = null, logX = false, outliers = false } = {}) {
     this.container = container;
     this.title = title;
     this.xFor = xFor;
@@ -87,6 +109,8 @@ export class MetricChart {
     this.height = height;
     this.hovermode = hovermode;
     this.onZoom = onZoom;
+    this.logX = logX;
+    this.outliers = outliers;
     this.series = [];
     this.drawn = false;
     this.zoomed = null;
@@ -208,7 +232,7 @@ export class MetricChart {
       title: { text: plotlyText(this.title), x: 0, xanchor: "left", font: { size: 14, color: theme.title } },
       xaxis: {
         title: { text: this.xTitle, font: { size: 11, color: theme.muted } },
-        type: wall ? "date" : "linear",
+        type: wall ? "date" : this.logX ? "log" : "linear",
         gridcolor: theme.grid, zeroline: false, linecolor: theme.line, showline: true,
         hoverformat: wall ? "%Y-%m-%d %H:%M:%S.%L" : "",
       },
@@ -218,8 +242,28 @@ export class MetricChart {
         tickformat: "~g", hoverformat: ".6g",
         // Log axes: label 1, 2 and 5 of each decade only.
         dtick: this.logY ? "D2" : undefined,
+        ...this._yRange(),
       },
     };
+  }
+
+  /** The outlier-ignoring y range (percentiles of every value drawn), or autorange. */
+  _yRange() {
+    if (!this.outliers) return { autorange: true };
+    const range = robustRange(this.series.flatMap((s) => s.values), { log: this.logY });
+    return range ? { range, autorange: false } : { autorange: true };
+  }
+
+  async setLogX(logX) {
+    this.logX = logX;
+    if (this.drawn && this.xMode !== "wall") await Plotly.relayout(this.container, { "xaxis.type": logX ? "log" : "linear", "xaxis.autorange": true });
+  }
+
+  async setOutliers(outliers) {
+    this.outliers = outliers;
+    if (!this.drawn) return;
+    const y = this._yRange();
+    await Plotly.relayout(this.container, y.range ? { "yaxis.range": y.range, "yaxis.autorange": false } : { "yaxis.autorange": true });
   }
 
   /** Draw from scratch (Plotly.react reuses the DOM; used on first draw and on scope/x changes). */
@@ -298,7 +342,12 @@ export class MetricChart {
 
   async setLog(logY) {
     this.logY = logY;
-    if (this.drawn) await Plotly.relayout(this.container, { "yaxis.type": logY ? "log" : "linear", "yaxis.dtick": logY ? "D2" : null });
+    if (this.drawn) await Plotly.relayout(this.container, { "yaxis.type": logY ? "log" : "linear", "yaxis.dtick": logY ? "D2" : null, ...this._relayoutY() });
+  }
+
+  _relayoutY() {
+    const y = this._yRange();
+    return y.range ? { "yaxis.range": y.range, "yaxis.autorange": false } : { "yaxis.autorange": true };
   }
 
   async setX(xMode, xTitle) {

@@ -5,17 +5,16 @@ import { el, append, setText, replaceChildren, pageFrame, callbackSnippet } from
 import * as api from "../api.js";
 import { LiveClient } from "../live.js";
 import { parseState, serializeState } from "../urlstate.js";
-import { MetricChart, colorFor, formatValue, parseValue, plotlyReady, plotlyText, chartTheme } from "../charts.js";
+import { MetricChart, colorFor, formatValue, parseValue, plotlyText, chartTheme, fullPlotly } from "../charts.js";
 import { BandChart } from "../bands.js";
+import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts } from "../toolbar.js";
 import { groupKeys, isValidation, compiledMetrics, parseTime, flatten, displayValue, alignedKey, directionOf } from "../metrics.js";
 
 export const SCHEMA = {
   project: { type: "string", default: "" },
   runs: { type: "list", default: [] },
+  ...TOOLBAR_SCHEMA,
   scope: { type: "string", default: "epoch" },
-  smooth: { type: "number", default: 0 },
-  log: { type: "bool", default: false },
-  x: { type: "string", default: "step" },
   metric: { type: "string", default: "" },
   // GET /series/groups `group_by`: "" draws one line per run, anything else bands per group.
   group: { type: "string", default: "" },
@@ -156,25 +155,29 @@ class ComparePage {
   }
 
   renderToolbar() {
-    const have = new Set(this.runs.flatMap((r) => (r.series || []).map((s) => s.scope)));
-    const scope = this.state.scope;
-    replaceChildren(this.toolbar,
-      el("label", {}, "Scope", el("div", { class: "seg", id: "scope" }, SCOPES.map((s) => el("button", {
-        class: s.id === scope ? "on" : "", disabled: !have.has(s.id) && s.id !== scope, dataset: { scope: s.id }, title: s.note,
-        onclick: () => { this.state.scope = s.id; this.pushState(); this.renderToolbar(); this.loadCharts(); },
-      }, s.label)))),
-      el("label", {}, "Smoothing", el("input", { type: "range", id: "smoothing", min: "0", max: "0.99", step: "0.01", value: String(this.state.smooth),
-        oninput: (e) => { this.state.smooth = Number(e.target.value); this.pushState(); setText(e.target.nextSibling, this.state.smooth.toFixed(2));
-          clearTimeout(this.smoothTimer); this.smoothTimer = setTimeout(() => this.charts.forEach((c) => c.setSmoothing(this.state.smooth)), 30); } }),
-        el("span", { class: "mono" }, this.state.smooth.toFixed(2))),
-      el("label", {}, el("input", { type: "checkbox", id: "log-scale", checked: this.state.log,
-        onchange: (e) => { this.state.log = e.target.checked; this.pushState(); this.charts.forEach((c) => c.setLog(this.state.log)); } }), "Log scale"),
-      el("label", {}, "X axis", el("select", { id: "x-axis", onchange: (e) => { this.state.x = e.target.value; this.pushState();
-        this.charts.forEach((c) => c.setX(this.state.x, this.xTitle())); } },
-        X_MODES.map(([id, label]) => el("option", { value: id, selected: id === this.state.x }, label)))),
-      this.bandsControl());
-    setText(this.note, (SCOPES.find((s) => s.id === scope)?.note || "")
-      + (this.state.group ? " Bands: mean ± std (darker) and min–max (lighter) across each group's runs, per step bucket." : ""));
+    if (!this.toolbarControl) {
+      this.toolbarControl = new ChartToolbar(this.toolbar, {
+        state: this.state, scopes: SCOPES, xModes: X_MODES, note: this.note,
+        available: () => new Set(this.runs.flatMap((r) => (r.series || []).map((s) => s.scope))),
+        extra: () => [this.bandsControl()],
+        noteSuffix: () => (this.state.group ? " Bands: mean \u00b1 std (darker) and min\u2013max (lighter) across each group's runs, per step bucket." : ""),
+        onChange: (kind) => this.onToolbar(kind),
+      });
+    }
+    this.toolbarControl.note = this.note;
+    this.toolbarControl.host = this.toolbar;
+    this.toolbarControl.render();
+  }
+
+  onToolbar(kind) {
+    this.pushState();
+    if (kind === "scope") { this.loadCharts(); return; }
+    if (kind === "smooth") {
+      clearTimeout(this.smoothTimer);
+      this.smoothTimer = setTimeout(() => applyToCharts(this.charts, kind, this.state), 30);
+      return;
+    }
+    applyToCharts(this.charts, kind, this.state, this.xTitle());
   }
 
   bandsControl() {
@@ -243,7 +246,8 @@ class ComparePage {
     const names = new Map(this.runs.map((r) => [r.id, r.name]));
     for (const { group, div } of cards) {
       const chart = new MetricChart(div, { title: group.base, xFor: (s, step, t) => this.xFor(s, step, t), xMode: this.state.x,
-        xTitle: this.xTitle(), logY: this.state.log, smoothing: this.state.smooth, showLegend: false, hovermode: "closest",
+        xTitle: this.xTitle(), logY: this.state.log, logX: this.state.logx, outliers: this.state.outliers,
+        smoothing: this.state.smooth, showLegend: false, hovermode: "closest",
         onZoom: (ranges) => this.zoom(chart, ranges) });
       for (const run of this.runs) {
         for (const [aligned, key] of group.keys.flatMap((a) => (realKeys.get(a).get(run.id) || []).map((k) => [a, k]))) {
@@ -284,7 +288,7 @@ class ComparePage {
     const groups = body.groups.map((g, i) => ({ ...g, color: colorFor(i) }));
     this.bandGroups = groups;
     for (const { group, div } of cards) {
-      const chart = new BandChart(div, { title: group.base, xTitle: scope === "epoch" ? "epoch" : "step", logY: this.state.log });
+      const chart = new BandChart(div, { title: group.base, xTitle: scope === "epoch" ? "epoch" : "step", logY: this.state.log, logX: this.state.logx });
       // The groups endpoint takes the runs' real keys: every spelling that lines up here.
       chart.keys = [...new Set(group.keys.flatMap((a) => [...realKeys.get(a).values()].flat()))];
       this.charts.push(chart);
@@ -493,8 +497,9 @@ class ComparePage {
     });
     dims.push({ label: `${low ? "min" : "max"} ${key}`, values: metric });
     const finite = metric.filter(Number.isFinite);
-    await plotlyReady();
-    await Plotly.react(this.parcoordsHost, [{
+    // Parallel coordinates are not in the partial build the metric charts use: load the full one.
+    const full = await fullPlotly();
+    await full.react(this.parcoordsHost, [{
       type: "parcoords",
       line: { color: metric.map((v) => (Number.isFinite(v) ? v : finite.length ? Math.max(...finite) : 0)),
         colorscale: "Viridis", reversescale: low, showscale: true, colorbar: { title: { text: plotlyText(key) }, thickness: 12 } },
