@@ -36,6 +36,7 @@ from fitwatch.keras_introspection import (
     flat_metrics,
     model_config,
 )
+from fitwatch.keras_manifest import metric_manifest
 from fitwatch.metrics import catalog
 from fitwatch.names import memorable_name
 from fitwatch.resume import check_resume_mode, find_run
@@ -48,6 +49,7 @@ LEARNING_RATE_KEY = "fitwatch/learning_rate"
 """Key of the learning-rate series we record at each epoch's start. Keras's own callbacks
 (`LearningRateScheduler`, `ReduceLROnPlateau`) put `learning_rate` into the logs, and a
 `/` can never come out of Keras's metric naming, so the two never collide."""
+
 
 def _parse_update_freq(update_freq: Any) -> int | None:
     if update_freq == "epoch":
@@ -150,7 +152,9 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         super().__init__()
         self._every = _parse_update_freq(update_freq)
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-            raise ValueError(f"batch_size must be a positive int or None. Received: batch_size={batch_size!r}")
+            raise ValueError(
+                f"batch_size must be a positive int or None. Received: batch_size={batch_size!r}"
+            )
         if run is not None and not isinstance(run, Run):
             raise ValueError(f"run must be a fitwatch.Run or None. Received: run={run!r}")
         # Validate the connection settings now, where a ValueError is still welcome; the
@@ -194,6 +198,7 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self._learning_rates: dict[int, float] = {}
         self._mean_keys: set[str] | None = None
         self._reported_keys = False
+        self._manifest_keys: set[str] = set()
         self._epoch = 0
         self._last_epoch: int | None = None
         self._last_epoch_logs: dict[str, float] = {}
@@ -338,6 +343,7 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
             self._reported_keys = True
             # Keras knows the compiled metric names only once a batch ran.
             run.update_config({"metric_names": sorted(logs)})
+            self._send_manifest(run, logs)
         if self._every is None:
             return
         if self._mean_keys is None:
@@ -370,12 +376,33 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
                     mean = values.get(key)
                     if mean is None:
                         continue
-                    derived = (count * mean - prev_count * prev.get(key, 0.0)) / (count - prev_count)
+                    derived = (count * mean - prev_count * prev.get(key, 0.0)) / (
+                        count - prev_count
+                    )
                     if emit:
                         points.append(Point(key, Scope.batch_derived, step, derived, now, epoch))
                 self._prev_count, self._prev_means = count, values
         if points:
             run.add_points(points)
+
+    def _send_manifest(self, run: Run, logs: Mapping[str, Any]) -> None:
+        """Send manifest entries for keys not described yet (val_ twins come with the first
+        validated epoch; a key added by another callback when it first shows up)."""
+        keys = set(logs) | set(self._manifest_keys)
+        if keys <= self._manifest_keys:
+            return
+        try:
+            entries = metric_manifest(self.model, keys)
+        except Exception as exc:  # noqa: BLE001 - an unknown Keras layout must not stop training
+            self._warn("cannot describe the compiled metrics", exc)
+            self._manifest_keys = keys
+            return
+        # A train key gains its val_ pair when validation first runs: send it again then.
+        known = self._manifest_keys
+        fresh = [e for e in entries if e["key"] not in known or e.get("pair") not in (None, *known)]
+        self._manifest_keys = keys
+        if fresh:
+            run.update_metrics(fresh)
 
     def _classify_mean_keys(self, logs: Mapping[str, Any]) -> set[str]:
         """Keys whose logged value is a running mean (so `batch_derived` is meaningful)."""
@@ -383,11 +410,13 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         state_names: set[str] = set()
         mean_names: set[str] = set()
         for metric in flat_metrics(self.model):
-            is_mean = type(metric) is keras.metrics.Mean or isinstance(metric, keras.metrics.MeanMetricWrapper)
+            is_mean = type(metric) is keras.metrics.Mean or isinstance(
+                metric, keras.metrics.MeanMetricWrapper
+            )
             (mean_names if is_mean else state_names).add(metric.name)
         keys = set()
         for key in logs:
-            names = {key} | {key[len(o) + 1:] for o in output_names if key.startswith(o + "_")}
+            names = {key} | {key[len(o) + 1 :] for o in output_names if key.startswith(o + "_")}
             if names & state_names:
                 continue  # a ratio or root of accumulated state (AUC, RMSE...): not derivable
             if names & mean_names or key == "loss" or key.endswith("_loss"):
@@ -415,7 +444,10 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
             points.append(Point(LEARNING_RATE_KEY, Scope.epoch, epoch, lr, now))
         if not self._reported_keys:
             self._reported_keys = True
-            run.update_config({"metric_names": sorted(k for k in values if not k.startswith("val_"))})
+            run.update_config(
+                {"metric_names": sorted(k for k in values if not k.startswith("val_"))}
+            )
+        self._send_manifest(run, values)
         self._last_epoch = epoch
         self._last_epoch_logs = values
         if self._steps_per_epoch:
@@ -444,8 +476,12 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         summary: dict[str, Any] = {
             "last_epoch": self._last_epoch,
             "epochs_planned": planned,
-            "stopped_early": stopped or (planned is not None and self._last_epoch is not None
-                                         and self._last_epoch + 1 < planned),
+            "stopped_early": stopped
+            or (
+                planned is not None
+                and self._last_epoch is not None
+                and self._last_epoch + 1 < planned
+            ),
             "stopped_epoch": self._last_epoch if stopped else None,
             "stop_reason": None,
             "last": dict(self._last_epoch_logs),
@@ -455,7 +491,13 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
             non_finite = isinstance(loss, float) and not math.isfinite(loss)
             summary["stop_reason"] = "non_finite_loss" if non_finite else "stop_training"
         run.update_summary(summary)
-        run.update_config({"learning_rate_per_epoch": {str(k): v for k, v in sorted(self._learning_rates.items())}})
+        run.update_config(
+            {
+                "learning_rate_per_epoch": {
+                    str(k): v for k, v in sorted(self._learning_rates.items())
+                }
+            }
+        )
         if self._owns_run:
             run.finish()
 

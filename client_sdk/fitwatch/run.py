@@ -53,7 +53,9 @@ def _excepthook(
 
 def _finish_at_exit() -> None:
     # One deadline for all open runs: exit waits at most finish_timeout_s in total.
-    deadline = time.monotonic() + max((r.settings.finish_timeout_s for r in _live_runs), default=0.0)
+    deadline = time.monotonic() + max(
+        (r.settings.finish_timeout_s for r in _live_runs), default=0.0
+    )
     for run in list(_live_runs):
         run.finish(timeout=max(0.0, deadline - time.monotonic()))
 
@@ -175,7 +177,9 @@ class Run:
         ```
         """
         if scope not in wire.SCOPES:
-            self.warner.warn(f"scope:{scope}", f"scope must be one of {wire.SCOPES}. Received: scope={scope!r}")
+            self.warner.warn(
+                f"scope:{scope}", f"scope must be one of {wire.SCOPES}. Received: scope={scope!r}"
+            )
             return
         if step is None:
             step = self._next_step.get(scope, 0)
@@ -214,6 +218,10 @@ class Run:
         """Merge `config` into the run's config on the server (top-level keys replace)."""
         self._create_body["config"].update(config)
         self._update({"config": dict(config)})
+
+    def update_metrics(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Merge metric manifest entries (by key) into the run's manifest on the server."""
+        self._update({"metrics": [dict(e) for e in entries]})
 
     def update_summary(self, summary: Mapping[str, Any]) -> None:
         """Merge `summary` into the run's summary (sent with the next flush)."""
@@ -398,8 +406,12 @@ def init(
     if isinstance(tags, str):
         raise ValueError(f"tags must be a list of strings, not one string. Received: tags={tags!r}")
     run_id = uuid.uuid4().hex if id is None else id
-    if not (1 <= len(run_id) <= 64) or not all(c.isascii() and (c.isalnum() or c in "_-") for c in run_id):
-        raise ValueError(f"id must be 1-64 characters of A-Z, a-z, 0-9, '_' and '-'. Received: id={run_id!r}")
+    if not (1 <= len(run_id) <= 64) or not all(
+        c.isascii() and (c.isalnum() or c in "_-") for c in run_id
+    ):
+        raise ValueError(
+            f"id must be 1-64 characters of A-Z, a-z, 0-9, '_' and '-'. Received: id={run_id!r}"
+        )
     unknown = set(settings) - set(ClientSettings.__dataclass_fields__)
     if unknown:
         raise ValueError(f"unknown settings {sorted(unknown)}. Received: {settings!r}")
@@ -422,4 +434,3 @@ def init(
         settings=client_settings,
         resumed=resumed,
     )
-

@@ -22,6 +22,7 @@ from fitwatch_server.api.routes import (
     auth,
     export,
     live,
+    metrics,
     points,
     projects,
     remote_monitor,
@@ -93,7 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Every route under the API router needs the scope its method implies (api/auth.py),
     # so a new route is protected the moment it is added.
     api = APIRouter(prefix=API_PREFIX, dependencies=[AUTHORIZED])
-    for module in (runs, trash, points, series, export, projects, live, tokens, remote_monitor):
+    for module in (runs, trash, points, series, metrics, export, projects, live, tokens, remote_monitor):
         api.include_router(module.router)
     app.include_router(api)
     # Keras's RemoteMonitor posts to /publish/epoch/end/ by default: the same guard applies.

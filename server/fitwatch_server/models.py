@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Double,
     ForeignKey,
@@ -67,6 +68,12 @@ class Run(Base):
     tags: Mapped[list[RunTag]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, lazy="selectin", order_by="RunTag.tag"
     )
+    metrics: Mapped[list[RunMetric]] = relationship(
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="selectin",
+        order_by="RunMetric.key",
+    )
 
 
 class RunTag(Base):
@@ -75,10 +82,29 @@ class RunTag(Base):
     __tablename__ = "run_tags"
     __table_args__ = (Index("ix_run_tags_tag", "tag"),)
 
-    run_id: Mapped[str] = mapped_column(
-        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(KEY_MAX_CHARS), primary_key=True)
+
+
+class RunMetric(Base):
+    """The metric manifest: what Keras computed for one logged key of a run, as the callback
+    read it from the compiled model (the key alone cannot tell: `acc` is binary, categorical
+    or sparse categorical accuracy by the loss and the output's shape)."""
+
+    __tablename__ = "run_metrics"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(KEY_MAX_CHARS), primary_key=True)
+    # The Keras class (BinaryAccuracy) or function (a custom metric's __name__); for losses
+    # the loss as compiled (binary_crossentropy).
+    metric: Mapped[str | None] = mapped_column(String(KEY_MAX_CHARS), nullable=True)
+    canonical: Mapped[str | None] = mapped_column(String(KEY_MAX_CHARS), nullable=True)
+    direction: Mapped[str | None] = mapped_column(String(8), nullable=True)  # min, max
+    aggregation: Mapped[str | None] = mapped_column(String(8), nullable=True)  # mean, state
+    output: Mapped[str | None] = mapped_column(String(KEY_MAX_CHARS), nullable=True)
+    # The other key of the train/validation pair (`val_acc` for `acc` and back).
+    pair: Mapped[str | None] = mapped_column(String(KEY_MAX_CHARS), nullable=True)
+    validation: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Series(Base):

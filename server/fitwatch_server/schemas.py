@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, model_validator
 
@@ -65,6 +65,43 @@ Notes = Annotated[str, Field(max_length=100_000), AfterValidator(_check_notes)]
 Step = Annotated[int, Field(ge=0, le=2**62)]
 
 
+class MetricEntry(BaseModel):
+    """One logged key in the metric manifest (what Keras computed under that name)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: Key
+    metric: Name | None = Field(
+        default=None, description="Keras class or function, e.g. BinaryAccuracy"
+    )
+    canonical: Name | None = Field(default=None, description="the catalog's name, e.g. accuracy")
+    direction: Literal["min", "max"] | None = Field(default=None, description="which way is better")
+    aggregation: Literal["mean", "state"] | None = Field(
+        default=None,
+        description="mean: per-batch values are running means; state: a ratio of state",
+    )
+    output: Name | None = Field(default=None, description="the model output the key belongs to")
+    pair: Key | None = Field(default=None, description="the other key of the train/val_ pair")
+    validation: bool = False
+
+
+class MetricPublic(MetricEntry):
+    source: Literal["keras", "catalog"] = Field(
+        description="keras: sent by the callback; catalog: looked up from the key's spelling"
+    )
+
+
+class CatalogEntry(BaseModel):
+    canonical: str
+    direction: Literal["min", "max"]
+    aggregation: Literal["mean", "state"]
+    aliases: list[str]
+
+
+class CatalogPublic(BaseModel):
+    metrics: list[CatalogEntry]
+
+
 class RunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -86,6 +123,8 @@ class RunUpdate(BaseModel):
     tags: list[Tag] | None = Field(default=None, max_length=256)
     summary: dict[str, Any] | None = None
     config: dict[str, Any] | None = None
+    # The metric manifest (merged by key); the Keras callback sends it after the first batch.
+    metrics: list[MetricEntry] | None = Field(default=None, max_length=10_000)
 
     @model_validator(mode="after")
     def _crashed_is_derived(self) -> RunUpdate:
@@ -129,6 +168,8 @@ class RunPublic(BaseModel):
     heartbeat_at: datetime
     deleted_at: datetime | None = Field(default=None, description="set while the run is in the trash")
     series: list[SeriesPublic] | None = None
+    # The manifest, and with `series` a catalog entry for every other key it knows.
+    metrics: list[MetricPublic] = Field(default_factory=list)
 
 
 class RunsPublic(BaseModel):
@@ -219,6 +260,35 @@ class MultiSeriesPublic(BaseModel):
     series: list[SeriesPointsPublic]
 
 
+class GroupSeriesPublic(BaseModel):
+    """One key of one group: per step bucket, figures over the runs that have a value there."""
+
+    key: str
+    steps: list[int] = Field(description="each bucket's first step")
+    count: list[int] = Field(description="runs with a value in the bucket")
+    mean: list[WireFloat]
+    std: list[WireFloat] = Field(description="population standard deviation (ddof=0)")
+    min: list[WireFloat]
+    max: list[WireFloat]
+
+
+class RunGroupPublic(BaseModel):
+    label: str
+    values: dict[str, Any] = Field(
+        description="the group_by fields whose values tell the groups apart"
+    )
+    run_ids: list[str]
+    series: list[GroupSeriesPublic]
+
+
+class SeriesGroupsPublic(BaseModel):
+    scope: Scope
+    group_by: list[str]
+    step_width: int = Field(description="steps per bucket (a power of two; 1: every step)")
+    runs: int = Field(description="runs the filter matched")
+    groups: list[RunGroupPublic]
+
+
 # --- tokens and sign-in (docs/security.md) ---
 
 
@@ -271,9 +341,15 @@ class ServerLimits(BaseModel):
 class WhoAmI(BaseModel):
     """Who the caller is to the server and what it may do."""
 
-    auth: bool = Field(description="false: the server runs with FITWATCH_AUTH=off (everyone is admin)")
+    auth: bool = Field(
+        description="false: the server runs with FITWATCH_AUTH=off (everyone is admin)"
+    )
     name: str
     scope: TokenScope
-    project: str | None = Field(description="the only project this caller sees; null: every project")
-    via: str = Field(description="token, session, bootstrap (FITWATCH_ADMIN_TOKEN) or local (auth off)")
+    project: str | None = Field(
+        description="the only project this caller sees; null: every project"
+    )
+    via: str = Field(
+        description="token, session, bootstrap (FITWATCH_ADMIN_TOKEN) or local (auth off)"
+    )
     limits: ServerLimits

@@ -19,8 +19,12 @@ def test_two_runs_overlaid_with_their_config_difference(page: Any, live_server: 
     assert page.locator("#run-legend > span").count() == 2
 
     loss = [t for t in trace_data(page, "loss") if t["visible"] is True and t["x"]]
-    assert [t["name"] for t in loss] == ["lr-small \u00b7 loss", "lr-small \u00b7 val_loss",
-                                        "lr-large \u00b7 loss", "lr-large \u00b7 val_loss"]
+    assert [t["name"] for t in loss] == [
+        "lr-small \u00b7 loss",
+        "lr-small \u00b7 val_loss",
+        "lr-large \u00b7 loss",
+        "lr-large \u00b7 val_loss",
+    ]
     colours = page.evaluate("""() => {
       const c = (key) => document.querySelector(`.chart[data-key=${key}]`).data.filter((t) => t.mode === 'lines' && t.visible !== false).map((t) => t.line.color);
       return {loss: c('loss'), accuracy: c('accuracy')};
@@ -32,7 +36,9 @@ def test_two_runs_overlaid_with_their_config_difference(page: Any, live_server: 
     assert rows == [["config.optimizer.learning_rate", "0.001", "0.01"]]  # only what differs, named as a filter names it
     assert page.locator("#config-diff td.diff").count() == 2
 
-    values = page.eval_on_selector_all("#metric-values tbody tr", "rows => rows.map(r => r.cells[0].textContent)")
+    values = page.eval_on_selector_all(
+        "#metric-values tbody tr", "rows => rows.map(r => r.cells[0].textContent)"
+    )
     assert "val_loss best (min)" in values and "accuracy best (max)" in values
     best = page.locator("#metric-values tr", has_text="val_loss best (min)").locator("td.best")
     assert best.count() == 1 and "@4" in best.text_content()
@@ -60,3 +66,137 @@ def test_scope_toggle_redraws_with_batch_points(page: Any, live_server: str) -> 
 def test_no_runs_chosen_says_what_to_do(page: Any, live_server: str) -> None:
     open_ready(page, f"{live_server}/compare.html")
     assert "Tick two or more runs" in page.text_content("#empty-state")
+
+
+def seed_runs(
+    base: str, lrs: tuple[float, ...] = (0.01, 0.1), seeds: int = 3
+) -> dict[float, list[list[float]]]:
+    """Runs that differ by learning rate and seed; their val_loss per epoch, by learning rate."""
+    from tests.web.dashboard import create_run, post_series, series
+
+    found: dict[float, list[list[float]]] = {}
+    for lr in lrs:
+        for seed in range(seeds):
+            run = create_run(base, name=f"lr{lr}-seed{seed}", config={"lr": lr, "seed": seed})
+            values = [1.0 / (1 + e * lr * 10) + 0.05 * seed for e in range(6)]
+            post_series(
+                base,
+                run["id"],
+                series("loss", "epoch", list(range(6)), values),
+                series("val_loss", "epoch", list(range(6)), [v * 1.1 for v in values]),
+            )
+            found.setdefault(lr, []).append([v * 1.1 for v in values])
+    return found
+
+
+def test_bands_average_the_seeds_per_group(page: Any, live_server: str) -> None:
+    import numpy as np
+
+    found = seed_runs(live_server)
+    runs = httpx_runs(live_server)
+    open_ready(page, f"{live_server}/compare.html?runs={','.join(runs)}")
+    options = page.eval_on_selector_all(
+        "#bands option", "os => os.map(o => [o.value, o.textContent])"
+    )
+    assert ["-config.seed", "mean of the seeds"] in options and ["config.lr", "by lr"] in options
+    page.select_option("#bands", "-config.seed")
+    page.wait_for_function(
+        "() => document.querySelector('.chart[data-key=loss]').dataset.groups === '2'"
+    )
+    assert "group=-config.seed" in page.url
+    traces = page.evaluate("""() => document.querySelector('.chart[data-key=loss]').data.map(
+        (t) => ({name: t.name, meta: t.meta, y: Array.from(t.y), fill: t.fill || null}))""")
+    means = {t["name"]: t["y"] for t in traces if t["meta"] == "band-mean"}
+    assert sorted(means) == [
+        "config.lr=0.01 \u00b7 loss",
+        "config.lr=0.01 \u00b7 val_loss",
+        "config.lr=0.1 \u00b7 loss",
+        "config.lr=0.1 \u00b7 val_loss",
+    ]
+    for lr, table in found.items():
+        values = np.array(table)
+        np.testing.assert_allclose(
+            means[f"config.lr={lr} \u00b7 val_loss"], values.mean(axis=0), rtol=1e-12
+        )
+        hi = next(
+            t["y"]
+            for t in traces
+            if t["meta"] == "band-hi" and t["name"].startswith(f"config.lr={lr} \u00b7 val_loss")
+        )
+        np.testing.assert_allclose(hi, values.mean(axis=0) + values.std(axis=0), rtol=1e-12)
+    # Each group draws two filled bands (min-max and mean +/- std) around its mean, per key.
+    assert sum(1 for t in traces if t["fill"] == "tonexty") == 2 * 4
+    page.screenshot(path="docs/screenshots/compare-bands.png", full_page=False)
+
+
+def test_bands_from_the_address_and_back_to_lines(page: Any, live_server: str) -> None:
+    seed_runs(live_server, lrs=(0.05,), seeds=2)
+    runs = httpx_runs(live_server)
+    open_ready(page, f"{live_server}/compare.html?runs={','.join(runs)}&group=config.lr")
+    assert page.evaluate("document.querySelector('.chart[data-key=loss]').dataset.groups") == "1"
+    page.select_option("#bands", "")
+    page.wait_for_function("""() => {
+      const div = document.querySelector('.chart[data-key=loss]');
+      return div && div.data && div.data.length && div.data.every((t) => t.meta === undefined);
+    }""")
+    assert "group=" not in page.url
+
+
+def httpx_runs(base: str) -> list[str]:
+    import httpx
+
+    return [
+        r["id"] for r in httpx.get(f"{base}/api/v1/runs", params={"sort": "name"}).json()["runs"]
+    ]
+
+
+def test_metrics_line_up_by_what_keras_computed_and_best_follows_the_manifest(
+    page: Any, live_server: str
+) -> None:
+    import httpx
+
+    from tests.web.dashboard import create_run, post_series, series
+
+    runs = []
+    for name, acc in (("spelled-acc", "acc"), ("spelled-accuracy", "accuracy")):
+        run = create_run(live_server, name=name)
+        keys = (acc, f"val_{acc}", "loss", "val_loss", "my_err", "mean_pred")
+        post_series(
+            live_server, run["id"], *[series(k, "epoch", [0, 1, 2], [0.5, 0.7, 0.6]) for k in keys]
+        )
+        entry = {
+            "metric": "SparseCategoricalAccuracy",
+            "canonical": "accuracy",
+            "direction": "max",
+            "aggregation": "mean",
+        }
+        manifest = [
+            {"key": acc, "pair": f"val_{acc}", **entry},
+            {"key": f"val_{acc}", "pair": acc, "validation": True, **entry},
+            # A custom function whose direction the user's callback knows, and one nobody knows.
+            {"key": "my_err", "metric": "my_err", "direction": "min", "aggregation": "mean"},
+            {"key": "mean_pred", "metric": "mean_pred", "aggregation": "mean"},
+        ]
+        httpx.patch(
+            f"{live_server}/api/v1/runs/{run['id']}", json={"metrics": manifest}
+        ).raise_for_status()
+        runs.append(run["id"])
+    open_ready(page, f"{live_server}/compare.html?runs={','.join(runs)}")
+    names = [t["name"] for t in trace_data(page, "accuracy") if t["visible"] is True and t["x"]]
+    assert names == [
+        "spelled-acc \u00b7 acc",
+        "spelled-acc \u00b7 val_acc",
+        "spelled-accuracy \u00b7 accuracy",
+        "spelled-accuracy \u00b7 val_accuracy",
+    ]
+    assert page.locator(".chart[data-key=acc]").count() == 0
+    rows = page.eval_on_selector_all(
+        "#metric-values tbody tr", "rows => rows.map(r => r.cells[0].textContent)"
+    )
+    assert "accuracy best (max)" in rows and "my_err best (min)" in rows
+    assert "mean_pred final" in rows and not any(r.startswith("mean_pred best") for r in rows)
+    page.select_option("#parcoords-metric", "my_err")
+    page.locator("#parcoords").scroll_into_view_if_needed()
+    page.wait_for_selector("#parcoords[data-drawn='1']")
+    line = page.evaluate("document.querySelector('#parcoords').data[0].line")
+    assert line["reversescale"] is True  # lower is better: the better end gets the bright colour

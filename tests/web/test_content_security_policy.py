@@ -23,7 +23,9 @@ def test_every_page_runs_without_a_policy_violation(page: Any, live_server: str)
         open_ready(page, live_server + path)
         assert page.locator(".js-plotly-plot, table.data").count() > 0, path
     page.locator("#parcoords").scroll_into_view_if_needed()
-    page.wait_for_selector("#parcoords[data-drawn='1']")
+    # Drawn with the full Plotly.js bundle, fetched and parsed only now (web/vendor/README.md):
+    # on a loaded 2-core machine that alone can take longer than the default 20 s.
+    page.wait_for_selector("#parcoords[data-drawn='1']", timeout=90_000)
     page.goto(f"{live_server}/signin.html")
     page.wait_for_selector("#auth-off")
 
@@ -32,7 +34,10 @@ def test_an_injected_inline_script_does_not_run(browser: Any, live_server: str):
     context = browser.new_context()
     page = context.new_page()
     violations: list[str] = []
-    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     open_ready(page, f"{live_server}/")
     # An inline script runs as it is inserted, or never: no waiting needed.
     ran = page.evaluate("""() => {

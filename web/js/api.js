@@ -145,6 +145,8 @@ export const getProjects = () => request("/projects");
 export const getRun = (id) => request(`/runs/${encodeURIComponent(id)}`);
 export const listRuns = (params) => request("/runs", { params });
 export const readMany = (params, signal) => request("/series", { params, signal });
+/** Figures per group of runs and step bucket (bands): count, mean, std, min, max. */
+export const readGroups = (params, signal) => request("/series/groups", { params, signal });
 export const readSeries = (runId, key, params, signal) =>
   request(`/runs/${encodeURIComponent(runId)}/series/${key.split("/").map(encodeURIComponent).join("/")}`, { params, signal });
 export const deleteRun = (id) => request(`/runs/${encodeURIComponent(id)}`, { method: "DELETE" });

@@ -4,6 +4,7 @@
 
 import { createEma, clampWeight } from "./smoothing.js";
 import { decodeValue } from "./wire.js";
+import { robustRange } from "./toolbar.js";
 
 /** One colour per run, kept across every chart of a page (Tableau 10 + 10 darker). */
 export const PALETTE = [
@@ -16,6 +17,14 @@ export const colorFor = (index) => PALETTE[index % PALETTE.length];
 
 const NONFINITE_COLOR = "#d62728";
 
+/** Chart colours for the page's colour scheme (the dark theme follows the system setting). */
+export function chartTheme() {
+  const dark = typeof window !== "undefined" && window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
+  return dark
+    ? { dark, plot: "#161b22", text: "#c9d1d9", title: "#e6edf3", muted: "#8b949e", grid: "#262c36", line: "#3a424e" }
+    : { dark, plot: "#ffffff", text: "#2b3340", title: "#1c2430", muted: "#6b7685", grid: "#eef1f5", line: "#c9d1db" };
+}
+
 /** Resolves once Plotly.js (loaded with `defer` after the page module) has executed. */
 export function plotlyReady() {
   if (window.Plotly) return Promise.resolve(window.Plotly);
@@ -24,6 +33,27 @@ export function plotlyReady() {
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", check, { once: true });
     else check();
   });
+}
+
+let fullBundle = null;
+
+/** The full Plotly.js bundle (parallel coordinates need it), loaded once on first use. The
+ * pages run the partial build (`/vendor/plotly-basic.min.js`, a quarter of the size) as
+ * `window.Plotly`; the full bundle assigns `window.Plotly` too, so that assignment is caught
+ * and the charts already drawn keep the instance that drew them. */
+export function fullPlotly() {
+  if (fullBundle) return fullBundle;
+  fullBundle = plotlyReady().then((basic) => new Promise((resolve, reject) => {
+    let full = null;
+    Object.defineProperty(window, "Plotly", { configurable: true, get: () => basic, set: (value) => { full = value; } });
+    const restore = () => { delete window.Plotly; window.Plotly = basic; };
+    const script = document.createElement("script");
+    script.src = "/vendor/plotly.min.js";
+    script.onload = () => { restore(); resolve(full); };
+    script.onerror = () => { restore(); fullBundle = null; reject(new Error("the full Plotly.js bundle did not load")); };
+    document.head.append(script);
+  }));
+  return fullBundle;
 }
 
 /** A wire value (number or "NaN"/"Infinity"/"-Infinity") as a JS number: the one codec, wire.js. */
@@ -62,7 +92,7 @@ const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: [
  */
 export class MetricChart {
   constructor(container, { title, xFor, xMode = "step", xTitle = "step", logY = false, smoothing = 0,
-    showLegend = true, height = 300, hovermode = "x unified", onZoom = null } = {}) {
+    showLegend = true, height = 300, hovermode = "x unified", onZoom = null, logX = false, outliers = false } = {}) {
     this.container = container;
     this.title = title;
     this.xFor = xFor;
@@ -74,6 +104,8 @@ export class MetricChart {
     this.height = height;
     this.hovermode = hovermode;
     this.onZoom = onZoom;
+    this.logX = logX;
+    this.outliers = outliers;
     this.series = [];
     this.drawn = false;
     this.zoomed = null;
@@ -184,26 +216,49 @@ export class MetricChart {
 
   _layout() {
     const wall = this.xMode === "wall";
+    const theme = chartTheme();
     return {
       ...BASE_LAYOUT,
+      plot_bgcolor: theme.plot,
+      font: { ...BASE_LAYOUT.font, color: theme.text },
       height: this.height,
       hovermode: this.hovermode,
       showlegend: this.showLegend,
-      title: { text: plotlyText(this.title), x: 0, xanchor: "left", font: { size: 14, color: "#1c2430" } },
+      title: { text: plotlyText(this.title), x: 0, xanchor: "left", font: { size: 14, color: theme.title } },
       xaxis: {
-        title: { text: this.xTitle, font: { size: 11, color: "#6b7685" } },
-        type: wall ? "date" : "linear",
-        gridcolor: "#eef1f5", zeroline: false, linecolor: "#c9d1db", showline: true,
+        title: { text: this.xTitle, font: { size: 11, color: theme.muted } },
+        type: wall ? "date" : this.logX ? "log" : "linear",
+        gridcolor: theme.grid, zeroline: false, linecolor: theme.line, showline: true,
         hoverformat: wall ? "%Y-%m-%d %H:%M:%S.%L" : "",
       },
       yaxis: {
         type: this.logY ? "log" : "linear",
-        gridcolor: "#eef1f5", zeroline: false, linecolor: "#c9d1db", showline: true,
+        gridcolor: theme.grid, zeroline: false, linecolor: theme.line, showline: true,
         tickformat: "~g", hoverformat: ".6g",
         // Log axes: label 1, 2 and 5 of each decade only.
         dtick: this.logY ? "D2" : undefined,
+        ...this._yRange(),
       },
     };
+  }
+
+  /** The outlier-ignoring y range (percentiles of every value drawn), or autorange. */
+  _yRange() {
+    if (!this.outliers) return { autorange: true };
+    const range = robustRange(this.series.flatMap((s) => s.values), { log: this.logY });
+    return range ? { range, autorange: false } : { autorange: true };
+  }
+
+  async setLogX(logX) {
+    this.logX = logX;
+    if (this.drawn && this.xMode !== "wall") await Plotly.relayout(this.container, { "xaxis.type": logX ? "log" : "linear", "xaxis.autorange": true });
+  }
+
+  async setOutliers(outliers) {
+    this.outliers = outliers;
+    if (!this.drawn) return;
+    const y = this._yRange();
+    await Plotly.relayout(this.container, y.range ? { "yaxis.range": y.range, "yaxis.autorange": false } : { "yaxis.autorange": true });
   }
 
   /** Draw from scratch (Plotly.react reuses the DOM; used on first draw and on scope/x changes). */
@@ -282,7 +337,12 @@ export class MetricChart {
 
   async setLog(logY) {
     this.logY = logY;
-    if (this.drawn) await Plotly.relayout(this.container, { "yaxis.type": logY ? "log" : "linear", "yaxis.dtick": logY ? "D2" : null });
+    if (this.drawn) await Plotly.relayout(this.container, { "yaxis.type": logY ? "log" : "linear", "yaxis.dtick": logY ? "D2" : null, ...this._relayoutY() });
+  }
+
+  _relayoutY() {
+    const y = this._yRange();
+    return y.range ? { "yaxis.range": y.range, "yaxis.autorange": false } : { "yaxis.autorange": true };
   }
 
   async setX(xMode, xTitle) {

@@ -1,7 +1,5 @@
 // Pure helpers about metric keys, series summaries and formatting (no DOM).
 
-const HIGHER_IS_BETTER = /(acc|accuracy|auc|precision|recall|f1|fbeta|iou|r2|r_squared|top_k|sensitivity|specificity|true_positives|true_negatives)/i;
-
 /** "val_loss" -> "loss"; a validation key is drawn in the chart of its training key. */
 export function baseKey(key) {
   return key.startsWith("val_") ? key.slice(4) : key;
@@ -9,11 +7,24 @@ export function baseKey(key) {
 
 export const isValidation = (key) => key.startsWith("val_");
 
-/** Whether a lower value of this metric is better (loss, errors) or a higher one (accuracy...). */
-export function lowerIsBetter(key) {
-  const base = baseKey(key);
-  if (/loss|error|entropy|hinge|divergence|mse|mae|mape|msle|rmse|logcosh|poisson/i.test(base)) return true;
-  return !HIGHER_IS_BETTER.test(base);
+/** The run's metric entry for `key`: the manifest the Keras callback sent, else the server's
+ * catalog lookup (both in `run.metrics`, GET /runs with include=series); undefined if neither knows. */
+export function metricOf(run, key) {
+  return (run.metrics || []).find((m) => m.key === key);
+}
+
+/** "min" or "max" (which way is better), or null: then no value is called "best". */
+export function directionOf(run, key) {
+  const m = metricOf(run, key);
+  return (m && m.direction) || null;
+}
+
+/** The name under which a key lines up across runs: what Keras computed (canonical name, its
+ * output, val_ for validation), whatever the run spelled (`acc`, `accuracy`); else the key. */
+export function alignedKey(run, key) {
+  const m = metricOf(run, key);
+  if (!m || !m.canonical) return key;
+  return `${m.validation ? "val_" : ""}${m.output ? `${m.output}_` : ""}${m.canonical}`;
 }
 
 /** Group keys into charts: [{base, keys: [train, val]}], loss first, then `order`, then by name. */

@@ -33,8 +33,12 @@ _METRICS: tuple[MetricInfo, ...] = (
     MetricInfo("loss", "min", "mean"),
     # `acc`/`accuracy` resolve to binary, categorical or sparse accuracy by the output's
     # shape; they measure the same thing, so they share a canonical name.
-    MetricInfo("accuracy", "max", "mean",
-               ("acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy")),
+    MetricInfo(
+        "accuracy",
+        "max",
+        "mean",
+        ("acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy"),
+    ),
     MetricInfo("top_k_categorical_accuracy", "max", "mean", ("top_k_accuracy",)),
     MetricInfo("sparse_top_k_categorical_accuracy", "max", "mean", ("sparse_top_k_accuracy",)),
     MetricInfo("mean_squared_error", "min", "mean", ("mse",)),
@@ -64,7 +68,9 @@ _METRICS: tuple[MetricInfo, ...] = (
     MetricInfo("specificity_at_sensitivity", "max", "state"),
     MetricInfo("f1_score", "max", "state"),
     MetricInfo("fbeta_score", "max", "state"),
-    MetricInfo("mean_iou", "max", "state", ("iou", "binary_iou", "one_hot_iou", "one_hot_mean_iou")),
+    MetricInfo(
+        "mean_iou", "max", "state", ("iou", "binary_iou", "one_hot_iou", "one_hot_mean_iou")
+    ),
     MetricInfo("true_positives", "max", "state"),
     MetricInfo("true_negatives", "max", "state"),
     MetricInfo("false_positives", "min", "state"),
@@ -72,6 +78,9 @@ _METRICS: tuple[MetricInfo, ...] = (
     MetricInfo("pearson_correlation", "max", "state"),
     MetricInfo("concordance_correlation", "max", "state"),
 )
+
+# Public: the server serves the catalog from here (GET /api/v1/metrics/catalog).
+METRICS = _METRICS
 
 _BY_NAME: dict[str, MetricInfo] = {}
 for _info in _METRICS:

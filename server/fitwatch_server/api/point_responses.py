@@ -15,6 +15,8 @@ import orjson
 from fastapi import Response
 
 from fitwatch_server import schemas
+from fitwatch_server.store.point_data.groups import GroupStats
+from fitwatch_server.store.run_groups import GroupBy, RunGroup
 from fitwatch_server.values import list_to_wire
 
 
@@ -37,4 +39,39 @@ def series_points_response(points: schemas.SeriesPointsPublic) -> Response:
 
 
 def multi_series_response(found: list[schemas.SeriesPointsPublic]) -> Response:
-    return Response(orjson.dumps({"series": [_points(p) for p in found]}), media_type="application/json")
+    return Response(
+        orjson.dumps({"series": [_points(p) for p in found]}), media_type="application/json"
+    )
+
+
+def groups_response(
+    *, scope: schemas.Scope, group_by: GroupBy, groups: list[RunGroup], stats: GroupStats, runs: int
+) -> Response:
+    """The shape of `schemas.SeriesGroupsPublic`."""
+    body = {
+        "scope": scope.value,
+        "group_by": group_by.text,
+        "step_width": stats.step_width,
+        "runs": runs,
+        "groups": [
+            {
+                "label": group.label,
+                "values": group.values,
+                "run_ids": group.run_ids,
+                "series": [
+                    {
+                        "key": k.key,
+                        "steps": k.steps,
+                        "count": k.count,
+                        "mean": list_to_wire(k.mean),  # type: ignore[arg-type]
+                        "std": list_to_wire(k.std),  # type: ignore[arg-type]
+                        "min": list_to_wire(k.min),  # type: ignore[arg-type]
+                        "max": list_to_wire(k.max),  # type: ignore[arg-type]
+                    }
+                    for k in stats.groups[group.label].values()
+                ],
+            }
+            for group in groups
+        ],
+    }
+    return Response(orjson.dumps(body, default=str), media_type="application/json")

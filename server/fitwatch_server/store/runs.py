@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from fitwatch_server import models, schemas
 from fitwatch_server.errors import InvalidInput, NotFound
-from fitwatch_server.store import point_data
+from fitwatch_server.store import metric_manifest, point_data
 from fitwatch_server.store.documents import DocumentLimits, encode_document
 
 
@@ -58,17 +58,22 @@ def run_public(
         heartbeat_at=_aware(run.heartbeat_at),
         deleted_at=_aware(run.deleted_at) if run.deleted_at else None,
         series=[point_data.series_public(s) for s in series] if series is not None else None,
+        metrics=metric_manifest.metrics_public(run, [s.key for s in series or []]),
     )
 
 
-def _insert_ignoring_duplicates(session: Session, table: Any, row: dict[str, Any], keys: list[str]) -> bool:
+def _insert_ignoring_duplicates(
+    session: Session, table: Any, row: dict[str, Any], keys: list[str]
+) -> bool:
     """`INSERT … ON CONFLICT DO NOTHING`: simultaneous creates of one name never fail (issue 8).
 
     Returns whether this call inserted the row (a skipped insert returns no row).
     """
     make_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
-        make_insert(table).values(row).on_conflict_do_nothing(index_elements=keys)
+        make_insert(table)
+        .values(row)
+        .on_conflict_do_nothing(index_elements=keys)
         .returning(*(table.c[key] for key in keys))
     )
     return session.execute(statement).first() is not None
@@ -158,6 +163,8 @@ def update_run(
         run.config = config
     if data.tags is not None:
         run.tags = [models.RunTag(tag=t) for t in dict.fromkeys(data.tags)]
+    if data.metrics is not None:
+        metric_manifest.merge_manifest(session, run=run, entries=data.metrics)
     if data.status is not None:
         run.status = data.status.value
         if data.status is schemas.RunStatus.running:

@@ -5,18 +5,20 @@ import { el, append, setText, replaceChildren, pageFrame, callbackSnippet } from
 import * as api from "../api.js";
 import { LiveClient } from "../live.js";
 import { parseState, serializeState } from "../urlstate.js";
-import { MetricChart, colorFor, formatValue, parseValue, plotlyReady, plotlyText } from "../charts.js";
+import { MetricChart, colorFor, formatValue, parseValue, plotlyReady, plotlyText, chartTheme, fullPlotly } from "../charts.js";
 import { SCOPES as WIRE_SCOPES } from "../wire.js";
-import { groupKeys, isValidation, compiledMetrics, parseTime, flatten, displayValue, lowerIsBetter } from "../metrics.js";
+import { BandChart } from "../bands.js";
+import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts } from "../toolbar.js";
+import { groupKeys, isValidation, compiledMetrics, parseTime, flatten, displayValue, alignedKey, directionOf } from "../metrics.js";
 
 export const SCHEMA = {
   project: { type: "string", default: "" },
   runs: { type: "list", default: [] },
+  ...TOOLBAR_SCHEMA,
   scope: { type: "string", default: "epoch" },
-  smooth: { type: "number", default: 0 },
-  log: { type: "bool", default: false },
-  x: { type: "string", default: "step" },
   metric: { type: "string", default: "" },
+  // GET /series/groups `group_by`: "" draws one line per run, anything else bands per group.
+  group: { type: "string", default: "" },
 };
 
 // The scopes come from wire.js (the SDK's list); only their labels and notes live here.
@@ -27,6 +29,24 @@ const SCOPE_TEXT = {
   eval: { label: "evaluate", note: "evaluate: model.evaluate() results." },
 };
 const SCOPES = WIRE_SCOPES.map((id) => ({ id, label: id, note: "", ...SCOPE_TEXT[id] }));
+
+// What "average the seeds" means: every config key but these (see docs/api.md).
+const SEED_KEYS = ["seed", "random_seed", "random_state"];
+
+/** The Bands choices for these runs: [[group_by, label]], from their config differences. */
+export function bandChoices(configs) {
+  const choices = [["", "off (one line per run)"]];
+  const diff = configDiff(configs).map((row) => row.path);
+  const seeds = SEED_KEYS.filter((k) => diff.includes(k));
+  if (seeds.length) choices.push([seeds.map((k) => `-config.${k}`).join(","), `mean of the ${seeds.join(", ")}s`]);
+  for (const path of diff) {
+    if (/^(environment|model|fits|compile|learning_rate_per_epoch)\b/.test(path) || path.endsWith(".name")) continue;
+    choices.push([`config.${path}`, `by ${path}`]);
+  }
+  choices.push(["tags", "by tags"]);
+  return choices;
+}
+
 const X_MODES = [["step", "step"], ["relative", "relative time"], ["wall", "wall time"]];
 // Config paths that always differ between runs and say nothing about the training.
 const DIFF_IGNORE = [/^environment\.argv/, /^learning_rate_per_epoch\./, /^fits\[\d+\]\.initial_iterations$/];
@@ -139,23 +159,37 @@ class ComparePage {
   }
 
   renderToolbar() {
-    const have = new Set(this.runs.flatMap((r) => (r.series || []).map((s) => s.scope)));
-    const scope = this.state.scope;
-    replaceChildren(this.toolbar,
-      el("label", {}, "Scope", el("div", { class: "seg", id: "scope" }, SCOPES.map((s) => el("button", {
-        class: s.id === scope ? "on" : "", disabled: !have.has(s.id) && s.id !== scope, dataset: { scope: s.id }, title: s.note,
-        onclick: () => { this.state.scope = s.id; this.pushState(); this.renderToolbar(); this.loadCharts(); },
-      }, s.label)))),
-      el("label", {}, "Smoothing", el("input", { type: "range", id: "smoothing", min: "0", max: "0.99", step: "0.01", value: String(this.state.smooth),
-        oninput: (e) => { this.state.smooth = Number(e.target.value); this.pushState(); setText(e.target.nextSibling, this.state.smooth.toFixed(2));
-          clearTimeout(this.smoothTimer); this.smoothTimer = setTimeout(() => this.charts.forEach((c) => c.setSmoothing(this.state.smooth)), 30); } }),
-        el("span", { class: "mono" }, this.state.smooth.toFixed(2))),
-      el("label", {}, el("input", { type: "checkbox", id: "log-scale", checked: this.state.log,
-        onchange: (e) => { this.state.log = e.target.checked; this.pushState(); this.charts.forEach((c) => c.setLog(this.state.log)); } }), "Log scale"),
-      el("label", {}, "X axis", el("select", { id: "x-axis", onchange: (e) => { this.state.x = e.target.value; this.pushState();
-        this.charts.forEach((c) => c.setX(this.state.x, this.xTitle())); } },
-        X_MODES.map(([id, label]) => el("option", { value: id, selected: id === this.state.x }, label)))));
-    setText(this.note, SCOPES.find((s) => s.id === scope)?.note || "");
+    if (!this.toolbarControl) {
+      this.toolbarControl = new ChartToolbar(this.toolbar, {
+        state: this.state, scopes: SCOPES, xModes: X_MODES, note: this.note,
+        available: () => new Set(this.runs.flatMap((r) => (r.series || []).map((s) => s.scope))),
+        extra: () => [this.bandsControl()],
+        noteSuffix: () => (this.state.group ? " Bands: mean \u00b1 std (darker) and min\u2013max (lighter) across each group's runs, per step bucket." : ""),
+        onChange: (kind) => this.onToolbar(kind),
+      });
+    }
+    this.toolbarControl.note = this.note;
+    this.toolbarControl.host = this.toolbar;
+    this.toolbarControl.render();
+  }
+
+  onToolbar(kind) {
+    this.pushState();
+    if (kind === "scope") { this.loadCharts(); return; }
+    if (kind === "smooth") {
+      clearTimeout(this.smoothTimer);
+      this.smoothTimer = setTimeout(() => applyToCharts(this.charts, kind, this.state), 30);
+      return;
+    }
+    applyToCharts(this.charts, kind, this.state, this.xTitle());
+  }
+
+  bandsControl() {
+    const choices = bandChoices(this.runs.map((r) => r.config));
+    if (this.state.group && !choices.some(([v]) => v === this.state.group)) choices.push([this.state.group, this.state.group]);
+    return el("label", {}, "Bands", el("select", { id: "bands", title: "group runs and draw each group's mean ± std and min–max",
+      onchange: (e) => { this.state.group = e.target.value; this.pushState(); this.renderToolbar(); this.loadCharts(); } },
+    choices.map(([value, label]) => el("option", { value, selected: value === this.state.group }, label))));
   }
 
   xTitle() {
@@ -189,13 +223,20 @@ class ComparePage {
       this.markReady(started);
       return;
     }
-    const order = compiledMetrics(this.runs[0]);
-    const groups = groupKeys(keys, order);
+    // Charts are per metric as Keras computed it (the manifest): one run's `acc` and another's
+    // `accuracy` share a chart; each line keeps its run's own key in its label.
+    const realKeys = alignedKeys(this.runs, scope);
+    const order = compiledMetrics(this.runs[0]).map((k) => alignedKey(this.runs[0], k));
+    const groups = groupKeys([...realKeys.keys()], order);
     const cards = groups.map((g) => {
       const div = el("div", { class: "chart", dataset: { key: g.base } });
       this.chartsHost.append(el("div", { class: "chart-card" }, div));
       return { group: g, div };
     });
+    if (this.state.group) {
+      await this.loadBands(cards, realKeys, keys, started);
+      return;
+    }
     let data;
     try {
       // One request for every run and key: the server uses the same step buckets for every run.
@@ -209,14 +250,15 @@ class ComparePage {
     const names = new Map(this.runs.map((r) => [r.id, r.name]));
     for (const { group, div } of cards) {
       const chart = new MetricChart(div, { title: group.base, xFor: (s, step, t) => this.xFor(s, step, t), xMode: this.state.x,
-        xTitle: this.xTitle(), logY: this.state.log, smoothing: this.state.smooth, showLegend: false, hovermode: "closest",
+        xTitle: this.xTitle(), logY: this.state.log, logX: this.state.logx, outliers: this.state.outliers,
+        smoothing: this.state.smooth, showLegend: false, hovermode: "closest",
         onZoom: (ranges) => this.zoom(chart, ranges) });
       for (const run of this.runs) {
-        for (const key of group.keys) {
+        for (const [aligned, key] of group.keys.flatMap((a) => (realKeys.get(a).get(run.id) || []).map((k) => [a, k]))) {
           const d = data.find((x) => x.run_id === run.id && x.key === key);
           if (!d) continue;
           const s = chart.add({ id: `${run.id}\u0000${key}\u0000${scope}`, runId: run.id, key, scope, label: `${names.get(run.id)} \u00b7 ${key}`,
-            color: this.colors.get(run.id), dash: isValidation(key) ? "dot" : "solid",
+            color: this.colors.get(run.id), dash: isValidation(aligned) ? "dot" : "solid",
             steps: d.steps, values: d.values, times: d.times, epochs: d.epochs || [], downsampled: d.downsampled });
           this.byId.set(s.id, chart);
           if (d.steps.length) this.live.seen(run.id, key, scope, d.steps[d.steps.length - 1]);
@@ -229,6 +271,52 @@ class ComparePage {
     this.pending = null;
     for (const m of pending) this.onPoints(m);
     this.markReady(started);
+  }
+
+  /** Bands mode: one /series/groups request for every chart; groups coloured in order. */
+  async loadBands(cards, realKeys, keys, started) {
+    const scope = this.state.scope;
+    const filter = `id in (${this.runs.map((r) => JSON.stringify(r.id)).join(", ")})`;
+    let body;
+    try {
+      body = await api.readGroups({ filter, group_by: this.state.group, keys, scope, max_points: this.maxPoints() });
+    } catch (error) {
+      this.pending = null;
+      this.chartsLoaded = false;
+      if (error.status) replaceChildren(this.chartsHost, el("div", { class: "empty", id: "empty-state" }, el("h2", {}, "Cannot group these runs"), el("p", {}, error.detail)));
+      this.markReady(started);
+      return;
+    }
+    if (scope !== this.state.scope) return;
+    this.chartsLoaded = true;
+    const groups = body.groups.map((g, i) => ({ ...g, color: colorFor(i) }));
+    this.bandGroups = groups;
+    for (const { group, div } of cards) {
+      const chart = new BandChart(div, { title: group.base, xTitle: scope === "epoch" ? "epoch" : "step", logY: this.state.log, logX: this.state.logx });
+      // The groups endpoint takes the runs' real keys: every spelling that lines up here.
+      chart.keys = [...new Set(group.keys.flatMap((a) => [...realKeys.get(a).values()].flat()))];
+      this.charts.push(chart);
+    }
+    await Promise.all(this.charts.map((c) => c.render(groups, c.keys, body.step_width)));
+    this.pending = null;
+    this.markReady(started);
+  }
+
+  /** Live points in bands mode: the figures change for the whole group, so ask again (at most every 2 s). */
+  refreshBands() {
+    if (this.bandTimer) return;
+    this.bandTimer = setTimeout(async () => {
+      this.bandTimer = null;
+      const keys = this.charts.flatMap((c) => c.keys || []);
+      if (!this.state.group || !keys.length) return;
+      const filter = `id in (${this.runs.map((r) => JSON.stringify(r.id)).join(", ")})`;
+      let body;
+      try {
+        body = await api.readGroups({ filter, group_by: this.state.group, keys, scope: this.state.scope, max_points: this.maxPoints() });
+      } catch { return; }
+      const groups = body.groups.map((g, i) => ({ ...g, color: colorFor(i) }));
+      for (const c of this.charts) if (c instanceof BandChart) await c.render(groups, c.keys, body.step_width);
+    }, 2000);
   }
 
   markReady(started) {
@@ -270,6 +358,7 @@ class ComparePage {
 
   onPoints(m) {
     if (this.pending) { this.pending.push(m); return; }
+    if (this.state.group) { if (m.scope === this.state.scope) this.refreshBands(); return; }
     const id = `${m.run_id}\u0000${m.key}\u0000${m.scope}`;
     const chart = this.byId.get(id);
     if (!chart) return;
@@ -295,20 +384,30 @@ class ComparePage {
               row.present[i] ? displayValue(v) : "(not set)")))))))
       : el("p", { class: "subtle", id: "config-diff" }, runs.length > 1 ? "These runs have the same config." : "Add another run to see config differences.");
     // Final and best values per metric (epoch scope, as History.history).
-    const keys = [...new Set(runs.flatMap((r) => (r.series || []).filter((s) => s.scope === "epoch" && !s.key.includes("/")).map((s) => s.key)))].sort(
+    // Rows per metric as Keras computed it; "best" follows the manifest's direction (none when unknown).
+    this.epochKeys = alignedKeys(runs, "epoch", (key) => !key.includes("/"));
+    const keys = [...this.epochKeys.keys()].sort(
       (a, b) => Number(isValidation(a)) - Number(isValidation(b)) || a.localeCompare(b));
     const rows = [];
     for (const key of keys) {
-      const low = lowerIsBetter(key);
-      const summaries = runs.map((r) => (r.series || []).find((s) => s.key === key && s.scope === "epoch"));
+      const realKey = (r) => (this.epochKeys.get(key).get(r.id) || [])[0];
+      const direction = this.directionFor(key);
+      const low = direction === "min";
+      const summaries = runs.map((r) => (r.series || []).find((s) => s.key === realKey(r) && s.scope === "epoch"));
       const best = summaries.map((s) => (s ? (low ? s.min_value : s.max_value) : null));
       const bestStep = summaries.map((s) => (s ? (low ? s.min_step : s.max_step) : null));
       const finite = best.map((v) => (v === null ? NaN : parseValue(v)));
       const winner = finite.reduce((w, v, i) => (Number.isNaN(v) ? w : w < 0 || (low ? v < finite[w] : v > finite[w]) ? i : w), -1);
       const lastV = summaries.map((s) => (s ? parseValue(s.last_value) : NaN));
       const lastWinner = lastV.reduce((w, v, i) => (Number.isNaN(v) ? w : w < 0 || (low ? v < lastV[w] : v > lastV[w]) ? i : w), -1);
+      const spelled = (i) => (summaries[i] && summaries[i].key !== key ? `logged as ${summaries[i].key}` : undefined);
+      if (direction === null) {
+        rows.push(el("tr", {}, el("td", { class: "mono", title: "no direction known for this metric: no value is called best" }, `${key} final`),
+          summaries.map((s, i) => el("td", { class: "num", title: spelled(i) }, s ? formatValue(s.last_value, 5) : "\u2013"))));
+        continue;
+      }
       rows.push(el("tr", {}, el("td", { class: "mono" }, `${key} final`),
-        summaries.map((s, i) => el("td", { class: `num${i === lastWinner && runs.length > 1 ? " best" : ""}` }, s ? formatValue(s.last_value, 5) : "\u2013"))));
+        summaries.map((s, i) => el("td", { class: `num${i === lastWinner && runs.length > 1 ? " best" : ""}`, title: spelled(i) }, s ? formatValue(s.last_value, 5) : "\u2013"))));
       rows.push(el("tr", {}, el("td", { class: "mono" }, `${key} best (${low ? "min" : "max"})`),
         best.map((v, i) => el("td", { class: `num${i === winner && runs.length > 1 ? " best" : ""}` },
           v === null ? "\u2013" : [formatValue(v, 5), el("span", { class: "epoch" }, ` @${bestStep[i]}`)]))));
@@ -317,7 +416,7 @@ class ComparePage {
       ? el("div", { class: "table-wrap" }, el("table", { class: "data plain-head", id: "metric-values" }, el("thead", {}, head()), el("tbody", {}, rows)))
       : el("p", { class: "subtle" }, "No epoch values yet.");
     this.parcoordsHost = el("div", { id: "parcoords", style: "width:100%;height:340px" });
-    const metricKeys = keys;
+    const metricKeys = keys.filter((k) => this.directionFor(k) !== null);
     if (!this.state.metric || !metricKeys.includes(this.state.metric)) {
       this.state.metric = metricKeys.includes("val_loss") ? "val_loss" : metricKeys.includes("loss") ? "loss" : metricKeys[0] || "";
     }
@@ -330,6 +429,17 @@ class ComparePage {
       el("div", { class: "panel" }, el("div", { class: "page-head", style: "margin:0" }, el("h2", {}, "Hyperparameters vs metric"),
         el("label", { class: "field" }, "metric (best)", metricSelect)), this.parcoordsHost));
     this.renderParcoords(diff);
+  }
+
+  /** The direction of an aligned epoch key: the first run whose manifest or catalog knows it. */
+  directionFor(key) {
+    for (const r of this.runs) {
+      for (const real of (this.epochKeys.get(key) || new Map()).get(r.id) || []) {
+        const d = directionOf(r, real);
+        if (d) return d;
+      }
+    }
+    return null;
   }
 
   renderParcoords(diff) {
@@ -381,23 +491,26 @@ class ComparePage {
       if (dims.length >= 6) break;
     }
     const key = this.state.metric;
-    const low = lowerIsBetter(key);
+    // The colour scale runs towards the better end, as the metric's direction says.
+    const low = this.directionFor(key) === "min";
     const metric = runs.map((r) => {
-      const s = (r.series || []).find((x) => x.key === key && x.scope === "epoch");
+      const real = ((this.epochKeys.get(key) || new Map()).get(r.id) || [])[0];
+      const s = (r.series || []).find((x) => x.key === real && x.scope === "epoch");
       const v = s ? (low ? s.min_value : s.max_value) : null;
       return v === null ? NaN : parseValue(v);
     });
     dims.push({ label: `${low ? "min" : "max"} ${key}`, values: metric });
     const finite = metric.filter(Number.isFinite);
-    await plotlyReady();
-    await Plotly.react(this.parcoordsHost, [{
+    // Parallel coordinates are not in the partial build the metric charts use: load the full one.
+    const full = await fullPlotly();
+    await full.react(this.parcoordsHost, [{
       type: "parcoords",
       line: { color: metric.map((v) => (Number.isFinite(v) ? v : finite.length ? Math.max(...finite) : 0)),
         colorscale: "Viridis", reversescale: low, showscale: true, colorbar: { title: { text: plotlyText(key) }, thickness: 12 } },
       dimensions: dims.map((d) => ({ ...d, label: plotlyText(d.label), ticktext: d.ticktext && d.ticktext.map(plotlyText) })),
       labelfont: { size: 12 }, tickfont: { size: 11 },
     }], { margin: parcoordsMargin(dims.map((d) => d.label)), height: 340, paper_bgcolor: "rgba(0,0,0,0)",
-      font: { family: "system-ui, sans-serif", color: "#2b3340" } }, { displaylogo: false, responsive: true });
+      font: { family: "system-ui, sans-serif", color: chartTheme().text } }, { displaylogo: false, responsive: true });
     this.parcoordsHost.dataset.drawn = "1";
   }
 }
@@ -408,6 +521,22 @@ const LABEL_CHAR_PX = 7.2; // 12 px system-ui, a little wide so that no title is
 export function parcoordsMargin(labels) {
   const half = (label) => Math.ceil(((label || "").length * LABEL_CHAR_PX) / 2) + 12;
   return { l: Math.max(70, half(labels[0])), r: Math.max(110, half(labels[labels.length - 1]) + 60), t: 50, b: 20 };
+}
+
+/** Map(aligned key -> Map(run id -> [the run's real keys])) for one scope. */
+export function alignedKeys(runs, scope, keep = () => true) {
+  const found = new Map();
+  for (const r of runs) {
+    for (const s of r.series || []) {
+      if (s.scope !== scope || !keep(s.key)) continue;
+      const aligned = alignedKey(r, s.key);
+      if (!found.has(aligned)) found.set(aligned, new Map());
+      const byRun = found.get(aligned);
+      if (!byRun.has(r.id)) byRun.set(r.id, []);
+      byRun.get(r.id).push(s.key);
+    }
+  }
+  return found;
 }
 
 function shortLabel(path) {

@@ -8,17 +8,16 @@ import { RunEditor } from "../run_editor.js";
 import { parseState, serializeState } from "../urlstate.js";
 import { MetricChart, PALETTE, formatValue, compactPoints } from "../charts.js";
 import { SCOPES as WIRE_SCOPES, carriesEpochs } from "../wire.js";
+import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts } from "../toolbar.js";
 import {
   groupKeys, isValidation, compiledMetrics, epochsDone, parseTime, formatDate, formatDuration,
-  runDurationMs, flatten, displayValue, lowerIsBetter,
+  runDurationMs, flatten, displayValue, directionOf,
 } from "../metrics.js";
 
 export const SCHEMA = {
   run: { type: "string", default: "" },
-  scope: { type: "string", default: "" },
+  ...TOOLBAR_SCHEMA,
   smooth: { type: "number", default: 0.6 },
-  log: { type: "bool", default: false },
-  x: { type: "string", default: "step" },
 };
 
 // The scopes come from wire.js (the SDK's list); only their labels and notes live here.
@@ -278,43 +277,31 @@ class RunPage {
   }
 
   renderToolbar() {
-    const scope = this.currentScope();
-    const have = this.scopes();
-    const seg = el("div", { class: "seg", id: "scope" }, SCOPES.map((s) => el("button", {
-      class: s.id === scope ? "on" : "", disabled: !have.has(s.id) && s.id !== scope,
-      dataset: { scope: s.id }, title: s.note,
-      onclick: () => this.setOption({ scope: s.id }, "scope"),
-    }, s.label)));
-    const smoothValue = el("span", { class: "mono", id: "smooth-value" }, this.state.smooth.toFixed(2));
-    const slider = el("input", { type: "range", id: "smoothing", min: "0", max: "0.99", step: "0.01", value: String(this.state.smooth),
-      oninput: (e) => { setText(smoothValue, Number(e.target.value).toFixed(2)); this.setOption({ smooth: Number(e.target.value) }, "smooth"); } });
-    const log = el("input", { type: "checkbox", id: "log-scale", checked: this.state.log, onchange: (e) => this.setOption({ log: e.target.checked }, "log") });
-    const xSelect = el("select", { id: "x-axis", onchange: (e) => this.setOption({ x: e.target.value }, "x") },
-      X_MODES.map((m) => el("option", { value: m.id, selected: m.id === this.state.x }, m.label)));
-    replaceChildren(this.toolbar,
-      el("label", {}, "Scope", seg),
-      el("label", { title: "debiased exponential moving average (as TensorBoard); the raw line stays faint underneath" }, "Smoothing", slider, smoothValue),
-      el("label", {}, log, "Log scale"),
-      el("label", {}, "X axis", xSelect),
-      el("span", { class: "grow" }),
-      el("span", { class: "subtle", id: "live-state" }));
-    const note = isKerasRun(this.run) ? SCOPES.find((s) => s.id === scope)?.note : PLAIN_NOTES[scope];
-    setText(this.scopeNote, note || "");
+    if (!this.toolbarControl) {
+      this.toolbarControl = new ChartToolbar(this.toolbar, {
+        state: this.state, scopes: SCOPES, xModes: X_MODES.map((m) => [m.id, m.label]), note: this.scopeNote,
+        available: () => this.scopes(), currentScope: () => this.currentScope(),
+        extra: () => [el("span", { class: "grow" }), el("span", { class: "subtle", id: "live-state" })],
+        onChange: (kind) => this.setOption({}, kind),
+        // A run without the Keras callback gets notes that claim nothing about Keras.
+        noteFor: (scope) => (isKerasRun(this.run) ? SCOPES.find((s) => s.id === scope)?.note : PLAIN_NOTES[scope]),
+      });
+    }
+    this.toolbarControl.host = this.toolbar;
+    this.toolbarControl.note = this.scopeNote;
+    this.toolbarControl.render();
   }
 
   async setOption(changes, kind) {
     Object.assign(this.state, changes);
     this.pushState();
     if (kind === "scope") {
-      this.renderToolbar();
       await this.loadScope();
     } else if (kind === "smooth") {
       clearTimeout(this.smoothTimer);
-      this.smoothTimer = setTimeout(() => this.whenDrawn(Promise.all(this.charts.map((c) => c.setSmoothing(this.state.smooth)))), 30);
-    } else if (kind === "log") {
-      await this.whenDrawn(Promise.all(this.charts.map((c) => c.setLog(this.state.log))));
-    } else if (kind === "x") {
-      await this.whenDrawn(Promise.all(this.charts.map((c) => c.setX(this.state.x, this.xTitle()))));
+      this.smoothTimer = setTimeout(() => this.whenDrawn(applyToCharts(this.charts, kind, this.state)), 30);
+    } else {
+      await this.whenDrawn(applyToCharts(this.charts, kind, this.state, this.xTitle()));
     }
   }
 
@@ -393,7 +380,7 @@ class RunPage {
     for (const { group, div } of cards) {
       const chart = new MetricChart(div, {
         title: group.base, xFor: (s, step, t, e) => this.xFor(s, step, t, e), xMode: this.state.x, xTitle: this.xTitle(),
-        logY: this.state.log, smoothing: this.state.smooth,
+        logY: this.state.log, logX: this.state.logx, outliers: this.state.outliers, smoothing: this.state.smooth,
         onZoom: (ranges) => this.zoom(chart, ranges),
       });
       for (const key of group.keys) {
@@ -573,8 +560,9 @@ class RunPage {
     const rows = (this.run.series || []).filter((s) => s.scope === "epoch" || s.scope === "eval")
       .sort((a, b) => a.scope.localeCompare(b.scope) || a.key.localeCompare(b.key));
     const body = rows.map((s) => {
-      const low = lowerIsBetter(s.key);
-      const bestValue = low ? s.min_value : s.max_value;
+      const direction = directionOf(this.run, s.key);
+      const low = direction === "min";
+      const bestValue = direction === null ? null : low ? s.min_value : s.max_value;
       const bestStep = low ? s.min_step : s.max_step;
       return el("tr", {}, el("td", { class: "mono wrap" }, s.scope === "eval" ? `${s.key} (evaluate)` : s.key),
         el("td", { class: "num" }, formatValue(s.last_value, 5)),
@@ -583,7 +571,7 @@ class RunPage {
     replaceChildren(this.metricsPanel, el("h2", {}, "Metrics (epoch)"),
       rows.length
         ? el("table", { class: "data compact" }, el("thead", {}, el("tr", {}, el("th", {}, "metric"),
-            el("th", { class: "num" }, "last"), el("th", { class: "num", title: "lowest for losses and errors, highest otherwise; @ epoch" }, "best @epoch"))), el("tbody", {}, body))
+            el("th", { class: "num" }, "last"), el("th", { class: "num", title: "lowest or highest as the metric's direction says (from the Keras callback's manifest, else the catalog); \u2013 when unknown; @ epoch" }, "best @epoch"))), el("tbody", {}, body))
         : el("p", { class: "subtle" }, "No epoch values yet."));
   }
 }

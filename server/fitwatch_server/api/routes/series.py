@@ -16,10 +16,14 @@ from fitwatch_server.api.deps import (
     WriteSessionmakerDep,
     in_transaction,
 )
-from fitwatch_server.api.point_responses import multi_series_response, series_points_response
+from fitwatch_server.api.point_responses import (
+    groups_response,
+    multi_series_response,
+    series_points_response,
+)
 from fitwatch_server.errors import InvalidInput
 from fitwatch_server.models import BIGINT_MAX
-from fitwatch_server.store import point_data
+from fitwatch_server.store import point_data, run_groups, search
 from fitwatch_server.store import runs as run_store
 from fitwatch_server.store.runs import get_run, projects_of_runs
 
@@ -71,9 +75,9 @@ def read_series(
     """One series' points between start and end; downsampled (MinMaxLTTB) above max_points."""
     get_run(session, run_id=run_id)
     series = point_data.get_series(session, run_id=run_id, key=key, scope=scope.value)
-    return series_points_response(point_data.read_points(
-        session, series=series, start=start, end=end, max_points=max_points
-    ))
+    return series_points_response(
+        point_data.read_points(session, series=series, start=start, end=end, max_points=max_points)
+    )
 
 
 def _csv_list(value: str, what: str) -> list[str]:
@@ -83,6 +87,52 @@ def _csv_list(value: str, what: str) -> list[str]:
     if len(items) > 200:
         raise InvalidInput(f"at most 200 {what}s per request; received {len(items)}")
     return items
+
+
+@router.get("/series/groups", response_model=schemas.SeriesGroupsPublic)
+def read_groups(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    keys: Annotated[str, Query(description="comma-separated keys")],
+    filter: Annotated[str, Query(description="run filter expression, see docs/api.md")] = "",
+    group_by: Annotated[
+        str,
+        Query(description="comma-separated fields (config.seed, tags...); -config.seed: all but"),
+    ] = "",
+    project: str | None = None,
+    scope: schemas.Scope = schemas.Scope.epoch,
+    start: StepBound = None,
+    end: StepBound = None,
+    max_points: MaxPoints = None,
+) -> Response:
+    """Runs in groups: per group and step bucket, count, mean, std, min and max (bands)."""
+    parsed = run_groups.parse_group_by(group_by)
+    key_list = _csv_list(keys, "key")
+    runs, total = search.search_runs(
+        session,
+        project=principal.project_filter(project),
+        filter_text=filter,
+        sort="created_at",
+        limit=search.MAX_LIMIT,
+        offset=0,
+        heartbeat_timeout_s=settings.heartbeat_timeout_s,
+    )
+    if total > search.MAX_LIMIT:
+        raise InvalidInput(
+            f"the filter matches {total} runs; groups take at most {search.MAX_LIMIT}: narrow the filter"
+        )
+    groups = run_groups.group_runs(runs, parsed)
+    stats = point_data.group_stats(
+        session,
+        groups={g.label: g.run_ids for g in groups},
+        keys=key_list,
+        scope=scope.value,
+        start=start,
+        end=end,
+        max_points=max_points,
+    )
+    return groups_response(scope=scope, group_by=parsed, groups=groups, stats=stats, runs=total)
 
 
 @router.get("/series", response_model=schemas.MultiSeriesPublic)

@@ -6,6 +6,7 @@
     summary.py   the summary fields, declared once, and how they merge and are rebuilt
     rollups.py   per-bucket min/max/NaN kept on ingest, read for downsampling
     reads.py     listing, range reads with downsampling, multi-run reads, export rows
+    groups.py    statistics across the runs of a group per step bucket (bands)
     deletes.py   a run's or a series' data, all of it
     locks.py     the run lock every writer takes first
     scan.py      recompute summaries and rollups from the points (consistency checks)
@@ -18,6 +19,7 @@ from fitwatch_server.store.point_data.deletes import (
     delete_runs_data,
     delete_series,
 )
+from fitwatch_server.store.point_data.groups import GroupStats, KeyStats, group_stats
 from fitwatch_server.store.point_data.ingest import IngestJob, ingest_jobs, ingest_points
 from fitwatch_server.store.point_data.reads import (
     aggregate_subquery,
@@ -32,7 +34,9 @@ from fitwatch_server.store.point_data.reads import (
 from fitwatch_server.store.point_data.scan import check_run, orphans
 
 __all__ = [
+    "GroupStats",
     "IngestJob",
+    "KeyStats",
     "aggregate_subquery",
     "check_run",
     "delete_run_data",
@@ -40,6 +44,7 @@ __all__ = [
     "delete_series",
     "export_rows",
     "get_series",
+    "group_stats",
     "ingest_jobs",
     "ingest_points",
     "list_series",

@@ -1,0 +1,85 @@
+"""First paint of the compare page with the partial Plotly.js build against the full bundle
+(issue 11). Prints, never asserts.
+
+Both in the same run, on the same server and data: the page as shipped (it loads
+`/vendor/plotly-basic.min.js`, 1.19 MB) and the same page with the full 4.8 MB bundle served
+under that name (a Playwright route), each in a fresh browser context (cold), alternating.
+Figures: `document.documentElement.dataset.readyMs` (two animation frames after the last chart's
+`Plotly.newPlot`), median of `--repeats`, and the ratio partial/full.
+
+    python bench/plotly_bundles.py [--runs 20] [--points 100000] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.dashboard import CHROMIUM_ARGS, fill  # noqa: E402
+from tests.helpers.server import ServerProcess  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--points", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    import plotly
+    from playwright.sync_api import sync_playwright
+
+    full = (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        server = ServerProcess(
+            f"sqlite:///{tmp}/bench.db", log_path=Path(tmp) / "server.log"
+        ).start()
+        try:
+            with httpx.Client(base_url=server.url, timeout=120) as client:
+                ids = fill(client, args.runs, args.points)
+            url = f"{server.url}/compare.html?runs={','.join(ids)}&scope=batch"
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+                )
+                found: dict[str, list[float]] = {"partial": [], "full": []}
+                for _ in range(args.repeats):
+                    for mode in found:
+                        context = browser.new_context(viewport={"width": 1400, "height": 900})
+                        page = context.new_page()
+                        if mode == "full":
+                            page.route(
+                                "**/vendor/plotly-basic.min.js",
+                                lambda route: route.fulfill(
+                                    body=full, content_type="text/javascript"
+                                ),
+                            )
+                        page.goto(url)
+                        page.wait_for_function(
+                            "() => document.documentElement.dataset.ready === '1'", timeout=180_000
+                        )
+                        found[mode].append(
+                            float(page.evaluate("Number(document.documentElement.dataset.readyMs)"))
+                        )
+                        context.close()
+                browser.close()
+        finally:
+            server.stop()
+    print(f"compare page, {args.runs} runs x {args.points} batch points, cold first paint:")
+    for mode, times in found.items():
+        print(
+            f"  {mode:7s} bundle: median {statistics.median(times):6.0f} ms  ({', '.join(f'{t:.0f}' for t in times)})"
+        )
+    print(
+        f"  partial / full: {statistics.median(found['partial']) / statistics.median(found['full']):.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
