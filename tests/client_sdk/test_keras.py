@@ -113,7 +113,9 @@ def test_regression_with_error_metrics_streams_history_and_every_batch(
     assert config["fits"][0]["params"] == {"verbose": 0, "epochs": 3, "steps": 4}
     assert config["optimizer"]["class_name"] == "Adam"
     # Keras holds 0.01 as float32 (0.009999999776482582): stored as typed, under one path.
-    assert config["optimizer"]["learning_rate"] == 0.01 and config["optimizer"]["name"] == "adam"
+    assert config["optimizer"]["learning_rate"] == 0.01
+    # Keras numbers the names of optimizers made earlier in the process (adam, adam_1, ...).
+    assert re.fullmatch(r"adam(_\d+)?", config["optimizer"]["name"])
     assert config["loss"] == "mse"
     assert config["metric_names"] == sorted(recorder.batches[0][2])
     assert [layer["output_shape"] for layer in config["model"]["layers"]] == [[None, 8], [None, 1]]
