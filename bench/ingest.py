@@ -9,9 +9,12 @@ Prints, from one run on this machine:
   shape; goal >= 150,000);
 - time to read one 1,000,000-point series downsampled to 2,000 points, server-side
   (goal < 100 ms), and the same request end to end over HTTP;
-- time to read a 100,000-point series whole over HTTP (goal <= 150 ms).
+- time to read a 100,000-point series whole over HTTP (goal <= 150 ms);
+- with `--postgres URL`: points/s through the API on PostgreSQL (same batches), as a share of
+  the SQLite figure of the same run (goal >= 100%) and of a plain psycopg binary `COPY` of the
+  same rows into the same `points` table (the floor; goal >= 60%, issue 13).
 
-    python bench/ingest.py [--points 1000000] [--read-points 1000000]
+    python bench/ingest.py [--points 1000000] [--read-points 1000000] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -131,6 +134,39 @@ def bench_plain_sqlite(batches: list[dict], schema_source: Path, workdir: Path) 
     return sum(len(r) for r in rows_per_batch) / elapsed
 
 
+def bench_plain_copy(batches: list[dict], database_url: str) -> float:
+    """Plain psycopg binary COPY of the same rows into the same `points` table (the API's
+    database, after its run): one COPY and one commit per batch, rows as tuples."""
+    import psycopg
+
+    # Series ids far above the API's, so these rows meet none of its rows; removed afterwards.
+    offset = 1_000_000_000
+    series_ids = {f"metric_{s:03d}": offset + s for s in range(SERIES_PER_BATCH)}
+    rows_per_batch = []
+    for batch in batches[1:]:
+        rows = []
+        for series in batch["series"]:
+            sid = series_ids[series["key"]]
+            rows.extend(zip([sid] * len(series["steps"]), series["steps"], series["values"],
+                            series["times"], series["epochs"], strict=True))
+        rows_per_batch.append(rows)
+    url = database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url) as conn:
+        start = time.perf_counter()
+        for rows in rows_per_batch:
+            with conn.cursor() as cursor, cursor.copy(
+                "COPY points (series_id, step, value, wall_time, epoch) FROM STDIN (FORMAT binary)"
+            ) as copy:
+                copy.set_types(["int4", "int8", "float8", "float8", "int4"])
+                for row in rows:
+                    copy.write_row(row)
+            conn.commit()
+        elapsed = time.perf_counter() - start
+        conn.execute("DELETE FROM points WHERE series_id >= %s", (offset,))
+        conn.commit()
+    return sum(len(r) for r in rows_per_batch) / elapsed
+
+
 def bytes_per_point(path: Path) -> float:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -213,7 +249,11 @@ def main() -> None:
         print(f"ingest via REST API, one series, 1,000 points per request:                    {one_rate:,.0f} points/s   (goal >= 150,000)")
         if args.postgres:
             pg_rate, _ = bench_api(batches, workdir, args.postgres)
+            copy_rate = bench_plain_copy(batches, args.postgres)
             print(f"ingest via REST API on PostgreSQL (same batches):                              {pg_rate:,.0f} points/s")
+            print(f"plain psycopg binary COPY, same rows, same table:                              {copy_rate:,.0f} points/s")
+            print(f"PostgreSQL API / SQLite API: {pg_rate / api_rate:.0%}   (goal >= 100%)")
+            print(f"PostgreSQL API / plain COPY: {pg_rate / copy_rate:.0%}   (goal >= 60%)")
         server_s, e2e_s, full_s = bench_read(workdir, args.read_points)
         print(f"read {args.read_points:,}-point series downsampled to 2,000: "
               f"server-side {server_s * 1000:.0f} ms (goal < 100 ms), over HTTP {e2e_s * 1000:.0f} ms")
