@@ -18,8 +18,24 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+# Any constant both replicas agree on: the key of the advisory lock that serialises upgrades.
+_UPGRADE_LOCK_KEY = 0x66697477  # "fitw"
+
+
 def upgrade_engine(engine: Engine) -> None:
-    command.upgrade(alembic_config(engine), "head")
+    """Upgrade to head. On PostgreSQL under an advisory lock, because several replicas start
+    at once (docker-compose.yml runs two): the second waits, then finds nothing to do,
+    instead of racing the first to create the same tables."""
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), "head")
+        return
+    with engine.connect() as lock:
+        lock.exec_driver_sql(f"SELECT pg_advisory_lock({_UPGRADE_LOCK_KEY})")
+        try:
+            command.upgrade(alembic_config(engine), "head")
+        finally:
+            lock.exec_driver_sql(f"SELECT pg_advisory_unlock({_UPGRADE_LOCK_KEY})")
+            lock.commit()
 
 
 def upgrade_database(database_url: str) -> None:
