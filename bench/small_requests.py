@@ -86,9 +86,11 @@ def start(command: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
     return process
 
 
-def wrk(port: int, script: Path, seconds: int, connections: int, offset: int) -> dict[str, float]:
+def wrk(
+    port: int, script: Path, seconds: int, connections: int, offset: int, threads: int = 2
+) -> dict[str, float]:
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script), "--latency",
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(script), "--latency",
          f"http://127.0.0.1:{port}", "--", str(offset)],
         capture_output=True, text=True, check=True,
     ).stdout

@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from fitwatch_server.db import make_engine
-from fitwatch_server.migrate import upgrade_database
+from fitwatch_server.migrate import include_name, upgrade_database
 from fitwatch_server.models import Base
 
 
@@ -31,7 +31,9 @@ def test_models_match_migrations(database_url):
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_name": include_name}
+            )
             diff = compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()

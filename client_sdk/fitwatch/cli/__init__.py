@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from fitwatch.cli import server, sync, token
+from fitwatch.cli import purge, server, sync, token
 
 # Each module adds its subcommands to the parser; the order is the order of `fitwatch --help`.
-COMMAND_MODULES = (server, sync, token)
+COMMAND_MODULES = (server, sync, token, purge)
 
 
 def build_parser() -> argparse.ArgumentParser:

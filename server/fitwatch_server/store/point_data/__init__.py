@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from fitwatch_server.store.point_data.deletes import delete_run_data, delete_series
+from fitwatch_server.store.point_data.deletes import Freed, delete_run_data, delete_series
 from fitwatch_server.store.point_data.ingest import IngestJob, ingest_jobs, ingest_points
 from fitwatch_server.store.point_data.reads import (
     aggregate_subquery,
@@ -28,6 +28,7 @@ from fitwatch_server.store.point_data.reads import (
 from fitwatch_server.store.point_data.scan import check_run, orphans
 
 __all__ = [
+    "Freed",
     "IngestJob",
     "aggregate_subquery",
     "check_run",
