@@ -114,7 +114,10 @@ def main() -> None:
             started = time.perf_counter()
             generate_filler(conn, total_points=args.points, n_runs=args.runs)
             print(f"generated in {time.perf_counter() - started:.0f} s", flush=True)
-        size = conn.execute("SELECT pg_total_relation_size('points')").fetchone()
+        # A partitioned table has no storage of its own: its size is its partitions'.
+        size = conn.execute(
+            "SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = 'points'::regclass"
+        ).fetchone()
         partitions = conn.execute(
             "SELECT count(*) FROM pg_inherits WHERE inhparent = 'points'::regclass"
         ).fetchone()
