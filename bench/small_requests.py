@@ -94,18 +94,21 @@ def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wrk(process: subprocess.Popen[bytes], port: int, script: Path, seconds: int, connections: int,
-        offset: int) -> dict[str, float]:
-    cpu_before = cpu_seconds(process)
+def wrk(
+    port: int, script: Path, seconds: int, connections: int, offset: int, threads: int = 2,
+    process: subprocess.Popen[bytes] | None = None,
+) -> dict[str, float]:
+    cpu_before = cpu_seconds(process) if process is not None else 0.0
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script), "--latency",
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(script), "--latency",
          f"http://127.0.0.1:{port}", "--", str(offset)],
         capture_output=True, text=True, check=True,
     ).stdout
     line = next(line for line in out.splitlines() if line.startswith("RESULT "))
     result: dict[str, float] = json.loads(line[len("RESULT "):])
     result["rps"] = result["requests"] / result["seconds"]
-    result["cpu_ms"] = (cpu_seconds(process) - cpu_before) * 1000 / max(result["requests"], 1)
+    if process is not None:
+        result["cpu_ms"] = (cpu_seconds(process) - cpu_before) * 1000 / max(result["requests"], 1)
     return result
 
 
@@ -134,8 +137,8 @@ def main() -> None:
         results: dict[str, list[dict[str, float]]] = {"bare": [], "fitwatch": []}
         for n in range(args.rounds):
             offset = n * 100_000_000
-            results["bare"].append(wrk(bare, bare_port, script, args.seconds, args.connections, offset))
-            results["fitwatch"].append(wrk(fitwatch, fw_port, script, args.seconds, args.connections, offset))
+            results["bare"].append(wrk(bare_port, script, args.seconds, args.connections, offset, process=bare))
+            results["fitwatch"].append(wrk(fw_port, script, args.seconds, args.connections, offset, process=fitwatch))
         for name, rounds in results.items():
             for r in rounds:
                 print(f"{name:9s} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms"

@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+from fitwatch_server.migrate import include_name
 from fitwatch_server.models import Base
 
 config = context.config
@@ -24,6 +25,7 @@ def run_migrations() -> None:
             # SQLite cannot ALTER most things; batch mode rebuilds tables instead.
             render_as_batch=True,
             compare_type=True,
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()

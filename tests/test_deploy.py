@@ -91,3 +91,47 @@ def test_the_server_runs_on_postgresql_as_in_compose(server_process, postgres_ur
     listed = httpx.get(f"{server.url}/api/v1/runs", params={"project": "compose"}).json()
     assert [r["name"] for r in listed["runs"]] == ["pg"]
     httpx.delete(f"{server.url}/api/v1/runs/{created.json()['id']}")
+
+
+def test_compose_runs_two_identical_replicas_behind_a_proxy_to_both():
+    services = rendered_compose()["services"]
+    first, second = services["server"], services["server-2"]
+    assert first["command"] == second["command"] and first["environment"] == second["environment"]
+    assert "ports" not in first and "ports" not in second  # reached only through the proxy
+    proxy = services["proxy"]
+    assert set(proxy["depends_on"]) == {"server", "server-2"}
+    command = proxy["command"]
+    assert [command[i + 1] for i, arg in enumerate(command) if arg == "--to"] == ["server:8000", "server-2:8000"]
+    # The Host header must reach the replicas unchanged (allowed hosts, Origin check).
+    assert "--change-host-header" not in command
+    assert [str(p).removesuffix("/tcp") for p in proxy["ports"]] == ["127.0.0.1:8000:8000"]
+
+
+def test_replicas_set_up_as_in_compose_share_live_updates(server_process, postgres_url):
+    """Two `fitwatch server` processes on separate ports, auth on, one PostgreSQL: points
+    written through one reach a websocket opened on the other."""
+    from tests.server.live.client import LiveClient, received_points
+    from tests.server.live.helpers import series
+
+    require(postgres_url is not None, "PostgreSQL is not reachable")
+    admin = "compose-admin-" + "c" * 40
+    env = {"FITWATCH_AUTH": "on", "FITWATCH_ADMIN_TOKEN": admin}
+    writer, watcher_side = server_process(postgres_url, env=env).start(), server_process(postgres_url, env=env).start()
+    headers = {"Authorization": f"Bearer {admin}"}
+    with httpx.Client(headers=headers, timeout=30) as api:
+        run = api.post(f"{writer.url}/api/v1/runs", json={"project": "compose", "name": "two"})
+        assert run.status_code == 201, run.text
+        run_id = run.json()["id"]
+        watcher = LiveClient(watcher_side.url, headers=headers)
+        try:
+            watcher.subscribe(runs=[run_id])
+            posted = api.post(
+                f"{writer.url}/api/v1/runs/{run_id}/points",
+                json={"series": [series("loss", "batch", [0, 1, 2], [0.5, 0.25, 0.125])]},
+            )
+            assert posted.status_code == 200, posted.text
+            watcher.until(lambda m: len(received_points(m, run_id, "loss", "batch")) == 3)
+            assert received_points(watcher.messages, run_id, "loss", "batch") == {0: 0.5, 1: 0.25, 2: 0.125}
+        finally:
+            watcher.close()
+        api.delete(f"{writer.url}/api/v1/runs/{run_id}").raise_for_status()

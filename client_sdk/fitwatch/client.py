@@ -200,3 +200,8 @@ class Client:
             )
         result: dict[str, Any] = response.json()
         return result
+
+    def purge_runs(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST /admin/purge (admin): delete runs with no activity for `older_than_days`."""
+        result: dict[str, Any] = self._request("POST", "/admin/purge", body).json()
+        return result

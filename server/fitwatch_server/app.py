@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -18,7 +19,9 @@ from fitwatch_server.api.edge import EdgeMiddleware
 from fitwatch_server.api.errors import install_error_handlers
 from fitwatch_server.api.headers import SecurityHeadersMiddleware
 from fitwatch_server.api.points_fast_path import PointsFastPath
+from fitwatch_server.api.retention import purge_periodically
 from fitwatch_server.api.routes import (
+    admin,
     auth,
     export,
     live,
@@ -66,13 +69,22 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
-            upgrade_engine(engine)
+            upgrade_engine(engine, point_partitions=settings.point_partitions)
         writer.start()
         warn_if_no_way_in(settings, factory)
         await hub.start()
+        # Retention on a schedule (FITWATCH_PURGE_OLDER_THAN_DAYS; 0 = off).
+        purger = (
+            asyncio.create_task(purge_periodically(settings, write_factory, hub))
+            if settings.purge_older_than_days > 0 else None
+        )
         try:
             yield
         finally:
+            if purger is not None:
+                purger.cancel()
+                with suppress(asyncio.CancelledError):
+                    await purger
             await hub.stop()
             writer.stop()
             engine.dispose()
@@ -94,7 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Every route under the API router needs the scope its method implies (api/auth.py),
     # so a new route is protected the moment it is added.
     api = APIRouter(prefix=API_PREFIX, dependencies=[AUTHORIZED])
-    for module in (runs, trash, points, series, metrics, export, projects, live, tokens, remote_monitor):
+    for module in (runs, trash, points, series, metrics, export, projects, live, tokens, remote_monitor, admin):
         api.include_router(module.router)
     app.include_router(api)
     # Keras's RemoteMonitor posts to /publish/epoch/end/ by default: the same guard applies.

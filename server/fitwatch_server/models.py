@@ -146,10 +146,13 @@ class Point(Base):
     backends. No foreign key: it would cost a parent lookup per inserted row on the hottest
     path; `store.point_data.deletes` removes points with their series. On SQLite the table is
     WITHOUT ROWID, so the primary key is the table (no second b-tree, fewer bytes per point).
+    On PostgreSQL the table is partitioned by hash of `series_id` (issue 13).
     """
 
     __tablename__ = "points"
-    __table_args__ = {"sqlite_with_rowid": False}
+    # PostgreSQL: partitioned by hash of the series id (migration 0008, `point_partitions`
+    # partitions), so a read of one series touches one partition.
+    __table_args__ = {"sqlite_with_rowid": False, "postgresql_partition_by": "HASH (series_id)"}
 
     series_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     step: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

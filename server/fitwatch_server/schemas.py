@@ -244,6 +244,26 @@ class IngestResult(BaseModel):
     series: int
 
 
+class PurgeRequest(BaseModel):
+    """Delete every run (of `project`, else of every project) with no activity (no ingest,
+    heartbeat or update) for `older_than_days`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    older_than_days: float = Field(gt=0, le=365_000)
+    project: Name | None = None
+
+
+class PurgeResult(BaseModel):
+    """What a purge freed."""
+
+    cutoff: datetime
+    runs: int
+    series: int
+    points: int
+    run_ids: list[str]
+
+
 class SeriesPointsPublic(BaseModel):
     run_id: str
     key: str

@@ -150,7 +150,7 @@ def serve(
     if settings.migrate_on_start:
         from fitwatch_server.migrate import upgrade_database
 
-        upgrade_database(settings.database_url)
+        upgrade_database(settings.database_url, point_partitions=settings.point_partitions)
     _export_settings(settings)
     logger.info("fitwatch server: %d workers on http://%s:%d", workers, host, port)
     config = _config("fitwatch_server.serve:worker_app", settings, workers=workers)

@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     # Live hub: websocket ping interval.
     live_ping_interval_s: float = Field(default=20.0, gt=0)
 
+    # PostgreSQL: `points` is partitioned by hash of the series id into this many tables when
+    # migration 0008 runs (docs/scale.md); changing it later does not repartition.
+    point_partitions: int = Field(default=16, ge=1, le=1024)
+    # Retention (docs/scale.md): runs with no activity for this many days are deleted on a
+    # schedule, every `purge_interval_s`; 0 turns it off. `fitwatch runs purge` does it by hand.
+    purge_older_than_days: float = Field(default=0, ge=0)
+    purge_interval_s: float = Field(default=3600.0, gt=0)
+
     # --- security (docs/security.md) ---
     # FITWATCH_AUTH=on: every API request and websocket needs a token or a session cookie.
     # Off is for one person's loopback server; `fitwatch server` refuses a non-loopback

@@ -64,6 +64,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/tokens"): Rule("admin"),
     ("POST", "/api/v1/tokens"): Rule("admin", ok=201),
     ("DELETE", "/api/v1/tokens/{ident}"): Rule("admin"),
+    ("POST", "/api/v1/admin/purge"): Rule("admin"),
     ("GET", "/api/v1/auth/whoami"): Rule("read"),
     ("POST", "/api/v1/auth/session"): Rule("read"),
     ("DELETE", "/api/v1/auth/session"): Rule("read", ok=204),
@@ -82,6 +83,7 @@ BODIES: dict[str, Any] = {
     "RunCreate": lambda: {"project": HIDDEN, "name": "made-by-the-matrix"},
     "RunUpdate": lambda: {"notes": "changed by the matrix"},
     "PointBatchIn": lambda: {"series": [_series("secret_loss")]},
+    "PurgeRequest": lambda: {"older_than_days": 90},
     "TokenCreate": lambda: {"name": f"made-{uuid.uuid4().hex[:8]}", "scope": "read"},
     "RemoteMonitorEpoch": lambda: {"epoch": 0, "loss": 0.5},
 }

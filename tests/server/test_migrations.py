@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from fitwatch_server.db import make_engine
-from fitwatch_server.migrate import upgrade_database
+from fitwatch_server.migrate import include_name, upgrade_database
 from fitwatch_server.models import Base
 
 
@@ -31,7 +31,9 @@ def test_models_match_migrations(database_url):
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_name": include_name}
+            )
             diff = compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()
@@ -134,3 +136,44 @@ def test_run_documents_stored_before_the_limits_are_repaired(database_url):
     for _ in range(126):
         kept, original = kept["a"], original["a"]  # type: ignore[index]
     assert json.loads(kept["a"]) == original["a"]  # type: ignore[index]
+
+
+def test_replicas_upgrading_an_empty_postgresql_at_once_all_succeed(postgres_url):
+    """docker-compose.yml starts two replicas together; both upgrade on start."""
+    import threading
+    import uuid
+
+    import psycopg
+
+    from tests.conftest import PG_ADMIN_URL, require
+
+    require(postgres_url is not None, f"PostgreSQL is not reachable at {PG_ADMIN_URL}")
+    name = f"fitwatch_race_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = "postgresql+psycopg://" + PG_ADMIN_URL.split("://", 1)[1].rsplit("/", 1)[0] + f"/{name}"
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(3)
+
+    def upgrade() -> None:
+        barrier.wait()
+        try:
+            upgrade_database(url)
+        except BaseException as error:  # noqa: BLE001 - reported by the assert below
+            errors.append(error)
+
+    threads = [threading.Thread(target=upgrade) for _ in range(3)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert errors == []
+        engine = make_engine(url)
+        try:
+            assert "points" in set(inspect(engine).get_table_names())
+        finally:
+            engine.dispose()
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

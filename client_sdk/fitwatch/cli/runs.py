@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import IO, Any
 
+from fitwatch.cli.purge import add_purge_command
 from fitwatch.client import Client
 from fitwatch.errors import FitwatchError, ServerError, TransportError
 from fitwatch.settings import ClientSettings
@@ -380,9 +381,11 @@ def _run(action: Callable[[argparse.Namespace], None]) -> Callable[[argparse.Nam
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    runs = commands.add_parser("runs", help="list, show, export, delete and tag runs")
+    runs = commands.add_parser("runs", help="list, show, export, delete, tag and purge runs")
     runs_commands = runs.add_subparsers(dest="runs_command", required=True, metavar="COMMAND")
     for add in SUBCOMMANDS:
         add(runs_commands)
     for parser in runs_commands.choices.values():
         parser.set_defaults(func=_run(parser.get_default("func")))
+    # purge reports its own errors (cli/purge.py).
+    add_purge_command(runs_commands)

@@ -59,7 +59,7 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     settings = _server_settings(args)
     from fitwatch_server.migrate import upgrade_database
 
-    upgrade_database(settings.database_url)  # type: ignore[attr-defined]
+    upgrade_database(settings.database_url, point_partitions=settings.point_partitions)  # type: ignore[attr-defined]
     sys.stdout.write(f"fitwatch: database at {settings.database_url} is up to date\n")  # type: ignore[attr-defined]
     return 0
 

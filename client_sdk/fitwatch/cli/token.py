@@ -57,7 +57,7 @@ class _Database:
             _say(SERVER_EXTRA_MISSING + " (or use --url with an admin token)")
             raise SystemExit(2)
         settings = Settings(database_url=database_url) if database_url else Settings()
-        upgrade_database(settings.database_url)
+        upgrade_database(settings.database_url, point_partitions=settings.point_partitions)
         self.database_url = settings.database_url
 
     def _call(self, work: Any) -> Any:

@@ -176,10 +176,20 @@ def update_run(
     return run
 
 
-def delete_run(session: Session, *, run_id: str) -> None:
-    """Delete a run with everything derived from it; raises NotFound."""
-    point_data.delete_run_data(session, run_id=run_id)
+def delete_run(session: Session, *, run_id: str) -> point_data.Freed:
+    """Delete a run with everything derived from it; raises NotFound. Returns what it freed."""
+    freed = point_data.delete_run_data(session, run_id=run_id)
     session.execute(delete(models.Run).where(models.Run.id == run_id))
+    return freed
+
+
+def lock_run_if_inactive(session: Session, *, run_id: str, cutoff: datetime) -> bool:
+    """Lock a run for deleting (`FOR UPDATE`, as a delete does) if it exists and its last
+    activity is before `cutoff`; False otherwise (gone, or touched since it was chosen)."""
+    heartbeat_at = session.scalar(
+        select(models.Run.heartbeat_at).where(models.Run.id == run_id).with_for_update()
+    )
+    return heartbeat_at is not None and _aware(heartbeat_at) < cutoff
 
 
 def heartbeat(session: Session, *, run_id: str) -> models.Run:

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from fitwatch_server.store.point_data.deletes import (
+    Freed,
     delete_run_data,
     delete_runs_data,
     delete_series,
@@ -34,6 +35,7 @@ from fitwatch_server.store.point_data.reads import (
 from fitwatch_server.store.point_data.scan import check_run, orphans
 
 __all__ = [
+    "Freed",
     "GroupStats",
     "IngestJob",
     "KeyStats",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -11,6 +13,14 @@ from fitwatch_server.store.point_data.locks import lock_run_for_delete
 
 # SQLite allows 32,766 bound parameters per statement; stay far below on both backends.
 _IDS_PER_STATEMENT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Freed:
+    """What a delete removed: series rows and the points they held."""
+
+    series: int = 0
+    points: int = 0
 
 
 def _delete_series_ids(session: Session, series_ids: list[int]) -> None:
@@ -24,13 +34,18 @@ def _delete_series_ids(session: Session, series_ids: list[int]) -> None:
         session.execute(delete(models.Series).where(models.Series.id.in_(chunk)))
 
 
-def delete_run_data(session: Session, *, run_id: str) -> None:
-    """Delete every series of a run with its points and rollups; raises NotFound."""
+def delete_run_data(session: Session, *, run_id: str) -> Freed:
+    """Delete every series of a run with its points and rollups; raises NotFound. Returns what
+    it freed (the point count is the summaries' sum: no scan of the points)."""
     if not lock_run_for_delete(session, run_id=run_id):
         raise NotFound(f"no run with id {run_id!r}")
-    ids = list(session.scalars(select(models.Series.id).where(models.Series.run_id == run_id)))
-    if ids:
-        _delete_series_ids(session, ids)
+    rows = session.execute(
+        select(models.Series.id, models.Series.count).where(models.Series.run_id == run_id)
+    ).all()
+    if rows:
+        _delete_series_ids(session, [row[0] for row in rows])
+    # By index: `row.count` is tuple.count on a Row.
+    return Freed(series=len(rows), points=sum(row[1] for row in rows))
 
 
 def delete_runs_data(session: Session, *, run_ids: list[str]) -> None:

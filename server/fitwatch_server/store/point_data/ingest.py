@@ -20,8 +20,10 @@ overwrites rebuild from the rollups.
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from typing import cast
 
 import numpy as np
@@ -33,18 +35,22 @@ from sqlalchemy.orm import Session
 from fitwatch_server import models, schemas
 from fitwatch_server.errors import FitwatchError, LimitExceeded, NotFound
 from fitwatch_server.store import limits
-from fitwatch_server.store.point_data import rollups, summary
+from fitwatch_server.store.point_data import bulk, rollups, summary
 from fitwatch_server.store.point_data.locks import lock_runs_for_points
 from fitwatch_server.store.point_data.summary import Summary
 
-# Raw DBAPI executemany with tuples: SQLAlchemy's per-row dict processing costs about 40%
-# of the insert rate (docs/scale.md); the statement is the same text on SQLite >= 3.24 and
-# PostgreSQL, so both backends share one code path.
-_UPSERT_POINTS = (
-    "INSERT INTO points (series_id, step, value, wall_time, epoch) VALUES ({p}, {p}, {p}, {p}, {p}) "
+_POINT_COLUMNS = ("series_id", "step", "value", "wall_time", "epoch")
+_ON_CONFLICT_POINTS = (
     "ON CONFLICT (series_id, step) DO UPDATE SET "
     "value = excluded.value, wall_time = excluded.wall_time, epoch = excluded.epoch"
 )
+# SQLite: raw DBAPI executemany with tuples (SQLAlchemy's per-row dict processing costs about
+# 40% of the insert rate, docs/scale.md). PostgreSQL: binary COPY (`bulk.py`).
+_UPSERT_POINTS = (
+    f"INSERT INTO points ({', '.join(_POINT_COLUMNS)}) VALUES ({{p}}, {{p}}, {{p}}, {{p}}, {{p}}) "
+    + _ON_CONFLICT_POINTS
+)
+_POINTS = cast(Table, models.Point.__table__)
 
 SeriesKey = tuple[str, str, str]  # (run_id, key, scope)
 
@@ -240,7 +246,7 @@ def _write(
     _touch_runs(connection, p, run_ids)
     if not data:
         return
-    _upsert_points(connection, p, data, ids)
+    _upsert_points(connection, p, data, ids, overwritten)
 
     updates: list[tuple[object, ...]] = []
     if appended:
@@ -252,7 +258,7 @@ def _write(
     for key in overwritten:
         rollups.rebuild_rollups(connection, ids[key], data[key].steps)
         updates.append(summary.update_row(ids[key], summary.recompute(connection, ids[key])))
-    connection.exec_driver_sql(summary.update_sql(p), updates)
+    summary.write_summaries(connection, updates)
 
 
 def _touch_runs(connection: Connection, p: str, run_ids: list[str]) -> None:
@@ -323,17 +329,60 @@ def _drop_resent(
     return changed
 
 
+def _point_rows(columns: _Columns, series_id: int) -> Iterator[tuple[object, ...]]:
+    return zip(
+        [series_id] * len(columns.steps), columns.steps,
+        [None if v != v else v for v in columns.values],  # NaN -> NULL, inline: hot loop
+        columns.times, columns.epochs, strict=True,
+    )
+
+
+def _encode_points(
+    keys: list[SeriesKey], data: dict[SeriesKey, _Columns], ids: dict[SeriesKey, int]
+) -> bytes:
+    """The points of `keys` as binary COPY data (NaN and a missing epoch as NULL)."""
+    sizes = [len(data[k].steps) for k in keys]
+    total = sum(sizes)
+    # chain.from_iterable walks the lists in C; a generator expression costs a frame per value.
+    values = np.fromiter(chain.from_iterable(data[k].values for k in keys), dtype=np.float64, count=total)
+    epochs = list(chain.from_iterable(data[k].epochs for k in keys))
+    missing = np.fromiter((e is None for e in epochs), dtype=bool, count=total) if None in epochs else np.zeros(total, dtype=bool)
+    types = bulk.column_types(_POINTS, _POINT_COLUMNS)
+    columns = [
+        np.repeat(np.array([ids[k] for k in keys], dtype=np.int64), sizes),
+        np.fromiter(chain.from_iterable(data[k].steps for k in keys), dtype=np.int64, count=total),
+        values,
+        np.fromiter(chain.from_iterable(data[k].times for k in keys), dtype=np.float64, count=total),
+        np.array([0 if e is None else e for e in epochs], dtype=np.int64) if missing.any()
+        else np.array(epochs, dtype=np.int64),
+    ]
+    nulls = [None, None, np.isnan(values), None, missing]
+    return bulk.encode_columns(list(zip(types, columns, nulls, strict=True)))
+
+
 def _upsert_points(
-    connection: Connection, p: str, data: dict[SeriesKey, _Columns], ids: dict[SeriesKey, int]
+    connection: Connection, p: str, data: dict[SeriesKey, _Columns], ids: dict[SeriesKey, int],
+    overwritten: set[SeriesKey],
 ) -> None:
-    rows: list[tuple[object, ...]] = []
-    for key, columns in data.items():
-        rows.extend(
-            zip([ids[key]] * len(columns.steps), columns.steps,
-                [None if v != v else v for v in columns.values],  # NaN -> NULL, inline: hot loop
-                columns.times, columns.epochs, strict=True)
+    if not bulk.is_postgresql(connection):
+        rows = [row for key, columns in data.items() for row in _point_rows(columns, ids[key])]
+        connection.exec_driver_sql(_UPSERT_POINTS.format(p=p), rows)
+        return
+    # PostgreSQL. With the run locked and resent points dropped, a series outside
+    # `overwritten` holds only steps that are not stored (the summaries read under the lock
+    # are the committed truth), so its rows cannot conflict: they are copied straight into
+    # `points`. Overwrites are staged and merged with one `INSERT … SELECT … ON CONFLICT`.
+    appended = [key for key in data if key not in overwritten]
+    if appended:
+        bulk.copy_encoded(connection, _POINTS, _POINT_COLUMNS, _encode_points(appended, data, ids))
+    if overwritten:
+        staged = bulk.stage_rows(connection, _POINTS, _POINT_COLUMNS, (
+            row for key in overwritten for row in _point_rows(data[key], ids[key])
+        ))
+        names = ", ".join(_POINT_COLUMNS)
+        connection.exec_driver_sql(
+            f"{staged}INSERT INTO points ({names}) SELECT {names} FROM staged {_ON_CONFLICT_POINTS}"
         )
-    connection.exec_driver_sql(_UPSERT_POINTS.format(p=p), rows)
 
 
 def ingest_points(

@@ -7,14 +7,19 @@ Also home of `group_extremes` (vectorised min/max/first NaN per group: the fines
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
+
+from fitwatch_server import models
+from fitwatch_server.store.point_data import bulk
 
 # Coarsest first when reading. 64 keeps raw reads of a downsampled range under ~32k points
 # per 1,000 requested; 16384 keeps a 100M-step series to ~6k rollup rows.
 BUCKET_SIZES = (64, 1024, 16384)
+_ROLLUPS = cast(Table, models.PointRollup.__table__)
 _NO_STEP = np.iinfo(np.int64).max
 
 Int64s = npt.NDArray[np.int64]
@@ -32,8 +37,7 @@ _NEW_MAX = (
     "(point_rollups.max_value IS NULL OR excluded.max_value > point_rollups.max_value "
     "OR (excluded.max_value = point_rollups.max_value AND excluded.max_step < point_rollups.max_step))"
 )
-_MERGE_ROLLUPS = (
-    f"INSERT INTO point_rollups ({_COLUMNS}) VALUES ({{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}) "
+_ON_CONFLICT_MERGE = (
     "ON CONFLICT (series_id, bucket_size, bucket) DO UPDATE SET "
     "count = point_rollups.count + excluded.count, "
     f"min_step = CASE WHEN {_NEW_MIN} THEN excluded.min_step ELSE point_rollups.min_step END, "
@@ -42,6 +46,10 @@ _MERGE_ROLLUPS = (
     f"max_value = CASE WHEN {_NEW_MAX} THEN excluded.max_value ELSE point_rollups.max_value END, "
     "nan_step = CASE WHEN point_rollups.nan_step IS NULL OR excluded.nan_step < point_rollups.nan_step "
     "THEN excluded.nan_step ELSE point_rollups.nan_step END"
+)
+_MERGE_ROLLUPS = (
+    f"INSERT INTO point_rollups ({_COLUMNS}) VALUES ({{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}) "
+    + _ON_CONFLICT_MERGE
 )
 _INSERT_ROLLUPS = f"INSERT INTO point_rollups ({_COLUMNS}) VALUES ({{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}})"
 
@@ -160,8 +168,18 @@ def batch_rollups(series_ids: Int64s, steps: Int64s, values: Floats) -> list[tup
 
 
 def merge_rollups(connection: Connection, rows: list[tuple[object, ...]]) -> None:
-    """Fold rollup rows of new points (steps not stored before, in any order) into the table."""
-    connection.exec_driver_sql(_MERGE_ROLLUPS.format(p=placeholder(connection)), rows)
+    """Fold rollup rows of new points (steps not stored before, in any order) into the table:
+    an executemany on SQLite; on PostgreSQL the rows are staged by binary COPY and merged by one
+    `INSERT … SELECT … ON CONFLICT` with the same rules (`bulk.py`)."""
+    if not rows:
+        return
+    if not bulk.is_postgresql(connection):
+        connection.exec_driver_sql(_MERGE_ROLLUPS.format(p=placeholder(connection)), rows)
+        return
+    staged = bulk.stage_rows(connection, _ROLLUPS, _COLUMNS.split(", "), rows)
+    connection.exec_driver_sql(
+        f"{staged}INSERT INTO point_rollups ({_COLUMNS}) SELECT {_COLUMNS} FROM staged {_ON_CONFLICT_MERGE}"
+    )
 
 
 def _ranges(buckets: list[int]) -> list[tuple[int, int]]:

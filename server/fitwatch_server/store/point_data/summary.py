@@ -15,7 +15,7 @@ from typing import cast
 from sqlalchemy import Connection, Table
 
 from fitwatch_server import models
-from fitwatch_server.store.point_data import rollups
+from fitwatch_server.store.point_data import bulk, rollups
 
 
 @dataclass(slots=True)
@@ -56,6 +56,22 @@ def update_sql(placeholder: str) -> str:
     """`UPDATE series SET <every summary field> WHERE id`, for raw executemany with tuples."""
     assignments = ", ".join(f"{name} = {placeholder}" for name in SUMMARY_FIELDS)
     return f"UPDATE {_series.name} SET {assignments} WHERE {_series.c.id.name} = {placeholder}"
+
+
+def write_summaries(connection: Connection, rows: list[tuple[object, ...]]) -> None:
+    """Write `update_row` rows: an executemany on SQLite; on PostgreSQL one `UPDATE … FROM`
+    the rows staged by binary COPY (`bulk.py`), instead of one statement per series."""
+    if not rows:
+        return
+    if not bulk.is_postgresql(connection):
+        connection.exec_driver_sql(update_sql(rollups.placeholder(connection)), rows)
+        return
+    staged = bulk.stage_rows(connection, _series, (*SUMMARY_FIELDS, _series.c.id.name), rows)
+    assignments = ", ".join(f"{name} = staged.{name}" for name in SUMMARY_FIELDS)
+    connection.exec_driver_sql(
+        f"{staged}UPDATE {_series.name} SET {assignments} FROM staged "
+        f"WHERE {_series.name}.{_series.c.id.name} = staged.{_series.c.id.name}"
+    )
 
 
 def update_row(series_id: int, summary: Summary) -> tuple[object, ...]:
