@@ -356,6 +356,9 @@ class ServerLimits(BaseModel):
     max_runs_per_project: int
     max_series_per_run: int
     max_points_per_request: int
+    # How deep and how large a run's config or summary may be (`store/documents.py`).
+    max_document_depth: int
+    max_document_bytes: int
 
 
 class WhoAmI(BaseModel):

@@ -163,3 +163,8 @@ def test_encoding_copies_and_walks_without_recursion():
         encode_document({"a": "xxxxxx"}, what="config", limits=DocumentLimits(max_bytes=13))
     with pytest.raises(InvalidInput, match=r"config\.a\[1\] contains the NUL"):
         encode_document({"a": ["ok", "\u0000"]}, what="config", limits=DocumentLimits())
+
+
+def test_whoami_tells_clients_the_document_limits(client):
+    limits = client.get("/api/v1/auth/whoami").json()["limits"]
+    assert (limits["max_document_depth"], limits["max_document_bytes"]) == (64, 1024 * 1024)

@@ -30,6 +30,8 @@ def whoami_of(principal: Principal, settings: Settings) -> schemas.WhoAmI:
             max_runs_per_project=settings.max_runs_per_project,
             max_series_per_run=settings.max_series_per_run,
             max_points_per_request=settings.max_points_per_request,
+            max_document_depth=settings.max_document_depth,
+            max_document_bytes=settings.max_document_bytes,
         ),
     )
 
