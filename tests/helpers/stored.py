@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 
+from fitwatch.codec import decode_value
+
 
 class Stored:
     """Reads a run back over the REST API, decoding the NaN/Inf names."""
@@ -55,9 +57,7 @@ class Stored:
         self.http.close()
 
 
-def _decode(raw: Any) -> float:
-    names = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-    return names[raw] if isinstance(raw, str) else float(raw)
+_decode = decode_value  # the one codec (client_sdk/fitwatch/codec.py)
 
 
 def same(a: float, b: float) -> bool:
