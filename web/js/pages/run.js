@@ -5,7 +5,7 @@ import { el, append, setText, replaceChildren, pageFrame, callbackSnippet } from
 import * as api from "../api.js";
 import { LiveClient } from "../live.js";
 import { parseState, serializeState } from "../urlstate.js";
-import { MetricChart, PALETTE, formatValue, compactPoints } from "../charts.js";
+import { MetricChart, linkZoom, PALETTE, formatValue, compactPoints } from "../charts.js";
 import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts } from "../toolbar.js";
 import {
   groupKeys, isValidation, compiledMetrics, epochsDone, parseTime, formatDate, formatDuration,
@@ -310,6 +310,7 @@ class RunPage {
       this.charts.push(chart);
     }
     await Promise.all(this.charts.map((c) => c.render()));
+    linkZoom(this.charts);
     // Points that arrived while loading: extend() skips the steps the REST read already had.
     const pending = this.pending;
     this.pending = null;
