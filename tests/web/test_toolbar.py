@@ -46,6 +46,8 @@ def test_ignore_outliers_and_log_x_on_both_pages(page: Any, live_server: str, wh
     page.wait_for_function(
         "() => document.querySelector('.chart[data-key=loss]')._fullLayout.xaxis.type === 'log'"
     )
+    if where == "compare":  # log x and outliers ignored: the curve under the first steps' spike
+        page.screenshot(path="docs/screenshots/compare-toolbar.png")
     page.uncheck("#outliers")
     page.wait_for_function(
         "() => document.querySelector('.chart[data-key=loss]')._fullLayout.yaxis.range[1] > 900"
@@ -53,8 +55,6 @@ def test_ignore_outliers_and_log_x_on_both_pages(page: Any, live_server: str, wh
     # The choice is in the address: a reload keeps log x.
     open_ready(page, page.url)
     assert axes(page, "loss")["x"] == "log"
-    if where == "compare":
-        page.screenshot(path="docs/screenshots/compare-toolbar.png")
 
 
 def test_the_outlier_range_follows_the_log_axis(page: Any, live_server: str) -> None:
@@ -62,3 +62,28 @@ def test_the_outlier_range_follows_the_log_axis(page: Any, live_server: str) -> 
     open_ready(page, f"{live_server}/run.html?run={run['id']}&scope=epoch&log=1&outliers=1")
     low, high = axes(page, "loss")["y"]
     assert -1 < low < high < 1  # log10 units: the range of losses between 0.1 and 10
+
+
+@pytest.mark.parametrize("where", ["run", "compare"])
+def test_zoom_on_one_chart_and_the_others_follow(page: Any, live_server: str, where: str) -> None:
+    a = training_run(live_server, name="a")
+    b = training_run(live_server, name="b", lr=0.01)
+    url = (
+        f"run.html?run={a['id']}&scope=epoch"
+        if where == "run"
+        else f"compare.html?runs={a['id']},{b['id']}"
+    )
+    open_ready(page, f"{live_server}/{url}")
+    page.evaluate(
+        "Plotly.relayout(document.querySelector('.chart[data-key=loss]'), {'xaxis.range': [1, 3]})"
+    )
+    page.wait_for_function(
+        """() => { const l = document.querySelector('.chart[data-key=accuracy]')._fullLayout.xaxis;
+                   return !l.autorange && l.range[0] === 1 && l.range[1] === 3; }"""
+    )
+    page.evaluate(
+        "Plotly.relayout(document.querySelector('.chart[data-key=accuracy]'), {'xaxis.autorange': true})"
+    )
+    page.wait_for_function(
+        "() => document.querySelector('.chart[data-key=loss]')._fullLayout.xaxis.autorange === true"
+    )

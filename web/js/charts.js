@@ -355,16 +355,33 @@ export class MetricChart {
     }
   }
 
+  /** Show the x range another chart of the page was zoomed to (null: autorange), without
+   * passing it on again. */
+  async showRange(range) {
+    if (!this.drawn) return;
+    const axis = this.container._fullLayout && this.container._fullLayout.xaxis;
+    // Already there: nothing to do (and no relayout event to bounce back).
+    if (axis && (range ? !axis.autorange && String(axis.range) === String(range) : axis.autorange)) return;
+    this._syncing = true;
+    try {
+      await Plotly.relayout(this.container, range ? { "xaxis.range": range } : { "xaxis.autorange": true });
+    } finally {
+      this._syncing = false;
+    }
+  }
+
   /** User zoom: translate the x range back into steps of each series and ask the page. */
   _relayout(event) {
-    if (!this.onZoom) return;
-    if (event["xaxis.autorange"] === true) {
-      if (this.zoomed) { this.zoomed = null; this.onZoom(null); }
-      return;
-    }
     let x0 = event["xaxis.range[0]"];
     let x1 = event["xaxis.range[1]"];
     if (x0 === undefined && Array.isArray(event["xaxis.range"])) [x0, x1] = event["xaxis.range"];
+    const reset = event["xaxis.autorange"] === true;
+    if (this.onRange && !this._syncing && (reset || x0 !== undefined)) this.onRange(reset ? null : [x0, x1]);
+    if (!this.onZoom) return;
+    if (reset) {
+      if (this.zoomed) { this.zoomed = null; this.onZoom(null); }
+      return;
+    }
     if (x0 === undefined) return;
     const toNum = (v) => (this.xMode === "wall" ? new Date(v).getTime() : Number(v));
     const lo = toNum(x0); const hi = toNum(x1);
@@ -388,6 +405,16 @@ export class MetricChart {
   purge() {
     if (this.drawn) Plotly.purge(this.container);
     this.drawn = false;
+  }
+}
+
+/** Zoom on one chart of a page and the others follow (same x range, or all back to autorange);
+ * each chart then refetches its own detail as after a zoom of its own. */
+export function linkZoom(charts) {
+  for (const chart of charts) {
+    chart.onRange = (range) => {
+      for (const other of charts) if (other !== chart && other.showRange) other.showRange(range);
+    };
   }
 }
 

@@ -5,7 +5,7 @@ import { el, append, setText, replaceChildren, pageFrame, callbackSnippet } from
 import * as api from "../api.js";
 import { LiveClient } from "../live.js";
 import { parseState, serializeState } from "../urlstate.js";
-import { MetricChart, colorFor, formatValue, parseValue, plotlyReady, plotlyText, chartTheme, fullPlotly } from "../charts.js";
+import { MetricChart, linkZoom, colorFor, formatValue, parseValue, plotlyText, chartTheme, fullPlotly } from "../charts.js";
 import { SCOPES as WIRE_SCOPES } from "../wire.js";
 import { BandChart } from "../bands.js";
 import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts } from "../toolbar.js";
@@ -267,6 +267,7 @@ class ComparePage {
       this.charts.push(chart);
     }
     await Promise.all(this.charts.map((c) => c.render()));
+    linkZoom(this.charts);
     const pending = this.pending;
     this.pending = null;
     for (const m of pending) this.onPoints(m);
@@ -502,7 +503,14 @@ class ComparePage {
     dims.push({ label: `${low ? "min" : "max"} ${key}`, values: metric });
     const finite = metric.filter(Number.isFinite);
     // Parallel coordinates are not in the partial build the metric charts use: load the full one.
-    const full = await fullPlotly();
+    let full;
+    try {
+      full = await fullPlotly();
+    } catch (error) {
+      // Offline, or the page is closing: say so where the chart would be (a retry comes on reload).
+      replaceChildren(this.parcoordsHost, el("p", { class: "subtle" }, `Parallel coordinates unavailable: ${error.message}.`));
+      return;
+    }
     await full.react(this.parcoordsHost, [{
       type: "parcoords",
       line: { color: metric.map((v) => (Number.isFinite(v) ? v : finite.length ? Math.max(...finite) : 0)),
