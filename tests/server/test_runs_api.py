@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fitwatch.names import ADJECTIVES, NOUNS
 from tests.helpers.factories import make_run, post_points, series_body
 
 
@@ -12,6 +13,15 @@ def test_create_run_returns_id_and_defaults(client):
     assert run["tags"] == ["a", "b"]
     assert run["config"] == {"optimizer": {"learning_rate": 0.001}}
     assert client.get(f"/api/v1/runs/{run['id']}").json()["name"] == "mlp"
+
+
+def test_a_run_created_without_a_name_gets_a_memorable_one(client):
+    # Issue 10: runs made through the REST API without a name showed the start of their hex
+    # id; now they get what the SDK gives them (fitwatch/names.py): adjective-noun-number.
+    names = {client.post("/api/v1/runs", json={"project": "p"}).json()["name"] for _ in range(5)}
+    for name in names:
+        adjective, noun, number = name.split("-")
+        assert adjective in ADJECTIVES and noun in NOUNS and 1 <= int(number) <= 99
 
 
 def test_create_with_existing_client_id_returns_the_stored_run(client):

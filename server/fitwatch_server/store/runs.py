@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from fitwatch.names import memorable_name
 from fitwatch_server import models, schemas
 from fitwatch_server.errors import InvalidInput, NotFound
 from fitwatch_server.store import metric_manifest, point_data
@@ -112,7 +113,7 @@ def create_run(
         session,
         models.Run.__table__,
         {
-            "id": run_id, "project_id": project.id, "name": data.name or run_id[:8],
+            "id": run_id, "project_id": project.id, "name": data.name or memorable_name(),
             "status": "running", "config": config, "summary": {}, "notes": data.notes,
             "created_at": now, "heartbeat_at": now,
         },
