@@ -201,6 +201,12 @@ class Client:
         result: dict[str, Any] = response.json()
         return result
 
+    def empty_trash(self, project: str | None = None) -> dict[str, Any]:
+        """DELETE /trash (admin): delete the runs in the trash for good, of one project or all."""
+        params = {"project": project} if project else None
+        result: dict[str, Any] = self._request("DELETE", "/trash", params=params).json()
+        return result
+
     def purge_runs(self, body: dict[str, Any]) -> dict[str, Any]:
         """POST /admin/purge (admin): delete runs with no activity for `older_than_days`."""
         result: dict[str, Any] = self._request("POST", "/admin/purge", body).json()

@@ -96,3 +96,22 @@ def test_purge_says_what_to_fix(server_process, tmp_path):
         "runs", "purge", "--older-than", "90d", "--url", server.url, "--token", "a" * 40
     )
     assert allowed.returncode == 0, allowed.stderr
+
+
+def test_purge_trash_empties_the_trash_and_keeps_the_other_runs(server_process, tmp_path):
+    # Issue 11: the trash is emptied from the page's button or with `fitwatch runs purge --trash`.
+    server = server_process(f"sqlite:///{tmp_path / 'trash.db'}").start()
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        trashed = http.post("/api/v1/runs", json={"project": "p", "name": "gone"}).json()
+        kept = http.post("/api/v1/runs", json={"project": "p", "name": "kept"}).json()
+        http.post("/api/v1/trash", json={"runs": [trashed["id"]]}).raise_for_status()
+
+        neither = _fitwatch("runs", "purge", "--url", server.url)
+        assert neither.returncode == 2 and "--older-than AGE (e.g. 90d) or --trash" in neither.stderr
+
+        done = _fitwatch("runs", "purge", "--trash", "--project", "p", "--url", server.url)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == "fitwatch: emptied the trash of project 'p': 1 run deleted for good\n"
+        assert http.get(f"/api/v1/runs/{trashed['id']}").status_code == 404
+        assert http.get(f"/api/v1/runs/{kept['id']}").status_code == 200
+        assert http.get("/api/v1/trash").json()["runs"] == []

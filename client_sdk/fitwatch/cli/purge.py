@@ -1,4 +1,5 @@
-"""`fitwatch runs purge --older-than 90d [--project P]`: retention, through a server's API.
+"""`fitwatch runs purge --older-than 90d [--project P]`: retention, through a server's API;
+`fitwatch runs purge --trash [--project P]`: empty the trash (runs moved there from the pages).
 
 Deletes every run (of one project, or of every project) whose last activity (an ingest, a
 heartbeat or an update) is older than the given age, and prints what that freed. Needs an
@@ -52,11 +53,16 @@ def _cmd_purge(args: argparse.Namespace) -> int:
     from fitwatch.errors import FitwatchError, ServerError
     from fitwatch.settings import ClientSettings
 
-    try:
-        days = parse_age_days(args.older_than)
-    except ValueError as exc:
-        _say(f"fitwatch runs purge: {exc}")
+    if (args.older_than is None) == (not args.trash):
+        _say("fitwatch runs purge: give either --older-than AGE (e.g. 90d) or --trash")
         return 2
+    days = 0.0
+    if args.older_than is not None:
+        try:
+            days = parse_age_days(args.older_than)
+        except ValueError as exc:
+            _say(f"fitwatch runs purge: {exc}")
+            return 2
     settings = ClientSettings.load(url=args.url)
     if args.token:
         settings = replace(settings, token=args.token)
@@ -65,6 +71,14 @@ def _cmd_purge(args: argparse.Namespace) -> int:
         body["project"] = args.project
     try:
         with Client(settings) as client:
+            if args.trash:
+                purged = client.empty_trash(args.project)["runs"]
+                where = f" of project {args.project!r}" if args.project else ""
+                sys.stdout.write(
+                    f"fitwatch: emptied the trash{where}: {len(purged)} run"
+                    f"{'s' if len(purged) != 1 else ''} deleted for good\n"
+                )
+                return 0
             result = client.purge_runs(body)
     except ServerError as exc:
         _say(f"fitwatch runs purge: the server answered {exc.status_code}: {exc.detail or exc}")
@@ -80,7 +94,8 @@ def add_purge_command(runs_commands: argparse._SubParsersAction[argparse.Argumen
     purge = runs_commands.add_parser(
         "purge", help="delete runs with no activity for longer than an age, and say what it freed"
     )
-    purge.add_argument("--older-than", required=True, metavar="AGE", help="e.g. 90d, 2w, 12h")
+    purge.add_argument("--older-than", metavar="AGE", help="runs inactive for longer, e.g. 90d, 2w, 12h")
+    purge.add_argument("--trash", action="store_true", help="instead: empty the trash")
     purge.add_argument("--project", help="only this project's runs (default: every project)")
     purge.add_argument(
         "--url", help="the server (default: FITWATCH_URL, else http://127.0.0.1:8000)"
