@@ -139,3 +139,43 @@ def test_the_docs_cite_only_files_that_are_in_the_repo() -> None:
         if not any((base / cited).exists() for base in BASES + [path.parent])
     )
     assert missing == []
+
+
+def test_the_readme_token_block_runs(tmp_path: Path) -> None:
+    """The "Sharing a server" commands, with one change: the server listens on loopback on a
+    free port (tests never bind 0.0.0.0), and the script waits for it before the token commands,
+    which a person typing them does by reading the server's first line."""
+    import os
+    import sys
+
+    from tests.helpers.server import free_port
+
+    require(shutil.which("curl") is not None, "curl is not installed (apt-get install curl)")
+    (block,) = [b for b in blocks(ROOT / "README.md", "bash") if "fitwatch token create" in b]
+    port = free_port()
+    started = f"--host 127.0.0.1 --port {port} &"
+    wait = (
+        "SERVER=$!; trap 'kill $SERVER' EXIT\n"
+        f"until curl -s -o /dev/null http://127.0.0.1:{port}/api/v1/auth/whoami; do sleep 0.2; done\n"
+    )
+    assert "--host 0.0.0.0 &" in block
+    script = block.replace("--host 0.0.0.0 &", started, 1).replace("\n", "\n" + wait, 1)
+    env = {
+        **os.environ,
+        "FITWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    tokens = re.findall(r"^fw_[A-Za-z0-9_-]{20,}$", done.stdout, re.MULTILINE)
+    assert len(tokens) == 2, done.stdout  # each create prints its token once, on its own line
+    assert "token 'ci' (id 2) revoked" in done.stderr
+    after = subprocess.run(
+        ["fitwatch", "token", "ls"], env=env, capture_output=True, text=True, timeout=60, check=True
+    ).stdout.splitlines()
+    rows = {line.split()[1]: line for line in after[1:]}
+    assert rows["admin"].split()[2] == "admin" and rows["admin"].rstrip().endswith("active")
+    assert "digits" in rows["ci"] and "revoked" in rows["ci"]

@@ -2,7 +2,7 @@
 
 The key alone cannot say: `acc` is binary, categorical or sparse categorical accuracy by the
 loss and the output's shape, and a custom function or a metric named `val_x` defeats any
-parsing (keras-notes.md §3, §10). The compiled model knows, so the manifest is read from it
+parsing (docs/keras.md, "The metric manifest"). The compiled model knows, so the manifest is read from it
 after the first batch (before that, Keras has not built its metrics), naming keys exactly as
 Keras's `CompileMetrics.result()` does: `<output>_` prefixes, `_1` dedupe suffixes,
 `weighted_` for weighted metrics that collide.

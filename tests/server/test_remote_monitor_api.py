@@ -1,4 +1,4 @@
-"""The RemoteMonitor routes: RemoteMonitor's exact wire format (keras-notes §8), which run
+"""The RemoteMonitor routes: RemoteMonitor's exact wire format (docs/keras.md), which run
 an epoch lands in, and the defences that make a form-taking route safe."""
 
 from __future__ import annotations

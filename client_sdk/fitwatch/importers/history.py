@@ -5,7 +5,7 @@ which is accepted here. A file of `{"history": {...}, "epoch": [...], "params": 
 (History's attributes) works too, and its `epoch` list gives the steps.
 
 With `validation_freq=N` the `val_` lists are shorter than the others (one value per
-validated epoch, keras-notes §4): pass `validation_freq` and they land on the epochs that
+validated epoch; tests/client_sdk/importers pin it on a real fit): pass `validation_freq` and they land on the epochs that
 validated (N-1, 2N-1, ...); without it a short list is refused rather than misplaced.
 """
 
