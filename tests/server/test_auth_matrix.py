@@ -54,6 +54,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/runs/{run_id}/series/{key}"): Rule("admin", ok=204, run=True),
     ("GET", "/api/v1/runs/{run_id}/export"): Rule("read", run=True),
     ("GET", "/api/v1/series"): Rule("read", run=True),
+    ("GET", "/api/v1/series/groups"): Rule("read", kind="list"),  # runs of the caller's projects
+    ("GET", "/api/v1/metrics/catalog"): Rule("read"),  # the SDK's catalog: no run data
     ("GET", "/api/v1/projects"): Rule("read", kind="list"),
     ("DELETE", "/api/v1/projects/{project}"): Rule("admin", run=True),
     ("GET", "/api/v1/trash"): Rule("read", kind="list"),
