@@ -76,7 +76,7 @@ def test_seed_bands_equal_numpy_over_history_and_batches(
     ]
     for group in epoch["groups"]:
         lr = group["values"]["config.lr"]
-        assert set(group["values"]) == {"config.lr", "config.optimizer.config.learning_rate"}
+        assert set(group["values"]) == {"config.lr", "config.optimizer.learning_rate"}
         for series in group["series"]:
             table = np.array([h[series["key"]] for h in histories[lr]])  # runs x epochs
             assert series["steps"] == [0, 1, 2, 3] and series["count"] == [3] * 4
