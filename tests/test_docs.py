@@ -125,6 +125,14 @@ def test_code_comments_cite_only_docs_that_are_in_the_repo() -> None:
         if not (ROOT / cited).exists()
     )
     assert missing == []
+    # The team's notes outside the repo, also when cited without their `.md`.
+    outside = sorted(
+        f"{path.relative_to(ROOT)}: {found}"
+        for path in CITING
+        if path != Path(__file__).resolve()
+        for found in set(re.findall(r"\b(?:keras|perf)-notes\b", path.read_text()))
+    )
+    assert outside == []
 
 
 def test_the_docs_cite_only_files_that_are_in_the_repo() -> None:
