@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from fitwatch_server import schemas
+from fitwatch_server import models, schemas
 from fitwatch_server.api.deps import (
     ADMIN_ONLY,
     HubDep,
@@ -27,7 +28,9 @@ from fitwatch_server.api.routes.runs import (
 )
 from fitwatch_server.auth.principal import Principal
 from fitwatch_server.errors import InvalidInput
+from fitwatch_server.live.hub import Hub
 from fitwatch_server.schemas import MAX_RUNS_PER_REQUEST, RUN_ID_PATTERN
+from fitwatch_server.settings import Settings
 from fitwatch_server.store import runs as run_store
 from fitwatch_server.store import trash as trash_store
 
@@ -70,6 +73,30 @@ def list_trash(
     )
 
 
+async def _change_runs(
+    change: Callable[..., list[models.Run]],  # trash_store.trash_runs or restore_runs
+    run_ids: list[str],
+    *,
+    factory: sessionmaker[Session],
+    settings: Settings,
+    hub: Hub,
+    principal: Principal,
+) -> schemas.RunIdsPublic:
+    """Apply a trash change to runs the caller may see (all or none), then tell the pages."""
+
+    def work(session: Session) -> list[schemas.RunPublic]:
+        _require_visible(session, principal, run_ids)
+        runs = change(session, run_ids=run_ids)
+        return [
+            run_store.run_public(r, heartbeat_timeout_s=settings.heartbeat_timeout_s) for r in runs
+        ]
+
+    public = await in_transaction(factory, work)
+    for run in public:
+        await hub.publish_run(run)
+    return schemas.RunIdsPublic(runs=[r.id for r in public])
+
+
 @router.post("", response_model=schemas.RunIdsPublic, dependencies=[ADMIN_ONLY])
 async def trash_runs(
     data: schemas.RunIdsIn,
@@ -79,18 +106,9 @@ async def trash_runs(
     principal: PrincipalDep,
 ) -> schemas.RunIdsPublic:
     """Move runs to the trash (all or none: an unknown id changes nothing)."""
-
-    def work(session: Session) -> list[schemas.RunPublic]:
-        _require_visible(session, principal, data.runs)
-        runs = trash_store.trash_runs(session, run_ids=data.runs)
-        return [
-            run_store.run_public(r, heartbeat_timeout_s=settings.heartbeat_timeout_s) for r in runs
-        ]
-
-    public = await in_transaction(factory, work)
-    for run in public:
-        await hub.publish_run(run)
-    return schemas.RunIdsPublic(runs=[r.id for r in public])
+    return await _change_runs(
+        trash_store.trash_runs, data.runs, factory=factory, settings=settings, hub=hub, principal=principal
+    )
 
 
 @router.post("/restore", response_model=schemas.RunIdsPublic, dependencies=[ADMIN_ONLY])
@@ -102,18 +120,9 @@ async def restore_runs(
     principal: PrincipalDep,
 ) -> schemas.RunIdsPublic:
     """Take runs out of the trash, as they were."""
-
-    def work(session: Session) -> list[schemas.RunPublic]:
-        _require_visible(session, principal, data.runs)
-        runs = trash_store.restore_runs(session, run_ids=data.runs)
-        return [
-            run_store.run_public(r, heartbeat_timeout_s=settings.heartbeat_timeout_s) for r in runs
-        ]
-
-    public = await in_transaction(factory, work)
-    for run in public:
-        await hub.publish_run(run)
-    return schemas.RunIdsPublic(runs=[r.id for r in public])
+    return await _change_runs(
+        trash_store.restore_runs, data.runs, factory=factory, settings=settings, hub=hub, principal=principal
+    )
 
 
 def _run_ids(text: str) -> list[str] | None:
