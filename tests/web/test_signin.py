@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from tests.helpers.auth import AuthServer
-from tests.helpers.wait import wait_until
 from tests.web.dashboard import series
 
 pytestmark = pytest.mark.browser
@@ -101,7 +100,8 @@ def test_signing_out_ends_the_session(page: Any, auth_live_server: AuthServer):
     refused = httpx.get(f"{auth_live_server.url}/api/v1/auth/whoami", cookies={"fitwatch_session": secret})
     assert refused.status_code == 401
     page.goto(f"{auth_live_server.url}/")
-    wait_until(lambda: "/signin.html" in page.url)
+    # wait_for_url, not a poll of page.url: the sync API only sees a navigation while it runs.
+    page.wait_for_url("**/signin.html*")
 
 
 def test_with_auth_off_there_is_nothing_to_sign_in_to(page: Any, live_server: str):

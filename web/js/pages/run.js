@@ -284,7 +284,7 @@ class RunPage {
         extra: () => [el("span", { class: "grow" }), el("span", { class: "subtle", id: "live-state" })],
         onChange: (kind) => this.setOption({}, kind),
         // A run without the Keras callback gets notes that claim nothing about Keras.
-        noteFor: (scope) => (isKerasRun(this.run) ? SCOPES.find((s) => s.id === scope)?.note : PLAIN_NOTES[scope]),
+        noteFor: (scope) => (isKerasRun(this.run) ? undefined : PLAIN_NOTES[scope]) ?? SCOPES.find((s) => s.id === scope)?.note,
       });
     }
     this.toolbarControl.host = this.toolbar;
