@@ -3,6 +3,8 @@ revocation, the bootstrap token, the rate limit and the ceilings (auth on, both 
 
 from __future__ import annotations
 
+import time
+
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
@@ -110,11 +112,15 @@ def test_too_many_requests_get_429_with_retry_after(auth_settings):
 
     app = create_app(auth_settings.model_copy(update={"rate_limit_per_s": 3}))
     with Client(app, base_url="http://localhost") as limited:
-        answers = [limited.get("/api/v1/projects", headers=ADMIN) for _ in range(5)]
-    assert [a.status_code for a in answers[:3]] == [200, 200, 200]
-    assert answers[3].status_code == 429
-    assert answers[3].headers["retry-after"] == "1"
-    assert "more than 3 requests in one second (FITWATCH_RATE_LIMIT_PER_S)" in answers[3].json()["detail"]
+        limited.get("/api/v1/projects", headers=ADMIN)  # the first request opens the database
+        time.sleep(1.1)  # ...and leaves the window before the burst
+        # A burst: on a loaded machine 4 requests may not fit in one second, 20 do.
+        answers = [limited.get("/api/v1/projects", headers=ADMIN) for _ in range(20)]
+    codes = [a.status_code for a in answers]
+    assert codes[:3] == [200, 200, 200] and 429 in codes, codes
+    refused = answers[codes.index(429)]
+    assert refused.headers["retry-after"] == "1"
+    assert "more than 3 requests in one second (FITWATCH_RATE_LIMIT_PER_S)" in refused.json()["detail"]
 
 
 def test_guessing_tokens_counts_against_the_address(auth_settings):
