@@ -44,9 +44,11 @@ export class RunEditor {
   }
 
   render() {
-    this.renderName();
+    // An open name or notes editor keeps what the user is typing: a live update of the run
+    // (another page, the training process) redraws everything else around it.
+    if (!this.editingName) this.renderName();
     this.renderTags();
-    this.renderNotes();
+    if (!this.editingNotes) this.renderNotes();
     this.renderTrash();
     const r = this.run;
     this.projectLink.setAttribute("href", `./?project=${encodeURIComponent(r.project)}`);

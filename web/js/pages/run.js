@@ -495,7 +495,6 @@ class RunPage {
     this.run = { ...this.run, ...run, series: this.run.series };
     this.statusBadge.className = `status ${run.status}`;
     setText(this.statusBadge, run.status);
-    setText(document.getElementById("run-name"), run.name);
     this.renderProgress();
     if (this.editor) this.editor.update(run);
   }
