@@ -226,7 +226,9 @@ def test_a_session_sees_only_the_edit_controls_its_scope_can_use(
         assert status == 403
 
 
-def test_a_live_update_while_editing_keeps_what_the_user_is_typing(page: Any, live_server: str) -> None:
+def test_a_live_update_while_editing_keeps_what_the_user_is_typing(
+    page: Any, live_server: str
+) -> None:
     run = training_run(live_server, name="draft", epochs=2)
     open_ready(page, f"{live_server}/run.html?run={run['id']}")
     page.click("#rename-run")
@@ -235,9 +237,16 @@ def test_a_live_update_while_editing_keeps_what_the_user_is_typing(page: Any, li
     page.fill("#notes-input", "half-typed notes")
 
     # Another client changes the run: the page follows it without losing either draft.
-    patched = httpx.patch(f"{live_server}/api/v1/runs/{run['id']}", json={"tags": ["from-elsewhere"]})
+    patched = httpx.patch(
+        f"{live_server}/api/v1/runs/{run['id']}", json={"tags": ["from-elsewhere"]}
+    )
     assert patched.status_code == 200, patched.text
-    wait_until(lambda: page.eval_on_selector_all("#run-tags .tag", "n => n.map(x => x.dataset.tag)") == ["from-elsewhere"])
+    wait_until(
+        lambda: (
+            page.eval_on_selector_all("#run-tags .tag", "n => n.map(x => x.dataset.tag)")
+            == ["from-elsewhere"]
+        )
+    )
     assert page.input_value("#rename-input") == "half-typed name"
     assert page.input_value("#notes-input") == "half-typed notes"
 
