@@ -119,12 +119,12 @@ class Run:
             self._ticks.append(self._sample_system)
         self.warner = Warner()
         self.journal = Journal.for_run(settings.journal_dir, run_id)
-        self._sender = self._start_sender()
+        self._start_sender()
         if resumed is not None:
             # The create is a no-op for a run that exists: say it is running again.
             self._sender.add_update({"status": "running"})
 
-    def _start_sender(self) -> Sender:
+    def _start_sender(self) -> None:
         if not self.journal.lock():
             raise ValueError(
                 f"the journal of run {self.id!r} is in use by another process. Received: id={self.id!r}"
@@ -137,10 +137,12 @@ class Run:
             warner=self.warner,
             on_tick=self._tick,
         )
+        # Assigned before the thread starts: its first tick may sample the system and hand the
+        # points to self._sender at once.
+        self._sender = sender
         sender.start()
         _live_runs.add(self)
         _install_hooks()
-        return sender
 
     def __repr__(self) -> str:
         return f"Run(id={self.id!r}, project={self.project!r}, name={self.name!r}, state={self.state.value!r})"
@@ -320,7 +322,7 @@ class Run:
             return
         self.state = RunState.running
         self.failure = None if status == "running" else self.failure
-        self._sender = self._start_sender()
+        self._start_sender()
         if status is not None:
             self._sender.add_update({"status": status})
 
