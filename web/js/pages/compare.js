@@ -5,7 +5,7 @@ import { el, append, setText, replaceChildren, pageFrame, callbackSnippet } from
 import * as api from "../api.js";
 import { LiveClient } from "../live.js";
 import { parseState, serializeState } from "../urlstate.js";
-import { MetricChart, linkZoom, colorFor, formatValue, parseValue, plotlyText, chartTheme, fullPlotly } from "../charts.js";
+import { MetricChart, linkZoom, colorFor, formatValue, parseValue, plotlyText, chartTheme, fullPlotly, startPlotly } from "../charts.js";
 import { SCOPES as WIRE_SCOPES } from "../wire.js";
 import { BandChart } from "../bands.js";
 import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts } from "../toolbar.js";
@@ -240,7 +240,9 @@ class ComparePage {
     let data;
     try {
       // One request for every run and key: the server uses the same step buckets for every run.
-      data = (await api.readMany({ runs: this.runs.map((r) => r.id), keys, scope, max_points: this.maxPoints() })).series;
+      const request = api.readMany({ runs: this.runs.map((r) => r.id), keys, scope, max_points: this.maxPoints() });
+      startPlotly(); // executes while the server reads the series
+      data = (await request).series;
     } catch {
       this.chartsLoaded = false;
       return;

@@ -6,7 +6,7 @@ import * as api from "../api.js";
 import { LiveClient } from "../live.js";
 import { RunEditor } from "../run_editor.js";
 import { parseState, serializeState } from "../urlstate.js";
-import { MetricChart, linkZoom, PALETTE, formatValue, compactPoints } from "../charts.js";
+import { MetricChart, linkZoom, PALETTE, formatValue, compactPoints, startPlotly } from "../charts.js";
 import { SCOPES as WIRE_SCOPES, carriesEpochs } from "../wire.js";
 import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts } from "../toolbar.js";
 import {
@@ -354,6 +354,7 @@ class RunPage {
     try {
       const requests = [api.readMany({ runs: this.run.id, keys: series.map((s) => s.key), scope, max_points: maxPoints })];
       if (valExtras.length) requests.push(api.readMany({ runs: this.run.id, keys: valExtras.map((s) => s.key), scope: "epoch" }));
+      startPlotly(); // executes while the server reads the series
       data = (await Promise.all(requests)).flatMap((d) => d.series);
     } catch {
       this.scopeLoaded = false;
