@@ -16,6 +16,11 @@ A job that waited in the queue longer than `MAX_QUEUE_WAIT_S` is answered 503 (S
 Retry-After) without being stored: under overload the server sheds load instead of letting
 answers grow later than the SDK's request timeout (docs/scale.md, "How long a write may
 take").
+
+The answers of one transaction reach the event loop in one `call_soon_threadsafe`: a
+`concurrent.futures.Future` per job wakes the loop once per job (a self-pipe write and a
+callback each), which was a quarter of this thread's CPU on small requests
+(bench/small_requests.py, docs/scale.md).
 """
 
 from __future__ import annotations
@@ -25,7 +30,6 @@ import logging
 import queue
 import threading
 import time
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -57,8 +61,12 @@ class WriterState(StrEnum):
 class _Pending:
     job: IngestJob
     points: int
-    future: Future[schemas.IngestResult] = field(default_factory=Future)
+    # Created on, and only ever settled on, the event loop of the request (`_settle`).
+    future: asyncio.Future[schemas.IngestResult]
     queued_at: float = field(default_factory=time.monotonic)
+
+
+Answer = tuple[_Pending, schemas.IngestResult | BaseException]
 
 
 class IngestWriter:
@@ -107,9 +115,10 @@ class IngestWriter:
         """Store a batch; returns after the transaction holding it committed."""
         if self.state is not WriterState.RUNNING:
             raise RuntimeError(f"the ingest writer is {self.state.value}, not running")
-        pending = _Pending(IngestJob(run_id, batch), sum(len(s.steps) for s in batch.series))
-        self._queue.put(pending)
-        return await asyncio.wrap_future(pending.future)
+        future: asyncio.Future[schemas.IngestResult] = asyncio.get_running_loop().create_future()
+        points = sum(len(s.steps) for s in batch.series)
+        self._queue.put(_Pending(IngestJob(run_id, batch), points, future))
+        return await future
 
     def _run(self) -> None:
         try:
@@ -122,7 +131,7 @@ class IngestWriter:
                 except queue.Empty:
                     break
                 if late is not None:
-                    _answer(late, RuntimeError("the server is stopping; send the batch again"))
+                    _answer([(late, RuntimeError("the server is stopping; send the batch again"))])
 
     def _drain(self) -> None:
         carry: _Pending | None = None
@@ -156,14 +165,12 @@ class IngestWriter:
         waited = time.monotonic() - pending.queued_at
         if waited <= self._max_queue_wait_s:
             return False
-        _answer(
-            pending,
-            ServerBusy(
-                f"the server is busy: this batch waited {waited:.1f} s to be written "
-                f"(the limit is {self._max_queue_wait_s:g} s) and was not stored; send it again",
-                retry_after_s=BUSY_RETRY_AFTER_S,
-            ),
+        busy = ServerBusy(
+            f"the server is busy: this batch waited {waited:.1f} s to be written "
+            f"(the limit is {self._max_queue_wait_s:g} s) and was not stored; send it again",
+            retry_after_s=BUSY_RETRY_AFTER_S,
         )
+        _answer([(pending, busy)])
         return True
 
     def _commit(self, group: list[_Pending]) -> None:
@@ -177,19 +184,32 @@ class IngestWriter:
                 for pending in group:
                     self._commit([pending])
                 return
-            _answer(group[0], error)
+            _answer([(group[0], error)])
             return
         self.commits += 1
-        for pending, result in zip(group, results, strict=True):
-            _answer(pending, result)
+        _answer(list(zip(group, results, strict=True)))
 
 
-def _answer(pending: _Pending, result: schemas.IngestResult | BaseException) -> None:
-    if pending.future.done():
-        return
-    if isinstance(result, BaseException):
-        if not isinstance(result, FitwatchError):
+def _answer(answers: list[Answer]) -> None:
+    """Hand the answers to their event loops: one wake-up per loop, not one per job."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Answer]] = {}
+    for pending, result in answers:
+        if isinstance(result, BaseException) and not isinstance(result, FitwatchError):
             logger.error("ingest of run %r failed", pending.job.run_id, exc_info=result)
-        pending.future.set_exception(result)
-    else:
-        pending.future.set_result(result)
+        by_loop.setdefault(pending.future.get_loop(), []).append((pending, result))
+    for loop, settled in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, settled)
+        except RuntimeError:  # the loop closed: nobody is waiting for these answers
+            pass
+
+
+def _settle(answers: list[Answer]) -> None:
+    """On the event loop: resolve each request's future (a cancelled request is skipped)."""
+    for pending, result in answers:
+        if pending.future.done():
+            continue
+        if isinstance(result, BaseException):
+            pending.future.set_exception(result)
+        else:
+            pending.future.set_result(result)
