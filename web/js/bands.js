@@ -1,7 +1,7 @@
 // Bands: one chart of a metric for groups of runs, drawn from GET /series/groups. Per group
 // and key: the mean line, a mean ± std band and a fainter min–max band, in the group's colour.
 
-import { parseValue, formatValue, plotlyReady, plotlyText, chartTheme } from "./charts.js";
+import { parseValue, formatValue, plotlyReady, plotlyText, chartTheme, spikes } from "./charts.js";
 import { isValidation } from "./metrics.js";
 
 /** rgba() of a "#rrggbb" colour. */
@@ -69,7 +69,7 @@ export class BandChart {
       title: { text: plotlyText(this.title), x: 0, xanchor: "left", font: { size: 14, color: theme.title } },
       legend: { orientation: "h", x: 1, xanchor: "right", y: 1.02, yanchor: "bottom", font: { size: 11 } },
       xaxis: { type: this.logX ? "log" : "linear", title: { text: this.xTitle, font: { size: 11, color: theme.muted } }, gridcolor: theme.grid, zeroline: false,
-        linecolor: theme.line, showline: true },
+        linecolor: theme.line, showline: true, ...spikes(theme) },
       yaxis: { type: this.logY ? "log" : "linear", gridcolor: theme.grid, zeroline: false, linecolor: theme.line, showline: true,
         tickformat: "~g", hoverformat: ".6g" },
     };

@@ -5,7 +5,7 @@ import { el, append, setText, replaceChildren, pageFrame, callbackSnippet } from
 import * as api from "../api.js";
 import { LiveClient } from "../live.js";
 import { parseState, serializeState } from "../urlstate.js";
-import { MetricChart, linkZoom, colorFor, formatValue, parseValue, plotlyText, chartTheme, fullPlotly } from "../charts.js";
+import { MetricChart, linkZoom, linkHover, colorFor, formatValue, parseValue, plotlyText, chartTheme, fullPlotly } from "../charts.js";
 import { SCOPES as WIRE_SCOPES } from "../wire.js";
 import { BandChart } from "../bands.js";
 import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts } from "../toolbar.js";
@@ -268,6 +268,7 @@ class ComparePage {
     }
     await Promise.all(this.charts.map((c) => c.render()));
     linkZoom(this.charts);
+    linkHover(this.charts);
     const pending = this.pending;
     this.pending = null;
     for (const m of pending) this.onPoints(m);
@@ -299,6 +300,7 @@ class ComparePage {
       this.charts.push(chart);
     }
     await Promise.all(this.charts.map((c) => c.render(groups, c.keys, body.step_width)));
+    linkHover(this.charts);
     this.pending = null;
     this.markReady(started);
   }
