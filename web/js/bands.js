@@ -15,12 +15,15 @@ export function withAlpha(hex, alpha) {
  * mean. Buckets are drawn at their middle step (`step_width` steps each).
  */
 export function bandTraces({ label, key, color, stats, width }) {
+  // The runs' own keys behind the figure when they are not the metric's name (acc, accuracy).
+  const logged = stats.logged_keys || [];
+  const shown = logged.some((k) => k !== key) ? `${key} (${logged.join(", ")})` : key;
   const x = stats.steps.map((s) => s + (width - 1) / 2);
   const mean = stats.mean.map(parseValue);
   const std = stats.std.map(parseValue);
   const fin = (v) => (Number.isFinite(v) ? v : null);
   const dash = isValidation(key) ? "dot" : "solid";
-  const name = plotlyText(`${label} \u00b7 ${key}`);
+  const name = plotlyText(`${label} \u00b7 ${shown}`);
   const hover = stats.mean.map((m, i) => `${formatValue(m, 6)} \u00b1 ${formatValue(stats.std[i], 3)} `
     + `(n=${stats.count[i]}, min ${formatValue(stats.min[i], 6)}, max ${formatValue(stats.max[i], 6)})`);
   const edge = { width: 0, color };
@@ -34,7 +37,7 @@ export function bandTraces({ label, key, color, stats, width }) {
       fill: "tonexty", fillcolor: withAlpha(color, 0.28), meta: "band-hi" },
     { type: "scatter", mode: "lines", name, x, y: mean.map(fin), legendgroup: name, showlegend: true,
       line: { color, width: 2, dash }, customdata: hover, meta: "band-mean",
-      hovertemplate: `${plotlyText(`${label} \u00b7 ${key}`).replace(/%/g, "%%")}: %{customdata}<extra></extra>` },
+      hovertemplate: `${plotlyText(`${label} \u00b7 ${shown}`).replace(/%/g, "%%")}: %{customdata}<extra></extra>` },
   ];
 }
 

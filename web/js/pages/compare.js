@@ -234,7 +234,7 @@ class ComparePage {
       return { group: g, div };
     });
     if (this.state.group) {
-      await this.loadBands(cards, realKeys, keys, started);
+      await this.loadBands(cards, started);
       return;
     }
     let data;
@@ -275,13 +275,16 @@ class ComparePage {
     this.markReady(started);
   }
 
-  /** Bands mode: one /series/groups request for every chart; groups coloured in order. */
-  async loadBands(cards, realKeys, keys, started) {
+  /** Bands mode: one /series/groups request for every chart; groups coloured in order. The
+   * server reads each run's keys by the metric Keras computed (align=metric), so a group whose
+   * runs logged `acc` or `accuracy` draws one band; the legend names the keys behind it. */
+  async loadBands(cards, started) {
     const scope = this.state.scope;
     const filter = `id in (${this.runs.map((r) => JSON.stringify(r.id)).join(", ")})`;
+    const keys = cards.flatMap((c) => c.group.keys);
     let body;
     try {
-      body = await api.readGroups({ filter, group_by: this.state.group, keys, scope, max_points: this.maxPoints() });
+      body = await api.readGroups({ filter, group_by: this.state.group, keys, scope, max_points: this.maxPoints(), align: "metric" });
     } catch (error) {
       this.pending = null;
       this.chartsLoaded = false;
@@ -295,8 +298,7 @@ class ComparePage {
     this.bandGroups = groups;
     for (const { group, div } of cards) {
       const chart = new BandChart(div, { title: group.base, xTitle: scope === "epoch" ? "epoch" : "step", logY: this.state.log, logX: this.state.logx });
-      // The groups endpoint takes the runs' real keys: every spelling that lines up here.
-      chart.keys = [...new Set(group.keys.flatMap((a) => [...realKeys.get(a).values()].flat()))];
+      chart.keys = group.keys;
       this.charts.push(chart);
     }
     await Promise.all(this.charts.map((c) => c.render(groups, c.keys, body.step_width)));
@@ -315,7 +317,7 @@ class ComparePage {
       const filter = `id in (${this.runs.map((r) => JSON.stringify(r.id)).join(", ")})`;
       let body;
       try {
-        body = await api.readGroups({ filter, group_by: this.state.group, keys, scope: this.state.scope, max_points: this.maxPoints() });
+        body = await api.readGroups({ filter, group_by: this.state.group, keys, scope: this.state.scope, max_points: this.maxPoints(), align: "metric" });
       } catch { return; }
       const groups = body.groups.map((g, i) => ({ ...g, color: colorFor(i) }));
       for (const c of this.charts) if (c instanceof BandChart) await c.render(groups, c.keys, body.step_width);
