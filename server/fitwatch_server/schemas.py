@@ -117,7 +117,9 @@ class RunUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
-    project: Name | None = Field(default=None, description="move the run to this project (created if new)")
+    project: Name | None = Field(
+        default=None, description="move the run to this project (created if new)"
+    )
     status: RunStatus | None = None
     notes: Notes | None = None
     tags: list[Tag] | None = Field(default=None, max_length=256)
@@ -166,7 +168,9 @@ class RunPublic(BaseModel):
     created_at: datetime
     ended_at: datetime | None
     heartbeat_at: datetime
-    deleted_at: datetime | None = Field(default=None, description="set while the run is in the trash")
+    deleted_at: datetime | None = Field(
+        default=None, description="set while the run is in the trash"
+    )
     series: list[SeriesPublic] | None = None
     # The manifest, and with `series` a catalog entry for every other key it knows.
     metrics: list[MetricPublic] = Field(default_factory=list)
@@ -284,12 +288,22 @@ class GroupSeriesPublic(BaseModel):
     """One key of one group: per step bucket, figures over the runs that have a value there."""
 
     key: str
+    logged_keys: list[str] = Field(
+        description="the runs' own keys in these figures (acc and accuracy with align=metric)"
+    )
     steps: list[int] = Field(description="each bucket's first step")
     count: list[int] = Field(description="runs with a value in the bucket")
     mean: list[WireFloat]
     std: list[WireFloat] = Field(description="population standard deviation (ddof=0)")
     min: list[WireFloat]
     max: list[WireFloat]
+
+
+class GroupAlign(StrEnum):
+    """How /series/groups reads each run's keys: as named, or by the metric Keras computed."""
+
+    key = "key"
+    metric = "metric"
 
 
 class RunGroupPublic(BaseModel):

@@ -95,6 +95,11 @@ const BASE_LAYOUT = {
   uirevision: "keep",
 };
 
+/** The vertical line at the hovered x (the charts of a page hover together: linkHover). */
+export function spikes(theme) {
+  return { showspikes: true, spikemode: "across", spikesnap: "hovered data", spikethickness: 1, spikedash: "dot", spikecolor: theme.muted };
+}
+
 const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
 
 /**
@@ -244,6 +249,7 @@ export class MetricChart {
         type: wall ? "date" : this.logX ? "log" : "linear",
         gridcolor: theme.grid, zeroline: false, linecolor: theme.line, showline: true,
         hoverformat: wall ? "%Y-%m-%d %H:%M:%S.%L" : "",
+        ...spikes(theme),
       },
       yaxis: {
         type: this.logY ? "log" : "linear",
@@ -430,6 +436,64 @@ export function linkZoom(charts) {
       for (const other of charts) if (other !== chart && other.showRange) other.showRange(range);
     };
   }
+}
+
+/** Hover on one chart of a page and the others show the hover (and spike line) at the same x.
+ * `Plotly.Fx.hover` on another chart emits that chart's own `plotly_hover`: the `syncing` flag
+ * keeps it from passing the hover on again (and on, in a loop between the charts). Charts are
+ * MetricChart or BandChart; their containers are taken when the hover happens (a chart redrawn
+ * by Plotly.react keeps its div). */
+export function linkHover(charts) {
+  let syncing = false;
+  const drawn = () => charts.filter((c) => c.drawn && c.container._fullLayout);
+  for (const chart of charts) {
+    const div = chart.container;
+    if (!div || !div.on || div._fitwatchHover === charts) continue;
+    div._fitwatchHover = charts;
+    div.on("plotly_hover", (event) => {
+      if (syncing || !event || !event.points || !event.points.length || div._fitwatchHover !== charts) return;
+      const xval = event.points[0].x;
+      syncing = true;
+      try {
+        for (const other of drawn()) if (other !== chart) hoverAt(other.container, xval);
+      } finally {
+        syncing = false;
+      }
+    });
+    div.on("plotly_unhover", () => {
+      if (syncing || div._fitwatchHover !== charts) return;
+      syncing = true;
+      try {
+        for (const other of drawn()) if (other !== chart) Plotly.Fx.unhover(other.container);
+      } finally {
+        syncing = false;
+      }
+    });
+  }
+}
+
+/** Hover `div` at `xval`: in "x" modes Plotly picks the points itself; in "closest" mode it
+ * wants points, so each visible trace's point nearest to `xval` is named. */
+function hoverAt(div, xval) {
+  const mode = div._fullLayout.hovermode;
+  if (mode && String(mode).startsWith("x")) {
+    Plotly.Fx.hover(div, { xval });
+    return;
+  }
+  const target = xval instanceof Date ? xval.getTime() : typeof xval === "string" ? Date.parse(xval) || Number(xval) : Number(xval);
+  const points = [];
+  (div._fullData || []).forEach((trace, curveNumber) => {
+    if (trace.visible !== true || trace.hoverinfo === "skip" || !trace.x || !trace.x.length) return;
+    let best = -1; let bestDistance = Infinity;
+    for (let i = 0; i < trace.x.length; i++) {
+      if (trace.y[i] === null || trace.y[i] === undefined) continue;
+      const x = trace.x[i];
+      const d = Math.abs((x instanceof Date ? x.getTime() : typeof x === "string" ? Date.parse(x) : x) - target);
+      if (d < bestDistance) { bestDistance = d; best = i; }
+    }
+    if (best >= 0) points.push({ curveNumber, pointNumber: best });
+  });
+  if (points.length) Plotly.Fx.hover(div, points);
 }
 
 /** Text for Plotly (titles, names, axis labels): Plotly renders a few HTML-like tags

@@ -5,7 +5,7 @@ import { el, append, setText, replaceChildren, pageFrame, callbackSnippet } from
 import * as api from "../api.js";
 import { LiveClient } from "../live.js";
 import { parseState, serializeState } from "../urlstate.js";
-import { MetricChart, linkZoom, colorFor, formatValue, parseValue, plotlyText, chartTheme, fullPlotly, startPlotly } from "../charts.js";
+import { MetricChart, linkZoom, linkHover, colorFor, formatValue, parseValue, plotlyText, chartTheme, fullPlotly, startPlotly } from "../charts.js";
 import { SCOPES as WIRE_SCOPES } from "../wire.js";
 import { BandChart } from "../bands.js";
 import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts } from "../toolbar.js";
@@ -234,7 +234,7 @@ class ComparePage {
       return { group: g, div };
     });
     if (this.state.group) {
-      await this.loadBands(cards, realKeys, keys, started);
+      await this.loadBands(cards, started);
       return;
     }
     let data;
@@ -270,19 +270,23 @@ class ComparePage {
     }
     await Promise.all(this.charts.map((c) => c.render()));
     linkZoom(this.charts);
+    linkHover(this.charts);
     const pending = this.pending;
     this.pending = null;
     for (const m of pending) this.onPoints(m);
     this.markReady(started);
   }
 
-  /** Bands mode: one /series/groups request for every chart; groups coloured in order. */
-  async loadBands(cards, realKeys, keys, started) {
+  /** Bands mode: one /series/groups request for every chart; groups coloured in order. The
+   * server reads each run's keys by the metric Keras computed (align=metric), so a group whose
+   * runs logged `acc` or `accuracy` draws one band; the legend names the keys behind it. */
+  async loadBands(cards, started) {
     const scope = this.state.scope;
     const filter = `id in (${this.runs.map((r) => JSON.stringify(r.id)).join(", ")})`;
+    const keys = cards.flatMap((c) => c.group.keys);
     let body;
     try {
-      body = await api.readGroups({ filter, group_by: this.state.group, keys, scope, max_points: this.maxPoints() });
+      body = await api.readGroups({ filter, group_by: this.state.group, keys, scope, max_points: this.maxPoints(), align: "metric" });
     } catch (error) {
       this.pending = null;
       this.chartsLoaded = false;
@@ -296,11 +300,11 @@ class ComparePage {
     this.bandGroups = groups;
     for (const { group, div } of cards) {
       const chart = new BandChart(div, { title: group.base, xTitle: scope === "epoch" ? "epoch" : "step", logY: this.state.log, logX: this.state.logx });
-      // The groups endpoint takes the runs' real keys: every spelling that lines up here.
-      chart.keys = [...new Set(group.keys.flatMap((a) => [...realKeys.get(a).values()].flat()))];
+      chart.keys = group.keys;
       this.charts.push(chart);
     }
     await Promise.all(this.charts.map((c) => c.render(groups, c.keys, body.step_width)));
+    linkHover(this.charts);
     this.pending = null;
     this.markReady(started);
   }
@@ -315,7 +319,7 @@ class ComparePage {
       const filter = `id in (${this.runs.map((r) => JSON.stringify(r.id)).join(", ")})`;
       let body;
       try {
-        body = await api.readGroups({ filter, group_by: this.state.group, keys, scope: this.state.scope, max_points: this.maxPoints() });
+        body = await api.readGroups({ filter, group_by: this.state.group, keys, scope: this.state.scope, max_points: this.maxPoints(), align: "metric" });
       } catch { return; }
       const groups = body.groups.map((g, i) => ({ ...g, color: colorFor(i) }));
       for (const c of this.charts) if (c instanceof BandChart) await c.render(groups, c.keys, body.step_width);

@@ -6,7 +6,7 @@ import * as api from "../api.js";
 import { LiveClient } from "../live.js";
 import { RunEditor } from "../run_editor.js";
 import { parseState, serializeState } from "../urlstate.js";
-import { MetricChart, linkZoom, PALETTE, formatValue, compactPoints, startPlotly } from "../charts.js";
+import { MetricChart, linkZoom, linkHover, PALETTE, formatValue, compactPoints, startPlotly } from "../charts.js";
 import { SCOPES as WIRE_SCOPES, carriesEpochs } from "../wire.js";
 import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts } from "../toolbar.js";
 import {
@@ -398,6 +398,7 @@ class RunPage {
     }
     await Promise.all(this.charts.map((c) => c.render()));
     linkZoom(this.charts);
+    linkHover(this.charts);
     // Points that arrived while loading: extend() skips the steps the REST read already had.
     const pending = this.pending;
     this.pending = null;
