@@ -5,10 +5,17 @@ Several workers share one listening socket that this module binds itself, with
 listener says so, and uvicorn's own `bind_socket` leaves the protocol at 0, which costs
 every keep-alive response ~40 ms of Nagle delay with `--workers N` (uvicorn issue #3149;
 the measurement: docs/scale.md). bench/live_latency.py measures the result.
+
+It also freezes the garbage collector's view of everything made at start-up (`freeze_gc`):
+a server process holds ~150,000 long-lived objects (FastAPI, pydantic, SQLAlchemy, numpy),
+and every full collection walked them all. A full read of a 100k-point series allocates
+400,000 objects and so triggered several: 300 ms of CPU, of which ~200 ms was the
+collector (bench/full_read.py, docs/scale.md).
 """
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import logging
 import os
@@ -92,9 +99,28 @@ def describe(settings: Settings, host: str, port: int) -> str:
     return f"fitwatch server: http://{shown_host}:{port} (database {database}; {auth})"
 
 
+def freeze_gc() -> None:
+    """Move every object alive now into the collector's permanent generation (see the
+    module docstring): they are the app's code and start-up state, never garbage, and
+    full collections stop walking them. Objects made later are collected as before."""
+    gc.collect()
+    gc.freeze()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, freezing the collector once the app's start-up (migrations, the
+    hub, the writer) is done."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        freeze_gc()
+
+
 def worker_app() -> FastAPI:
     """The app of one worker process; `serve` exported the settings to the environment."""
-    return create_app(Settings())
+    app = create_app(Settings())
+    freeze_gc()
+    return app
 
 
 def _export_settings(settings: Settings) -> None:
@@ -144,7 +170,7 @@ def serve(
     sock = bind_socket(host, port)
     (announce or logger.info)(describe(settings, host, port))
     if workers == 1:
-        server = uvicorn.Server(_config(create_app(settings), settings, workers=1))
+        server = _Server(_config(create_app(settings), settings, workers=1))
         server.run(sockets=[sock])
         return 0 if server.started else 1
     if settings.migrate_on_start:
