@@ -15,16 +15,20 @@ collector (bench/full_read.py, docs/scale.md).
 
 from __future__ import annotations
 
+import copy
 import gc
 import ipaddress
 import logging
 import os
+import re
 import socket
 from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
+from uvicorn.config import LOGGING_CONFIG
 from uvicorn.supervisors import Multiprocess
 
 from fitwatch_server.app import create_app
@@ -140,11 +144,47 @@ def _export_settings(settings: Settings) -> None:
     os.environ["FITWATCH_MIGRATE_ON_START"] = "false"
 
 
+# `POST /api/v1/runs/{run_id}/points` (or under a root path), with or without a query.
+_POINT_POST = re.compile(r"/runs/[^/?]+/points(\?.*)?")
+
+
+class QuietPointPosts(logging.Filter):
+    """Leave the SDK's successful point posts out of the access log.
+
+    The SDK posts every 0.1 s per run, so a sweep of 50 runs wrote 500 access lines a
+    second, and writing them was ~10% of the event loop's time on small requests
+    (bench/small_requests.py, docs/scale.md). Refused or failed posts, and every other
+    request, are logged as before.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if not isinstance(args, tuple) or len(args) != 5:
+            return True
+        _client, method, path, _version, status = args
+        return not (
+            method == "POST"
+            and isinstance(status, int)
+            and 200 <= status < 300
+            and isinstance(path, str)
+            and _POINT_POST.search(path) is not None
+        )
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging configuration with `QuietPointPosts` on its access log."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["quiet_point_posts"] = {"()": QuietPointPosts}
+    config["handlers"]["access"].setdefault("filters", []).append("quiet_point_posts")
+    return config
+
+
 def _config(app: FastAPI | str, settings: Settings, *, workers: int) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         factory=isinstance(app, str),
         workers=workers,
+        log_config=log_config(),
         log_level="info",
         ws_ping_interval=settings.live_ping_interval_s,
         ws_ping_timeout=settings.live_ping_interval_s,
