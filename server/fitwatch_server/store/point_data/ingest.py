@@ -138,10 +138,10 @@ def _batch_summaries(
 
 
 def _create_series(
-    session: Session, data: dict[SeriesKey, _Columns], new_keys: list[SeriesKey]
+    connection: Connection, data: dict[SeriesKey, _Columns], new_keys: list[SeriesKey]
 ) -> dict[SeriesKey, int]:
     """Insert series rows (`ON CONFLICT DO NOTHING`: a create never fails on a duplicate)."""
-    dialect = session.get_bind().dialect.name
+    dialect = connection.dialect.name
     make_insert = pg_insert if dialect == "postgresql" else sqlite_insert
     table = cast(Table, models.Series.__table__)
     statement = (
@@ -154,10 +154,10 @@ def _create_series(
          "first_step": data[(run_id, key, scope)].steps[0], "last_step": -1, "last_wall_time": 0.0}
         for run_id, key, scope in new_keys
     ]
-    created = {(r.run_id, r.key, r.scope): r.id for r in session.execute(statement, rows)}
+    created = {(r.run_id, r.key, r.scope): r.id for r in connection.execute(statement, rows)}
     missing = [k for k in new_keys if k not in created]
     if missing:  # cannot happen with the run locked, but a create must never be a 500
-        for row in session.execute(select(table.c.id, table.c.run_id, table.c.key, table.c.scope).where(
+        for row in connection.execute(select(table.c.id, table.c.run_id, table.c.key, table.c.scope).where(
             table.c.run_id.in_({k[0] for k in missing})
         )):
             created.setdefault((row.run_id, row.key, row.scope), row.id)
@@ -165,18 +165,23 @@ def _create_series(
 
 
 def ingest_jobs(
-    session: Session, jobs: list[IngestJob], *, max_series_per_run: int = 0
+    db: Session | Connection, jobs: list[IngestJob], *, max_series_per_run: int = 0
 ) -> list[schemas.IngestResult | FitwatchError]:
     """Store every job's points in the caller's transaction; one result (or error) per job.
+
+    It takes a Connection too: the ingest writer holds one connection for its life and runs
+    each merged transaction on it, without a Session and a pool check-out per transaction
+    (bench/small_requests.py, docs/scale.md).
 
     Jobs for unknown runs get `NotFound`, jobs that would take a run past
     `max_series_per_run` (0: no ceiling) get `LimitExceeded`; they store nothing. The others
     are merged: a step written by several jobs keeps the value of the last job, as if they
     ran one after another.
     """
-    present = lock_runs_for_points(session, run_ids=sorted({job.run_id for job in jobs}))
+    connection = db.connection() if isinstance(db, Session) else db
+    present = lock_runs_for_points(connection, run_ids=sorted({job.run_id for job in jobs}))
     # One read of every series of these runs serves the ceiling check and the merge below.
-    stored = _stored_series(session, run_ids=sorted(present))
+    stored = _stored_series(connection, run_ids=sorted(present))
     known: dict[str, set[tuple[str, str]]] = {run_id: set() for run_id in present}
     for run_id, key, scope in stored:
         known[run_id].add((key, scope))
@@ -199,7 +204,7 @@ def ingest_jobs(
     if not parts:
         return results
     data = {key: _columns(group) for key, group in parts.items()}
-    _write(session, data, stored, run_ids=sorted({key[0] for key in data}))
+    _write(connection, data, stored, run_ids=sorted({key[0] for key in data}))
     return results
 
 
@@ -209,11 +214,10 @@ class _Stored:
     summary: Summary
 
 
-def _stored_series(session: Session, *, run_ids: list[str]) -> dict[SeriesKey, _Stored]:
+def _stored_series(connection: Connection, *, run_ids: list[str]) -> dict[SeriesKey, _Stored]:
     """Every series of these runs with its summary (read with the runs locked)."""
     if not run_ids:
         return {}
-    connection = session.connection()
     p = rollups.placeholder(connection)
     # Raw SQL on this path: it runs once per transaction and SQLAlchemy's statement building
     # costs more than the statements (docs/scale.md).
@@ -224,18 +228,17 @@ def _stored_series(session: Session, *, run_ids: list[str]) -> dict[SeriesKey, _
 
 
 def _write(
-    session: Session,
+    connection: Connection,
     data: dict[SeriesKey, _Columns],
     stored: dict[SeriesKey, _Stored],
     *,
     run_ids: list[str],
 ) -> None:
-    connection = session.connection()
     p = rollups.placeholder(connection)
     ids = {key: row.id for key, row in stored.items()}
     new_keys = [key for key in data if key not in stored]
     if new_keys:
-        ids.update(_create_series(session, data, new_keys))
+        ids.update(_create_series(connection, data, new_keys))
 
     # Points already stored exactly so (a resend) are dropped: a resend is a no-op. New steps
     # (appended, or arriving out of order from concurrent requests) merge into the summaries

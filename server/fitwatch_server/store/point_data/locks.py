@@ -11,19 +11,18 @@ the database's write lock up front, so the same reasoning holds.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from fitwatch_server import models
 
 
-def lock_runs_for_points(session: Session, *, run_ids: list[str]) -> set[str]:
+def lock_runs_for_points(connection: Connection, *, run_ids: list[str]) -> set[str]:
     """Lock these runs for writing their points; returns the ids that exist.
 
     Raw SQL: this runs once per ingest transaction, and building the statement with
     SQLAlchemy's expression language costs more than executing it.
     """
-    connection = session.connection()
     p = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     lock = " FOR NO KEY UPDATE" if connection.dialect.name == "postgresql" else ""
     marks = ", ".join([p] * len(run_ids))
