@@ -120,8 +120,8 @@ def test_loss_against_the_learning_rate_of_a_range_test(page: Any, live_server: 
     model = keras.Sequential(
         [keras.Input((64,)), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10)]
     )
-    # 1e-4 growing 6 % a step: past 1 by the last of the 170 steps, where the loss blows up.
-    schedule = keras.optimizers.schedules.ExponentialDecay(1e-4, decay_steps=1, decay_rate=1.06)
+    # 1e-4 growing 8 % a step, to ~20 by the last of the 162 steps: the loss falls, then blows up.
+    schedule = keras.optimizers.schedules.ExponentialDecay(1e-4, decay_steps=1, decay_rate=1.08)
     model.compile(
         keras.optimizers.SGD(schedule, momentum=0.9),
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -156,6 +156,23 @@ def test_loss_against_the_learning_rate_of_a_range_test(page: Any, live_server: 
     page.check("#log-x")
     page.wait_for_function(
         "() => document.querySelector('.chart[data-key=loss]')._fullLayout.xaxis.type === 'log'"
+    )
+    # Each batch's own loss (derived from the running means) against the same batch rates.
+    derived = points(live_server, run_id, "loss", "batch_derived")
+    page.click("#scope [data-scope=batch_derived]")
+    page.wait_for_function(
+        "() => (document.querySelector('.chart[data-key=loss]')?.data || []).length > 0"
+    )
+    page.wait_for_function(
+        "() => document.querySelector('.chart[data-key=loss]')._fullLayout.xaxis.type === 'log'"
+    )
+    assert page.eval_on_selector("#x-axis", "s => s.value") == f"metric:{LEARNING_RATE_KEY}"
+    raw = trace_data(page, "loss")[0]
+    want = [(lr[s], v) for s, v in sorted(derived.items()) if isinstance(v, float)]
+    assert [(a, b) for a, b in zip(raw["x"], raw["y"], strict=True) if b is not None] == want
+    page.check("#outliers")
+    page.wait_for_function(
+        "() => document.querySelector('.chart[data-key=loss]')._fullLayout.yaxis.autorange === false"
     )
     page.screenshot(path="docs/screenshots/run-lr-range-test.png")
     # The address holds the choice: a reload draws the same.

@@ -29,6 +29,19 @@ export function metricXKey(x) {
 
 export const isMetricX = (x) => metricXKey(x) !== null;
 
+/** The scope whose keys can also be the x axis of a view: the batch-derived values sit at the
+ * steps of the batch running means they come from (the SDK logs `fitwatch/learning_rate` per
+ * batch, not per derived batch). */
+export const X_SCOPE_FALLBACK = { batch_derived: "batch" };
+
+/** The scope to read the x metric `key` from in a view of `scope`: the view's own when it has
+ * the key (`has(scope, key)`), else its fallback, else null. */
+export function xSourceScope(scope, key, has) {
+  if (has(scope, key)) return scope;
+  const other = X_SCOPE_FALLBACK[scope];
+  return other && has(other, key) ? other : null;
+}
+
 /** The x-axis choices [[id, label]] for `keys` (a scope's keys) as the x axis. */
 export function metricXModes(keys) {
   return [...new Set(keys)].sort().map((key) => [`${METRIC_X}${key}`, `metric: ${key}`]);

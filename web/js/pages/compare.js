@@ -8,7 +8,7 @@ import { parseState, serializeState } from "../urlstate.js";
 import { MetricChart, linkZoom, linkHover, colorFor, formatValue, parseValue, plotlyText, chartTheme, fullPlotly } from "../charts.js";
 import { SCOPES as WIRE_SCOPES } from "../wire.js";
 import { BandChart } from "../bands.js";
-import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts, metricXKey, metricXModes } from "../toolbar.js";
+import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts, metricXKey, metricXModes, xSourceScope, X_SCOPE_FALLBACK } from "../toolbar.js";
 import { groupKeys, isValidation, compiledMetrics, parseTime, flatten, displayValue, alignedKey, directionOf } from "../metrics.js";
 
 export const SCHEMA = {
@@ -197,15 +197,22 @@ class ComparePage {
     choices.map(([value, label]) => el("option", { value, selected: value === this.state.group }, label))));
   }
 
-  /** The keys the runs logged in the scope, each a choice of x axis. */
+  /** The keys the runs logged in the scope (and its fallback, toolbar.js), each a choice of x axis. */
   scopeKeys() {
-    return this.runs.flatMap((r) => (r.series || []).filter((s) => s.scope === this.state.scope).map((s) => s.key));
+    const scopes = [this.state.scope, X_SCOPE_FALLBACK[this.state.scope]];
+    return this.runs.flatMap((r) => (r.series || []).filter((s) => scopes.includes(s.scope)).map((s) => s.key));
+  }
+
+  /** The scope the x metric `key` is read from, or null when no run has it for this view. */
+  xScope(key) {
+    const has = (scope, k) => this.runs.some((r) => (r.series || []).some((s) => s.scope === scope && s.key === k));
+    return xSourceScope(this.state.scope, key, has);
   }
 
   /** The x mode drawn: the state's, or step when no run logged its metric in this scope. */
   xMode() {
     const key = metricXKey(this.state.x);
-    return key === null || this.scopeKeys().includes(key) ? this.state.x : "step";
+    return key === null || this.xScope(key) !== null ? this.state.x : "step";
   }
 
   xTitle() {
@@ -268,7 +275,7 @@ class ComparePage {
       // One request for every run and key: the server uses the same step buckets for every run.
       const read = api.readMany({ runs: this.runs.map((r) => r.id), keys, scope, max_points: this.maxPoints() });
       // The x metric at every step of each run (never downsampled), for the join by step.
-      const xRead = xKey === null ? null : api.readMany({ runs: this.runs.map((r) => r.id), keys: [xKey], scope });
+      const xRead = xKey === null ? null : api.readMany({ runs: this.runs.map((r) => r.id), keys: [xKey], scope: this.xScope(xKey) });
       data = (await read).series;
       if (xRead) xData = (await xRead).series;
     } catch {
@@ -278,6 +285,7 @@ class ComparePage {
     if (scope !== this.state.scope) return;
     this.chartsLoaded = true;
     this.loadedXKey = xKey;
+    this.loadedXScope = xKey === null ? null : this.xScope(xKey);
     this.xValues = xKey === null ? null : new Map(xData.map((d) => [d.run_id, new Map(d.steps.map((step, i) => [step, parseValue(d.values[i])]))]));
     const names = new Map(this.runs.map((r) => [r.id, r.name]));
     for (const { group, div } of cards) {
@@ -396,7 +404,7 @@ class ComparePage {
   onPoints(m) {
     if (this.pending) { this.pending.push(m); return; }
     if (this.state.group) { if (m.scope === this.state.scope) this.refreshBands(); return; }
-    if (this.xValues && m.key === this.loadedXKey && m.scope === this.state.scope) {
+    if (this.xValues && m.key === this.loadedXKey && m.scope === this.loadedXScope) {
       // New x values: points already stored at those steps can be drawn now.
       if (!this.xValues.has(m.run_id)) this.xValues.set(m.run_id, new Map());
       m.steps.forEach((step, i) => this.xValues.get(m.run_id).set(step, parseValue(m.values[i])));

@@ -8,7 +8,7 @@ import { RunEditor } from "../run_editor.js";
 import { parseState, serializeState } from "../urlstate.js";
 import { MetricChart, linkZoom, linkHover, PALETTE, formatValue, compactPoints, parseValue } from "../charts.js";
 import { SCOPES as WIRE_SCOPES, carriesEpochs } from "../wire.js";
-import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts, metricXKey, metricXModes } from "../toolbar.js";
+import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts, metricXKey, metricXModes, xSourceScope, X_SCOPE_FALLBACK } from "../toolbar.js";
 import {
   groupKeys, isValidation, compiledMetrics, epochsDone, parseTime, formatDate, formatDuration,
   runDurationMs, flatten, displayValue, directionOf,
@@ -182,16 +182,23 @@ class RunPage {
     return Number.isInteger(steps) && steps > 0 ? steps : null;
   }
 
-  /** The keys of the view's scope, each a choice of x axis. */
+  /** The keys of the view's scope (and of its fallback, toolbar.js), each a choice of x axis. */
   scopeKeys() {
     const scope = this.currentScope();
-    return (this.run.series || []).filter((s) => s.scope === scope).map((s) => s.key);
+    const scopes = [scope, X_SCOPE_FALLBACK[scope]];
+    return (this.run.series || []).filter((s) => scopes.includes(s.scope)).map((s) => s.key);
+  }
+
+  /** The scope the x metric `key` is read from, or null when the view cannot use it. */
+  xScope(key) {
+    const has = (scope, k) => (this.run.series || []).some((s) => s.scope === scope && s.key === k);
+    return xSourceScope(this.currentScope(), key, has);
   }
 
   /** The x mode drawn: the state's, or step when its metric is not logged in this scope. */
   xMode() {
     const key = metricXKey(this.state.x);
-    return key === null || this.scopeKeys().includes(key) ? this.state.x : "step";
+    return key === null || this.xScope(key) !== null ? this.state.x : "step";
   }
 
   /** x of a point for the current x mode; epoch-scope points in a batch chart sit at the epoch's last step. */
@@ -385,7 +392,7 @@ class RunPage {
       if (valExtras.length) requests.push(api.readMany({ runs: this.run.id, keys: valExtras.map((s) => s.key), scope: "epoch" }));
       // The x metric at every step (never downsampled): a downsampled y point keeps its step,
       // and the join needs the x metric's value there.
-      const xRead = xKey === null ? null : api.readSeries(this.run.id, xKey, { scope });
+      const xRead = xKey === null ? null : api.readSeries(this.run.id, xKey, { scope: this.xScope(xKey) });
       data = (await Promise.all(requests)).flatMap((d) => d.series);
       xData = xRead && (await xRead);
     } catch {
@@ -396,6 +403,7 @@ class RunPage {
     if (this.viewScope !== scope) return; // the user switched scope meanwhile
     this.scopeLoaded = true;
     this.loadedXKey = xKey;
+    this.loadedXScope = xKey === null ? null : this.xScope(xKey);
     this.xValues = xData ? new Map(xData.steps.map((step, i) => [step, parseValue(xData.values[i])])) : null;
     this.t0 = (parseTime(this.run.created_at) ?? Date.now()) / 1000;
     this.epochEnd = new Map();
@@ -480,7 +488,7 @@ class RunPage {
 
   onPoints(message) {
     if (this.pending) { this.pending.push(message); return; }
-    if (this.xValues && message.key === this.loadedXKey && message.scope === this.viewScope) {
+    if (this.xValues && message.key === this.loadedXKey && message.scope === this.loadedXScope) {
       // New x values: points already stored at those steps can be drawn now.
       message.steps.forEach((step, i) => this.xValues.set(step, parseValue(message.values[i])));
       clearTimeout(this.xRenderTimer);
