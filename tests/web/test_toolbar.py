@@ -220,3 +220,30 @@ def test_a_metric_x_axis_on_the_compare_page_joins_each_run_by_step(
              .some((t) => t.x.length === 9 && t.x[3] === 3 && t.y[3] === 7)"""
     )
     assert "x=" not in page.url
+
+
+def test_live_points_join_the_metric_x_axis_when_their_x_arrives(
+    page: Any, live_server: str
+) -> None:
+    """Live: loss points of steps the x metric has not reached yet wait, and are drawn when the
+    x metric's points for those steps come."""
+    run = create_run(live_server, name="live")
+    post_series(
+        live_server,
+        run["id"],
+        series("knob", "batch", [0, 1, 2], [1.0, 2.0, 3.0]),
+        series("loss", "batch", [0, 1, 2], [9.0, 8.0, 7.0]),
+    )
+    open_ready(page, f"{live_server}/run.html?run={run['id']}&scope=batch&smooth=0&x=metric:knob")
+    page.wait_for_function(
+        "() => (document.querySelector('.chart[data-key=loss]')?.data || []).length > 0"
+    )
+    assert trace_data(page, "loss")[0]["x"] == [1.0, 2.0, 3.0]
+    page.wait_for_function("() => document.getElementById('live-state').textContent !== ''")
+    post_series(live_server, run["id"], series("loss", "batch", [3, 4], [6.0, 5.0]))
+    post_series(live_server, run["id"], series("knob", "batch", [3, 4], [4.0, 5.0]))
+    page.wait_for_function(
+        "() => document.querySelector('.chart[data-key=loss]').data[0].x.length === 5"
+    )
+    raw = trace_data(page, "loss")[0]
+    assert raw["x"] == [1.0, 2.0, 3.0, 4.0, 5.0] and raw["y"] == [9.0, 8.0, 7.0, 6.0, 5.0]
