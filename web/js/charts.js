@@ -4,7 +4,7 @@
 
 import { createEma, clampWeight } from "./smoothing.js";
 import { decodeValue } from "./wire.js";
-import { robustRange } from "./toolbar.js";
+import { robustRange, isMetricX } from "./toolbar.js";
 
 /** One colour per run, kept across every chart of a page (Tableau 10 + 10 darker). */
 export const PALETTE = [
@@ -155,6 +155,8 @@ export class MetricChart {
     let lastFinite = null;
     for (let i = 0; i < s.steps.length; i++) {
       const xv = this.xFor(s, s.steps[i], s.times[i], s.epochs[i]);
+      // No x for this step (a metric as the x axis that was not logged there): not drawn.
+      if (xv === null || xv === undefined) continue;
       const v = s.values[i];
       x.push(xv);
       const smoothed = ema.push(v);
@@ -317,6 +319,9 @@ export class MetricChart {
       const e = points.epochs ? points.epochs[i] : undefined;
       s.steps.push(step); s.values.push(v); s.times.push(t); s.epochs.push(e);
       const xv = this.xFor(s, step, t, e);
+      // No x yet (the x metric's point for this step has not arrived): kept in the series, drawn
+      // by the render that the x metric's points bring.
+      if (xv === null || xv === undefined) continue;
       x.push(xv);
       hover.push(formatValue(v));
       const smoothed = s._ema.push(v);
@@ -404,12 +409,28 @@ export class MetricChart {
     }
     if (x0 === undefined) return;
     const toNum = (v) => (this.xMode === "wall" ? new Date(v).getTime() : Number(v));
-    const lo = toNum(x0); const hi = toNum(x1);
+    // A log axis reports its range in log10 units.
+    const fromAxis = (v) => (this.logX && this.xMode !== "wall" ? 10 ** Number(v) : toNum(v));
+    const lo = fromAxis(x0); const hi = fromAxis(x1);
     const ranges = {};
     for (const s of this.series) {
+      if (isMetricX(this.xMode)) {
+        // A metric need not grow with the step: the steps whose x is in view, first to last.
+        let start = null; let end = null;
+        for (let i = 0; i < s.steps.length; i++) {
+          const xv = this.xFor(s, s.steps[i], s.times[i], s.epochs[i]);
+          if (xv === null || xv === undefined || xv < lo || xv > hi) continue;
+          start = start === null ? s.steps[i] : Math.min(start, s.steps[i]);
+          end = end === null ? s.steps[i] : Math.max(end, s.steps[i]);
+        }
+        if (start !== null) ranges[s.id] = { start, end };
+        continue;
+      }
       let start = null; let end = null;
       for (let i = 0; i < s.steps.length; i++) {
-        const xv = toNum(this.xFor(s, s.steps[i], s.times[i], s.epochs[i]));
+        const raw = this.xFor(s, s.steps[i], s.times[i], s.epochs[i]);
+        if (raw === null || raw === undefined) continue;
+        const xv = toNum(raw);
         // One point either side of the window, so the line runs to the edges.
         if (xv < lo) { start = s.steps[i]; continue; }
         if (start === null) start = s.steps[i];

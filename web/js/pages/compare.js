@@ -8,7 +8,7 @@ import { parseState, serializeState } from "../urlstate.js";
 import { MetricChart, linkZoom, linkHover, colorFor, formatValue, parseValue, plotlyText, chartTheme, fullPlotly, startPlotly } from "../charts.js";
 import { SCOPES as WIRE_SCOPES } from "../wire.js";
 import { BandChart } from "../bands.js";
-import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts } from "../toolbar.js";
+import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts, metricXKey, metricXModes, xSourceScope, X_SCOPE_FALLBACK } from "../toolbar.js";
 import { groupKeys, isValidation, compiledMetrics, parseTime, flatten, displayValue, alignedKey, directionOf } from "../metrics.js";
 
 export const SCHEMA = {
@@ -79,6 +79,7 @@ class ComparePage {
     this.charts = [];
     this.byId = new Map();
     this.pending = null;
+    this.loadedXKey = null; // the metric drawn as the x axis, if any
   }
 
   async start() {
@@ -161,7 +162,7 @@ class ComparePage {
   renderToolbar() {
     if (!this.toolbarControl) {
       this.toolbarControl = new ChartToolbar(this.toolbar, {
-        state: this.state, scopes: SCOPES, xModes: X_MODES, note: this.note,
+        state: this.state, scopes: SCOPES, xModes: () => [...X_MODES, ...metricXModes(this.scopeKeys())], note: this.note,
         available: () => new Set(this.runs.flatMap((r) => (r.series || []).map((s) => s.scope))),
         extra: () => [this.bandsControl()],
         noteSuffix: () => (this.state.group ? " Bands: mean \u00b1 std (darker) and min\u2013max (lighter) across each group's runs, per step bucket." : ""),
@@ -175,7 +176,11 @@ class ComparePage {
 
   onToolbar(kind) {
     this.pushState();
-    if (kind === "scope") { this.loadCharts(); return; }
+    // A metric as the x axis (or leaving one): its points are read with the charts'.
+    if (kind === "scope" || (kind === "x" && (metricXKey(this.xMode()) !== null || this.loadedXKey !== null))) {
+      this.loadCharts();
+      return;
+    }
     if (kind === "smooth") {
       clearTimeout(this.smoothTimer);
       this.smoothTimer = setTimeout(() => applyToCharts(this.charts, kind, this.state), 30);
@@ -192,13 +197,39 @@ class ComparePage {
     choices.map(([value, label]) => el("option", { value, selected: value === this.state.group }, label))));
   }
 
+  /** The keys the runs logged in the scope (and its fallback, toolbar.js), each a choice of x axis. */
+  scopeKeys() {
+    const scopes = [this.state.scope, X_SCOPE_FALLBACK[this.state.scope]];
+    return this.runs.flatMap((r) => (r.series || []).filter((s) => scopes.includes(s.scope)).map((s) => s.key));
+  }
+
+  /** The scope the x metric `key` is read from, or null when no run has it for this view. */
+  xScope(key) {
+    const has = (scope, k) => this.runs.some((r) => (r.series || []).some((s) => s.scope === scope && s.key === k));
+    return xSourceScope(this.state.scope, key, has);
+  }
+
+  /** The x mode drawn: the state's, or step when no run logged its metric in this scope. */
+  xMode() {
+    const key = metricXKey(this.state.x);
+    return key === null || this.xScope(key) !== null ? this.state.x : "step";
+  }
+
   xTitle() {
-    return { step: this.state.scope === "epoch" ? "epoch" : "step", relative: "seconds since each run started", wall: "wall time" }[this.state.x];
+    const key = metricXKey(this.xMode());
+    if (key !== null) return `${key} (each run's, at the same step)`;
+    return { step: this.state.scope === "epoch" ? "epoch" : "step", relative: "seconds since each run started", wall: "wall time" }[this.xMode()];
   }
 
   xFor(s, step, time) {
-    if (this.state.x === "wall") return new Date(time * 1000);
-    if (this.state.x === "relative") return time - this.t0.get(s.runId);
+    const mode = this.xMode();
+    if (metricXKey(mode) !== null) {
+      // The run's own value of the x metric at the same step (join by step).
+      const x = this.xValues && this.xValues.get(s.runId) ? this.xValues.get(s.runId).get(step) : undefined;
+      return Number.isFinite(x) ? x : null;
+    }
+    if (mode === "wall") return new Date(time * 1000);
+    if (mode === "relative") return time - this.t0.get(s.runId);
     return step;
   }
 
@@ -237,21 +268,29 @@ class ComparePage {
       await this.loadBands(cards, started);
       return;
     }
+    const xKey = metricXKey(this.xMode());
     let data;
+    let xData = [];
     try {
       // One request for every run and key: the server uses the same step buckets for every run.
-      const request = api.readMany({ runs: this.runs.map((r) => r.id), keys, scope, max_points: this.maxPoints() });
+      const read = api.readMany({ runs: this.runs.map((r) => r.id), keys, scope, max_points: this.maxPoints() });
+      // The x metric at every step of each run (never downsampled), for the join by step.
+      const xRead = xKey === null ? null : api.readMany({ runs: this.runs.map((r) => r.id), keys: [xKey], scope: this.xScope(xKey) });
       startPlotly(); // executes while the server reads the series
-      data = (await request).series;
+      data = (await read).series;
+      if (xRead) xData = (await xRead).series;
     } catch {
       this.chartsLoaded = false;
       return;
     }
     if (scope !== this.state.scope) return;
     this.chartsLoaded = true;
+    this.loadedXKey = xKey;
+    this.loadedXScope = xKey === null ? null : this.xScope(xKey);
+    this.xValues = xKey === null ? null : new Map(xData.map((d) => [d.run_id, new Map(d.steps.map((step, i) => [step, parseValue(d.values[i])]))]));
     const names = new Map(this.runs.map((r) => [r.id, r.name]));
     for (const { group, div } of cards) {
-      const chart = new MetricChart(div, { title: group.base, xFor: (s, step, t) => this.xFor(s, step, t), xMode: this.state.x,
+      const chart = new MetricChart(div, { title: group.base, xFor: (s, step, t) => this.xFor(s, step, t), xMode: this.xMode(),
         xTitle: this.xTitle(), logY: this.state.log, logX: this.state.logx, outliers: this.state.outliers,
         smoothing: this.state.smooth, showLegend: false, hovermode: "closest",
         onZoom: (ranges) => this.zoom(chart, ranges) });
@@ -366,6 +405,13 @@ class ComparePage {
   onPoints(m) {
     if (this.pending) { this.pending.push(m); return; }
     if (this.state.group) { if (m.scope === this.state.scope) this.refreshBands(); return; }
+    if (this.xValues && m.key === this.loadedXKey && m.scope === this.loadedXScope) {
+      // New x values: points already stored at those steps can be drawn now.
+      if (!this.xValues.has(m.run_id)) this.xValues.set(m.run_id, new Map());
+      m.steps.forEach((step, i) => this.xValues.get(m.run_id).set(step, parseValue(m.values[i])));
+      clearTimeout(this.xRenderTimer);
+      this.xRenderTimer = setTimeout(() => Promise.all(this.charts.map((c) => c.render())), 200);
+    }
     const id = `${m.run_id}\u0000${m.key}\u0000${m.scope}`;
     const chart = this.byId.get(id);
     if (!chart) return;
