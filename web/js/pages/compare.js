@@ -8,6 +8,7 @@ import { parseState, serializeState } from "../urlstate.js";
 import { MetricChart, linkZoom, colorFor, formatValue, parseValue, plotlyText, chartTheme, fullPlotly } from "../charts.js";
 import { SCOPES as WIRE_SCOPES } from "../wire.js";
 import { BandChart } from "../bands.js";
+import { ChartLayout } from "../layout.js";
 import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts } from "../toolbar.js";
 import { groupKeys, isValidation, compiledMetrics, parseTime, flatten, displayValue, alignedKey, directionOf } from "../metrics.js";
 
@@ -121,7 +122,10 @@ class ComparePage {
     this.t0 = new Map(this.runs.map((r) => [r.id, (parseTime(r.created_at) ?? 0) / 1000]));
     this.renderShell();
     this.live = new LiveClient({ runs: this.runs.map((r) => r.id),
-      onPoints: (m) => this.onPoints(m), onRun: (run) => this.onRun(run) });
+      onPoints: (m) => this.onPoints(m), onRun: (run) => this.onRun(run),
+      // The project's chart layout for compare pages, as other pages save it.
+      layouts: this.state.project ? [this.state.project] : [], onLayout: (layout) => this.layout.apply(layout),
+      onResync: () => this.layout.load().then(() => this.layout.arrange()) });
     for (const r of this.runs) for (const s of r.series || []) this.live.seen(r.id, s.key, s.scope, s.last_step);
     await this.loadCharts();
     this.renderTables();
@@ -138,6 +142,10 @@ class ComparePage {
     this.toolbar = el("div", { class: "toolbar", id: "controls" });
     this.note = el("p", { class: "note", id: "scope-note" });
     this.chartsHost = el("div", { class: "charts", id: "charts" });
+    this.hiddenHost = el("div", { class: "hidden-charts", id: "hidden-charts", hidden: true });
+    // The project's saved chart order and hidden charts, read while the series load.
+    this.layout = new ChartLayout({ project: this.state.project, page: "compare", host: this.chartsHost, hiddenHost: this.hiddenHost });
+    this.layoutReady = this.layout.load();
     this.tables = el("div", { id: "tables" });
     replaceChildren(this.main,
       el("div", { class: "page-head" },
@@ -145,7 +153,7 @@ class ComparePage {
           el("div", { class: "subtle" }, `project ${this.state.project}`,
             this.missing.length ? ` \u00b7 not found: ${this.missing.join(", ")}` : "")),
         el("a", { class: "btn", href: `./?project=${encodeURIComponent(this.state.project)}&sel=${this.state.runs.join(",")}` }, "Change selection")),
-      legend, this.toolbar, this.note, this.chartsHost, this.tables);
+      legend, this.toolbar, this.note, this.hiddenHost, this.chartsHost, this.tables);
     this.renderToolbar();
   }
 
@@ -241,12 +249,14 @@ class ComparePage {
     try {
       // One request for every run and key: the server uses the same step buckets for every run.
       data = (await api.readMany({ runs: this.runs.map((r) => r.id), keys, scope, max_points: this.maxPoints() })).series;
+      await this.layoutReady;
     } catch {
       this.chartsLoaded = false;
       return;
     }
     if (scope !== this.state.scope) return;
     this.chartsLoaded = true;
+    this.attachLayout(cards);
     const names = new Map(this.runs.map((r) => [r.id, r.name]));
     for (const { group, div } of cards) {
       const chart = new MetricChart(div, { title: group.base, xFor: (s, step, t) => this.xFor(s, step, t), xMode: this.state.x,
@@ -274,6 +284,10 @@ class ComparePage {
     this.markReady(started);
   }
 
+  attachLayout(cards) {
+    this.layout.attach(cards.map(({ group, div }) => ({ id: group.base, card: div.parentElement })));
+  }
+
   /** Bands mode: one /series/groups request for every chart; groups coloured in order. */
   async loadBands(cards, realKeys, keys, started) {
     const scope = this.state.scope;
@@ -281,6 +295,7 @@ class ComparePage {
     let body;
     try {
       body = await api.readGroups({ filter, group_by: this.state.group, keys, scope, max_points: this.maxPoints() });
+      await this.layoutReady;
     } catch (error) {
       this.pending = null;
       this.chartsLoaded = false;
@@ -290,6 +305,7 @@ class ComparePage {
     }
     if (scope !== this.state.scope) return;
     this.chartsLoaded = true;
+    this.attachLayout(cards);
     const groups = body.groups.map((g, i) => ({ ...g, color: colorFor(i) }));
     this.bandGroups = groups;
     for (const { group, div } of cards) {
