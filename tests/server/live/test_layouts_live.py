@@ -60,3 +60,24 @@ def test_a_layout_saved_through_one_worker_reaches_a_page_on_another(
         assert follower.next_of("layout")["layout"]["order"] == order
     finally:
         follower.close()
+
+
+def test_a_token_bound_to_another_project_cannot_follow_its_layout(start_server, api):
+    admin = {"Authorization": "Bearer " + "a" * 40}
+    server = start_server(FITWATCH_AUTH="on", FITWATCH_ADMIN_TOKEN="a" * 40, FITWATCH_RATE_LIMIT_PER_S="0")
+    for project in ("live", "other"):
+        api.post(f"{server.url}/api/v1/runs", headers=admin, json={"project": project}).raise_for_status()
+    token = api.post(f"{server.url}/api/v1/tokens", headers=admin,
+                     json={"name": "bound", "scope": "read", "project": "other"}).json()["token"]
+    bound = LiveClient(server.url, headers={"Authorization": f"Bearer {token}"})
+    try:
+        ack = bound.subscribe(layouts=["live", "other"])
+        assert ack["layouts"] == ["other"]
+        assert any(m["type"] == "error" and "bound to project 'other'" in m["detail"] for m in bound.messages)
+        api.put(f"{server.url}{LAYOUT.format('live')}", headers=admin, json={"hidden": ["x"]}).raise_for_status()
+        api.put(f"{server.url}{LAYOUT.format('other')}", headers=admin, json={"hidden": ["y"]}).raise_for_status()
+        # Messages arrive in order: the second layout without the first proves it never came.
+        assert bound.next_of("layout")["layout"]["project"] == "other"
+        assert [m["layout"]["project"] for m in of_type(bound.messages, "layout")] == ["other"]
+    finally:
+        bound.close()
