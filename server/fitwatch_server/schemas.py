@@ -177,6 +177,21 @@ class RunsPublic(BaseModel):
     total: int
 
 
+class RunGroupMembers(BaseModel):
+    """One group of `GET /runs?group_by=`: the runs whose group_by fields have these values."""
+
+    label: str
+    values: dict[str, Any] = Field(description="the group_by fields whose values tell the groups apart")
+    run_ids: list[str]
+
+
+class RunsGroupedPublic(RunsPublic):
+    """`GET /runs?group_by=`: every matching run (one page holds them all) and their groups."""
+
+    group_by: list[str]
+    groups: list[RunGroupMembers]
+
+
 class ProjectPublic(BaseModel):
     name: str
     run_count: int = Field(description="runs outside the trash")
