@@ -9,8 +9,12 @@ import { MetricChart, linkZoom, colorFor, formatValue, parseValue, plotlyText, c
 import { SCOPES as WIRE_SCOPES } from "../wire.js";
 import { BandChart } from "../bands.js";
 import { ChartLayout } from "../layout.js";
+import { bandChoices, configDiff } from "../grouping.js";
 import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts } from "../toolbar.js";
-import { groupKeys, isValidation, compiledMetrics, parseTime, flatten, displayValue, alignedKey, directionOf } from "../metrics.js";
+import { groupKeys, isValidation, compiledMetrics, parseTime, displayValue, alignedKey, directionOf } from "../metrics.js";
+
+// Also the runs page's "Group by" (grouping.js); kept importable from here.
+export { bandChoices, configDiff };
 
 export const SCHEMA = {
   project: { type: "string", default: "" },
@@ -31,40 +35,7 @@ const SCOPE_TEXT = {
 };
 const SCOPES = WIRE_SCOPES.map((id) => ({ id, label: id, note: "", ...SCOPE_TEXT[id] }));
 
-// What "average the seeds" means: every config key but these (see docs/api.md).
-const SEED_KEYS = ["seed", "random_seed", "random_state"];
-
-/** The Bands choices for these runs: [[group_by, label]], from their config differences. */
-export function bandChoices(configs) {
-  const choices = [["", "off (one line per run)"]];
-  const diff = configDiff(configs).map((row) => row.path);
-  const seeds = SEED_KEYS.filter((k) => diff.includes(k));
-  if (seeds.length) choices.push([seeds.map((k) => `-config.${k}`).join(","), `mean of the ${seeds.join(", ")}s`]);
-  for (const path of diff) {
-    if (/^(environment|model|fits|compile|learning_rate_per_epoch)\b/.test(path) || path.endsWith(".name")) continue;
-    choices.push([`config.${path}`, `by ${path}`]);
-  }
-  choices.push(["tags", "by tags"]);
-  return choices;
-}
-
 const X_MODES = [["step", "step"], ["relative", "relative time"], ["wall", "wall time"]];
-// Config paths that always differ between runs and say nothing about the training.
-const DIFF_IGNORE = [/^environment\.argv/, /^learning_rate_per_epoch\./, /^fits\[\d+\]\.initial_iterations$/];
-
-/** Config paths whose values differ between runs (a path missing in some run differs too). */
-export function configDiff(configs) {
-  const flats = configs.map((c) => flatten(c || {}));
-  const paths = new Set(flats.flatMap((f) => Object.keys(f)));
-  const rows = [];
-  for (const path of [...paths].sort()) {
-    if (DIFF_IGNORE.some((re) => re.test(path))) continue;
-    const values = flats.map((f) => (path in f ? JSON.stringify(f[path]) : undefined));
-    if (new Set(values).size > 1) rows.push({ path, values: flats.map((f) => f[path]), present: flats.map((f) => path in f) });
-  }
-  return rows;
-}
-
 export function mount(root) {
   const page = new ComparePage(root);
   window.fitwatchReady = page.start();
