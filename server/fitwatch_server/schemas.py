@@ -181,6 +181,21 @@ class RunsPublic(BaseModel):
     total: int
 
 
+class RunGroupMembers(BaseModel):
+    """One group of `GET /runs?group_by=`: the runs whose group_by fields have these values."""
+
+    label: str
+    values: dict[str, Any] = Field(description="the group_by fields whose values tell the groups apart")
+    run_ids: list[str]
+
+
+class RunsGroupedPublic(RunsPublic):
+    """`GET /runs?group_by=`: every matching run (one page holds them all) and their groups."""
+
+    group_by: list[str]
+    groups: list[RunGroupMembers]
+
+
 class ProjectPublic(BaseModel):
     name: str
     run_count: int = Field(description="runs outside the trash")
@@ -321,6 +336,57 @@ class SeriesGroupsPublic(BaseModel):
     step_width: int = Field(description="steps per bucket (a power of two; 1: every step)")
     runs: int = Field(description="runs the filter matched")
     groups: list[RunGroupPublic]
+
+
+# --- chart layouts (docs/dashboard.md) ---
+
+MAX_LAYOUT_CHARTS = 200
+MAX_LAYOUT_BYTES = 16 * 1024
+
+
+class LayoutPage(StrEnum):
+    """The page kinds that keep a chart layout per project."""
+
+    run = "run"
+    compare = "compare"
+
+
+def _unique(values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"each chart may appear once. Received {value!r} twice")
+        seen.add(value)
+    return values
+
+
+ChartIds = Annotated[
+    list[Key],
+    Field(max_length=MAX_LAYOUT_CHARTS, description="chart ids (a chart's metric key)"),
+    AfterValidator(_unique),
+]
+
+
+class LayoutDocument(BaseModel):
+    """What a page keeps of its charts: the order people put them in, and the hidden ones.
+
+    Charts are named by their id (the metric key a chart is titled with, `loss` for
+    loss/val_loss). A chart not in `order` comes after those that are, in the page's own
+    order; ids of charts a page does not have are kept (another run may have them).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    order: ChartIds = Field(default_factory=list)
+    hidden: ChartIds = Field(default_factory=list)
+
+
+class ProjectLayoutPublic(LayoutDocument):
+    model_config = ConfigDict(extra="ignore")
+
+    project: str
+    page: LayoutPage
+    updated_at: datetime | None = Field(description="null: never saved (the page's own order)")
 
 
 # --- tokens and sign-in (docs/security.md) ---

@@ -8,8 +8,13 @@ import { parseState, serializeState } from "../urlstate.js";
 import { MetricChart, linkZoom, linkHover, colorFor, formatValue, parseValue, plotlyText, chartTheme, fullPlotly, startPlotly } from "../charts.js";
 import { SCOPES as WIRE_SCOPES } from "../wire.js";
 import { BandChart } from "../bands.js";
+import { ChartLayout } from "../layout.js";
+import { bandChoices, configDiff } from "../grouping.js";
 import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts, metricXKey, metricXModes, xSourceScope, X_SCOPE_FALLBACK } from "../toolbar.js";
-import { groupKeys, isValidation, compiledMetrics, parseTime, flatten, displayValue, alignedKey, directionOf } from "../metrics.js";
+import { groupKeys, isValidation, compiledMetrics, parseTime, displayValue, alignedKey, directionOf } from "../metrics.js";
+
+// Also the runs page's "Group by" (grouping.js); kept importable from here.
+export { bandChoices, configDiff };
 
 export const SCHEMA = {
   project: { type: "string", default: "" },
@@ -30,40 +35,7 @@ const SCOPE_TEXT = {
 };
 const SCOPES = WIRE_SCOPES.map((id) => ({ id, label: id, note: "", ...SCOPE_TEXT[id] }));
 
-// What "average the seeds" means: every config key but these (see docs/api.md).
-const SEED_KEYS = ["seed", "random_seed", "random_state"];
-
-/** The Bands choices for these runs: [[group_by, label]], from their config differences. */
-export function bandChoices(configs) {
-  const choices = [["", "off (one line per run)"]];
-  const diff = configDiff(configs).map((row) => row.path);
-  const seeds = SEED_KEYS.filter((k) => diff.includes(k));
-  if (seeds.length) choices.push([seeds.map((k) => `-config.${k}`).join(","), `mean of the ${seeds.join(", ")}s`]);
-  for (const path of diff) {
-    if (/^(environment|model|fits|compile|learning_rate_per_epoch)\b/.test(path) || path.endsWith(".name")) continue;
-    choices.push([`config.${path}`, `by ${path}`]);
-  }
-  choices.push(["tags", "by tags"]);
-  return choices;
-}
-
 const X_MODES = [["step", "step"], ["relative", "relative time"], ["wall", "wall time"]];
-// Config paths that always differ between runs and say nothing about the training.
-const DIFF_IGNORE = [/^environment\.argv/, /^learning_rate_per_epoch\./, /^fits\[\d+\]\.initial_iterations$/];
-
-/** Config paths whose values differ between runs (a path missing in some run differs too). */
-export function configDiff(configs) {
-  const flats = configs.map((c) => flatten(c || {}));
-  const paths = new Set(flats.flatMap((f) => Object.keys(f)));
-  const rows = [];
-  for (const path of [...paths].sort()) {
-    if (DIFF_IGNORE.some((re) => re.test(path))) continue;
-    const values = flats.map((f) => (path in f ? JSON.stringify(f[path]) : undefined));
-    if (new Set(values).size > 1) rows.push({ path, values: flats.map((f) => f[path]), present: flats.map((f) => path in f) });
-  }
-  return rows;
-}
-
 export function mount(root) {
   const page = new ComparePage(root);
   window.fitwatchReady = page.start();
@@ -122,7 +94,10 @@ class ComparePage {
     this.t0 = new Map(this.runs.map((r) => [r.id, (parseTime(r.created_at) ?? 0) / 1000]));
     this.renderShell();
     this.live = new LiveClient({ runs: this.runs.map((r) => r.id),
-      onPoints: (m) => this.onPoints(m), onRun: (run) => this.onRun(run) });
+      onPoints: (m) => this.onPoints(m), onRun: (run) => this.onRun(run),
+      // The project's chart layout for compare pages, as other pages save it.
+      layouts: this.state.project ? [this.state.project] : [], onLayout: (layout) => this.layout.apply(layout),
+      onResync: () => this.layout.load().then(() => this.layout.arrange()) });
     for (const r of this.runs) for (const s of r.series || []) this.live.seen(r.id, s.key, s.scope, s.last_step);
     await this.loadCharts();
     this.renderTables();
@@ -139,6 +114,10 @@ class ComparePage {
     this.toolbar = el("div", { class: "toolbar", id: "controls" });
     this.note = el("p", { class: "note", id: "scope-note" });
     this.chartsHost = el("div", { class: "charts", id: "charts" });
+    this.hiddenHost = el("div", { class: "hidden-charts", id: "hidden-charts", hidden: true });
+    // The project's saved chart order and hidden charts, read while the series load.
+    this.layout = new ChartLayout({ project: this.state.project, page: "compare", host: this.chartsHost, hiddenHost: this.hiddenHost });
+    this.layoutReady = this.layout.load();
     this.tables = el("div", { id: "tables" });
     replaceChildren(this.main,
       el("div", { class: "page-head" },
@@ -146,7 +125,7 @@ class ComparePage {
           el("div", { class: "subtle" }, `project ${this.state.project}`,
             this.missing.length ? ` \u00b7 not found: ${this.missing.join(", ")}` : "")),
         el("a", { class: "btn", href: `./?project=${encodeURIComponent(this.state.project)}&sel=${this.state.runs.join(",")}` }, "Change selection")),
-      legend, this.toolbar, this.note, this.chartsHost, this.tables);
+      legend, this.toolbar, this.note, this.hiddenHost, this.chartsHost, this.tables);
     this.renderToolbar();
   }
 
@@ -279,6 +258,7 @@ class ComparePage {
       startPlotly(); // executes while the server reads the series
       data = (await read).series;
       if (xRead) xData = (await xRead).series;
+      await this.layoutReady;
     } catch {
       this.chartsLoaded = false;
       return;
@@ -288,6 +268,7 @@ class ComparePage {
     this.loadedXKey = xKey;
     this.loadedXScope = xKey === null ? null : this.xScope(xKey);
     this.xValues = xKey === null ? null : new Map(xData.map((d) => [d.run_id, new Map(d.steps.map((step, i) => [step, parseValue(d.values[i])]))]));
+    this.attachLayout(cards);
     const names = new Map(this.runs.map((r) => [r.id, r.name]));
     for (const { group, div } of cards) {
       const chart = new MetricChart(div, { title: group.base, xFor: (s, step, t) => this.xFor(s, step, t), xMode: this.xMode(),
@@ -316,6 +297,10 @@ class ComparePage {
     this.markReady(started);
   }
 
+  attachLayout(cards) {
+    this.layout.attach(cards.map(({ group, div }) => ({ id: group.base, card: div.parentElement })));
+  }
+
   /** Bands mode: one /series/groups request for every chart; groups coloured in order. The
    * server reads each run's keys by the metric Keras computed (align=metric), so a group whose
    * runs logged `acc` or `accuracy` draws one band; the legend names the keys behind it. */
@@ -326,6 +311,7 @@ class ComparePage {
     let body;
     try {
       body = await api.readGroups({ filter, group_by: this.state.group, keys, scope, max_points: this.maxPoints(), align: "metric" });
+      await this.layoutReady;
     } catch (error) {
       this.pending = null;
       this.chartsLoaded = false;
@@ -335,6 +321,7 @@ class ComparePage {
     }
     if (scope !== this.state.scope) return;
     this.chartsLoaded = true;
+    this.attachLayout(cards);
     const groups = body.groups.map((g, i) => ({ ...g, color: colorFor(i) }));
     this.bandGroups = groups;
     for (const { group, div } of cards) {

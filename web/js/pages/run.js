@@ -5,6 +5,7 @@ import { el, append, setText, replaceChildren, pageFrame, callbackSnippet } from
 import * as api from "../api.js";
 import { LiveClient } from "../live.js";
 import { RunEditor } from "../run_editor.js";
+import { ChartLayout } from "../layout.js";
 import { parseState, serializeState } from "../urlstate.js";
 import { MetricChart, linkZoom, linkHover, PALETTE, formatValue, compactPoints, parseValue, startPlotly } from "../charts.js";
 import { SCOPES as WIRE_SCOPES, carriesEpochs } from "../wire.js";
@@ -158,7 +159,10 @@ class RunPage {
       onPoints: (message) => this.onPoints(message),
       onRun: (run) => this.onRun(run),
       onSeries: (_id, series) => this.onSeries(series),
-      onResync: () => {},
+      // The project's chart layout, as other pages save it; after a reconnect, read it again.
+      layouts: [this.run.project],
+      onLayout: (layout) => this.layout.apply(layout),
+      onResync: () => this.layout.load().then(() => this.layout.arrange()),
     });
     // Resume cursors: the history the REST summary covers is not replayed, only what follows.
     for (const s of this.run.series || []) this.live.seen(this.run.id, s.key, s.scope, s.last_step);
@@ -278,8 +282,12 @@ class RunPage {
     this.toolbar = el("div", { class: "toolbar", id: "controls" });
     this.scopeNote = el("p", { class: "note", id: "scope-note" });
     this.chartsHost = el("div", { class: "charts", id: "charts" });
+    this.hiddenHost = el("div", { class: "hidden-charts", id: "hidden-charts", hidden: true });
+    // The project's saved chart order and hidden charts, read while the series load.
+    this.layout = new ChartLayout({ project: r.project, page: "run", host: this.chartsHost, hiddenHost: this.hiddenHost });
+    this.layoutReady = this.layout.load();
     this.panels = el("div", { class: "grid-2", id: "panels" });
-    replaceChildren(this.main, this.editor.trashHost, head, this.toolbar, this.scopeNote, this.chartsHost, this.panels);
+    replaceChildren(this.main, this.editor.trashHost, head, this.toolbar, this.scopeNote, this.hiddenHost, this.chartsHost, this.panels);
     this.renderToolbar();
     this.renderPanels();
     this.renderProgress();
@@ -396,6 +404,7 @@ class RunPage {
       startPlotly(); // executes while the server reads the series
       data = (await Promise.all(requests)).flatMap((d) => d.series);
       xData = xRead && (await xRead);
+      await this.layoutReady;
     } catch {
       this.scopeLoaded = false;
       if (!this.live.socket && this.live.state === "connecting") this.live.start();
@@ -406,6 +415,7 @@ class RunPage {
     this.loadedXKey = xKey;
     this.loadedXScope = xKey === null ? null : this.xScope(xKey);
     this.xValues = xData ? new Map(xData.steps.map((step, i) => [step, parseValue(xData.values[i])])) : null;
+    this.layout.attach(cards.map(({ group, div }) => ({ id: group.base, card: div.parentElement })));
     this.t0 = (parseTime(this.run.created_at) ?? Date.now()) / 1000;
     this.epochEnd = new Map();
     this.batchTimeline = [];
