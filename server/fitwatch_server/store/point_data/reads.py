@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, ScalarSelect, select
@@ -13,7 +13,7 @@ from fitwatch.scopes import carries_epochs
 from fitwatch_server import models, schemas
 from fitwatch_server.downsample import select_indices
 from fitwatch_server.errors import NotFound
-from fitwatch_server.store.point_data import rollups
+from fitwatch_server.store.point_data import bulk, rollups
 from fitwatch_server.store.point_data.summary import SUMMARY_FIELDS
 from fitwatch_server.values import from_db
 
@@ -41,7 +41,9 @@ def aggregate_subquery(
     """A correlated scalar subquery: `aggregate` of series (`run_id`, `key`, `scope`)."""
     return (
         select(_AGGREGATE_COLUMNS[aggregate])
-        .where(models.Series.run_id == run_id, models.Series.key == key, models.Series.scope == scope)
+        .where(
+            models.Series.run_id == run_id, models.Series.key == key, models.Series.scope == scope
+        )
         .scalar_subquery()
     )
 
@@ -85,63 +87,119 @@ Rows = list[tuple[int, float | None, float, int | None]]
 
 def _raw_rows(connection: Connection, series_id: int, low: int, high: int) -> Rows:
     p = rollups.placeholder(connection)
-    # The driver's own cursor: its rows are already tuples, and a full read of a long series
-    # spends most of its time turning rows into Python objects (docs/scale.md).
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(
-            f"SELECT step, value, wall_time, epoch FROM points "
-            f"WHERE series_id = {p} AND step BETWEEN {p} AND {p} ORDER BY step",
-            (series_id, low, high),
-        )
-        rows = cast(Rows, cursor.fetchall())
-    finally:
-        cursor.close()
-    return rows
+    return _fetch(
+        connection,
+        "SELECT step, value, wall_time, epoch FROM points "
+        f"WHERE series_id = {p} AND step BETWEEN {p} AND {p} ORDER BY step",
+        (series_id, low, high),
+    )
 
 
-def _rows_at(
-    connection: Connection, series_id: int, steps: list[int]
-) -> list[tuple[int, float | None, float, int | None]]:
+def _rows_at(connection: Connection, series_id: int, steps: list[int]) -> Rows:
+    """The stored rows at `steps` (sorted, distinct), in step order: one statement."""
+    if not steps:
+        return []
+    if bulk.is_postgresql(connection):
+        return _rows_at_postgresql(connection, series_id, steps)
     p = rollups.placeholder(connection)
-    found: list[tuple[int, float | None, float, int | None]] = []
-    for i in range(0, len(steps), 900):
+    found: Rows = []
+    for i in range(0, len(steps), 900):  # SQLite's default limit is 999 parameters
         chunk = steps[i : i + 900]
         marks = ", ".join([p] * len(chunk))
-        found += [
-            tuple(r)
-            for r in connection.exec_driver_sql(
-                f"SELECT step, value, wall_time, epoch FROM points "
-                f"WHERE series_id = {p} AND step IN ({marks})",
-                (series_id, *chunk),
-            )
-        ]
+        found += _fetch(
+            connection,
+            f"SELECT step, value, wall_time, epoch FROM points "
+            f"WHERE series_id = {p} AND step IN ({marks})",
+            (series_id, *chunk),
+        )
     found.sort()
     return found
 
 
+# One index probe per chosen step on (series_id, step), whatever the statistics say. Not
+# `step = ANY(%s)` or `IN (…)`: a series grown since its partition was last analysed is
+# estimated at one row, and the planner then scans the whole series by `series_id` and
+# filters the steps (11 s for 900 steps of a 1M-point series, docs/scale.md). `OFFSET 0`
+# keeps the subquery from being flattened into a join the planner may turn the same way; as
+# a correlated subquery it can only be an index lookup of both key columns.
+_ROWS_AT_PG = (
+    "SELECT p.step, p.value, p.wall_time, p.epoch FROM unnest(%s::bigint[]) AS chosen(step) "
+    "CROSS JOIN LATERAL (SELECT step, value, wall_time, epoch FROM points "
+    "WHERE series_id = %s AND step = chosen.step OFFSET 0) AS p ORDER BY p.step"
+)
+
+
+def _rows_at_postgresql(connection: Connection, series_id: int, steps: list[int]) -> Rows:
+    # The array as its text literal: psycopg's list adapter inspects every element in Python
+    # (a few ms for 2,000 steps); `str.join` of ints is one C loop.
+    return _fetch(connection, _ROWS_AT_PG, ("{" + ",".join(map(str, steps)) + "}", series_id))
+
+
+def _fetch(connection: Connection, sql: str, params: tuple[object, ...]) -> list[Any]:
+    # The driver's own cursor: its rows are already tuples, and a full read of a long series
+    # spends most of its time turning rows into Python objects (docs/scale.md).
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _candidates_sql(p: str) -> str:
+    """Every candidate of a downsampled read in one statement (one round trip): the rollup
+    rows of the whole buckets, the raw points of the partial buckets at both edges, and the
+    first and last stored points of the range. Points come back as (step, value, NULL, NULL,
+    NULL), so a row is always (min_step, min_value, max_step, max_value, nan_step)."""
+    # Typed NULLs: PostgreSQL types a bare NULL in a subquery as text, which no UNION with
+    # the rollup columns accepts.
+    none_step, none_value = "CAST(NULL AS BIGINT)", "CAST(NULL AS DOUBLE PRECISION)"
+    points = (
+        f"SELECT step, value, {none_step}, {none_value}, {none_step} FROM points "
+        f"WHERE series_id = {p} "
+    )
+    return (
+        f"SELECT min_step, min_value, max_step, max_value, nan_step FROM point_rollups "
+        f"WHERE series_id = {p} AND bucket_size = {p} AND bucket BETWEEN {p} AND {p} "
+        f"UNION ALL {points}AND step BETWEEN {p} AND {p} "
+        f"UNION ALL {points}AND step BETWEEN {p} AND {p} "
+        f"UNION ALL SELECT * FROM ({points}AND step >= {p} ORDER BY step LIMIT 1) AS first_point "
+        f"UNION ALL SELECT * FROM ({points}AND step <= {p} ORDER BY step DESC LIMIT 1) AS last_point"
+    )
+
+
 def _downsampled_rows(
     connection: Connection, series: models.Series, low: int, high: int, max_points: int
-) -> list[tuple[int, float | None, float, int | None]] | None:
-    """Rows chosen from the rollups (MinMaxLTTB on bucket extremes), or None to read raw."""
+) -> Rows | None:
+    """Rows chosen from the rollups (MinMaxLTTB on bucket extremes), or None to read raw.
+
+    Two statements on either backend: the candidates (`_candidates_sql`), then the chosen
+    rows. The same SQL and the same selection on SQLite and PostgreSQL, so both answer alike.
+    """
     bucket_size = rollups.choose_bucket_size(high - low + 1, max_points)
     if bucket_size is None:
         return None
     # Whole buckets inside [low, high] come from the rollups; the partial edges are read raw.
     first_bucket = -(-low // bucket_size)
     last_bucket = (high + 1) // bucket_size - 1
-    steps, values = rollups.read_candidates(
-        connection, series_id=series.id, bucket_size=bucket_size,
-        first_bucket=first_bucket, last_bucket=last_bucket,
-    )
-    edges = _raw_rows(connection, series.id, low, first_bucket * bucket_size - 1) + _raw_rows(
-        connection, series.id, (last_bucket + 1) * bucket_size, high
-    )
-    steps += [r[0] for r in edges]
-    values += [from_db(r[1]) for r in edges]
-    for step in (max(low, series.first_step), min(high, series.last_step)):
-        steps.append(step)
-        values.append(0.0)  # placeholder: first and last are always kept, value read below
+    sid = series.id
+    rollup_rows = (sid, bucket_size, first_bucket, last_bucket)
+    low_edge = (sid, low, first_bucket * bucket_size - 1)
+    high_edge = (sid, (last_bucket + 1) * bucket_size, high)
+    sql = _candidates_sql(rollups.placeholder(connection))
+    rows = _fetch(connection, sql, (*rollup_rows, *low_edge, *high_edge, sid, low, sid, high))
+    steps: list[int] = []
+    values: list[float] = []
+    for min_step, min_value, max_step, max_value, nan_step in rows:
+        if min_step is not None:  # a point's value NULL is NaN (values.py)
+            steps.append(min_step)
+            values.append(from_db(min_value))
+        if max_step is not None:
+            steps.append(max_step)
+            values.append(max_value)
+        if nan_step is not None:
+            steps.append(nan_step)
+            values.append(np.nan)
     step_array = np.array(steps, dtype=np.int64)
     value_array = np.array(values, dtype=np.float64)
     order = np.argsort(step_array, kind="stable")
@@ -149,7 +207,7 @@ def _downsampled_rows(
     unique = np.concatenate(([True], step_array[1:] != step_array[:-1]))
     step_array, value_array = step_array[unique], value_array[unique]
     keep = select_indices(step_array, value_array, max_points)
-    return _rows_at(connection, series.id, step_array[keep].tolist())
+    return _rows_at(connection, sid, step_array[keep].tolist())
 
 
 def read_points(
@@ -216,7 +274,10 @@ def export_rows(
         while True:
             chunk = session.execute(
                 select(
-                    models.Point.step, models.Point.epoch, models.Point.value, models.Point.wall_time
+                    models.Point.step,
+                    models.Point.epoch,
+                    models.Point.value,
+                    models.Point.wall_time,
                 )
                 .where(models.Point.series_id == series.id, models.Point.step > last_step)
                 .order_by(models.Point.step)
@@ -269,7 +330,5 @@ def read_many(
             own_high = min(series.last_step, high)
             share = max(own_high - own_low, 1) / span
             budget = max(int(round(max_points * share)), 3)
-        results.append(
-            read_points(session, series=series, start=start, end=end, max_points=budget)
-        )
+        results.append(read_points(session, series=series, start=start, end=end, max_points=budget))
     return results

@@ -25,7 +25,9 @@ _NO_STEP = np.iinfo(np.int64).max
 Int64s = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 
-_COLUMNS = "series_id, bucket_size, bucket, count, min_value, min_step, max_value, max_step, nan_step"
+_COLUMNS = (
+    "series_id, bucket_size, bucket, count, min_value, min_step, max_value, max_step, nan_step"
+)
 # Merging new points into a bucket: counts add, the smaller minimum (and on a tie the earlier
 # step) wins, likewise the maximum and the first NaN. Correct for any new steps, in any order,
 # as long as none of them overwrites a stored one (then `rebuild_rollups`).
@@ -123,10 +125,22 @@ def rollup_rows(
             [bucket_size] * len(start),
             buckets[start].tolist(),
             ext.counts.tolist(),
-            [float(v) if ok else None for v, ok in zip(values[ext.min_index].tolist(), ext.min_valid, strict=True)],
-            [int(s) if ok else None for s, ok in zip(steps[ext.min_index].tolist(), ext.min_valid, strict=True)],
-            [float(v) if ok else None for v, ok in zip(values[ext.max_index].tolist(), ext.max_valid, strict=True)],
-            [int(s) if ok else None for s, ok in zip(steps[ext.max_index].tolist(), ext.max_valid, strict=True)],
+            [
+                float(v) if ok else None
+                for v, ok in zip(values[ext.min_index].tolist(), ext.min_valid, strict=True)
+            ],
+            [
+                int(s) if ok else None
+                for s, ok in zip(steps[ext.min_index].tolist(), ext.min_valid, strict=True)
+            ],
+            [
+                float(v) if ok else None
+                for v, ok in zip(values[ext.max_index].tolist(), ext.max_valid, strict=True)
+            ],
+            [
+                int(s) if ok else None
+                for s, ok in zip(steps[ext.max_index].tolist(), ext.max_valid, strict=True)
+            ],
             [None if s == _NO_STEP else s for s in ext.nan_step.tolist()],
             strict=True,
         )
@@ -140,7 +154,17 @@ def combine(children: list[tuple[object, ...]], bucket_size: int) -> list[tuple[
     step, as a scan of the points would; the first NaN likewise.
     """
     parents: dict[tuple[int, int], list[object]] = {}
-    for series_id, size, bucket, count, min_value, min_step, max_value, max_step, nan_step in children:
+    for (
+        series_id,
+        size,
+        bucket,
+        count,
+        min_value,
+        min_step,
+        max_value,
+        max_step,
+        nan_step,
+    ) in children:
         key = (series_id, bucket * size // bucket_size)  # type: ignore[operator]
         row = parents.get(key)  # type: ignore[arg-type]
         if row is None:
@@ -216,7 +240,9 @@ def rebuild_rollups(connection: Connection, series_id: int, steps: list[int]) ->
         if points:
             found = np.array([r[0] for r in points], dtype=np.int64)
             values = np.array([np.nan if r[1] is None else r[1] for r in points], dtype=np.float64)
-            rows += rollup_rows(np.full(len(found), series_id, dtype=np.int64), found, values, finest)
+            rows += rollup_rows(
+                np.full(len(found), series_id, dtype=np.int64), found, values, finest
+            )
     if rows:
         connection.exec_driver_sql(_INSERT_ROLLUPS.format(p=p), rows)
     below = finest
@@ -243,25 +269,3 @@ def choose_bucket_size(span: int, max_points: int) -> int | None:
         if (span // bucket_size) * 2 >= max_points:
             return bucket_size
     return None
-
-
-def read_candidates(
-    connection: Connection, *, series_id: int, bucket_size: int, first_bucket: int, last_bucket: int
-) -> tuple[list[int], list[float]]:
-    """Min, max and NaN points of each bucket in [first_bucket, last_bucket]."""
-    p = placeholder(connection)
-    rows = connection.exec_driver_sql(
-        f"SELECT min_step, min_value, max_step, max_value, nan_step FROM point_rollups "
-        f"WHERE series_id = {p} AND bucket_size = {p} AND bucket BETWEEN {p} AND {p}",
-        (series_id, bucket_size, first_bucket, last_bucket),
-    ).all()
-    steps: list[int] = []
-    values: list[float] = []
-    for min_step, min_value, max_step, max_value, nan_step in rows:
-        if min_step is not None:
-            steps += (min_step, max_step)
-            values += (min_value, max_value)
-        if nan_step is not None:
-            steps.append(nan_step)
-            values.append(np.nan)
-    return steps, values
