@@ -55,7 +55,10 @@ async def get_hub(request: Request) -> Hub:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit runs before the answer is sent. FastAPI's default for a
+# dependency with yield ends it after the response, so a client could be told 201 for a
+# write whose commit then failed, and its next request met the late commit as a lock.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SessionmakerDep = Annotated[sessionmaker[Session], Depends(get_sessionmaker)]
 WriteSessionmakerDep = Annotated[sessionmaker[Session], Depends(get_write_sessionmaker)]
 WriterDep = Annotated[IngestWriter, Depends(get_writer)]
