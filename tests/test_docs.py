@@ -82,6 +82,9 @@ def test_the_api_docs_examples_are_accepted_by_a_live_server(live_server: str) -
     ]
     stored = httpx.post(f"{api}/runs/{create['id']}/points", json=points)
     assert stored.status_code == 200 and stored.json() == {"points": 4, "series": 2}
+    (layout,) = [e for e in examples if set(e) == {"order", "hidden"}]
+    saved = httpx.put(f"{api}/projects/{create['project']}/layout", params={"page": "run"}, json=layout)
+    assert saved.status_code == 200 and saved.json()["order"] == layout["order"], saved.text
     text = (ROOT / "docs" / "api.md").read_text()
     filters = FENCE.findall(text[text.index("### Filter language") :])[0][1]
     for line in filters.splitlines():

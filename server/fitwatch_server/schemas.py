@@ -340,8 +340,10 @@ class SeriesGroupsPublic(BaseModel):
 
 # --- chart layouts (docs/dashboard.md) ---
 
-MAX_LAYOUT_CHARTS = 200
-MAX_LAYOUT_BYTES = 16 * 1024
+# A page rarely has more than a few dozen charts; the bounds keep a layout small enough to
+# read on every page open.
+MAX_LAYOUT_CHARTS = 500
+MAX_LAYOUT_BYTES = 64 * 1024
 
 
 class LayoutPage(StrEnum):

@@ -12,6 +12,7 @@ import pytest
 
 from tests.helpers.auth import AuthServer
 from tests.web.dashboard import open_ready, training_run
+from tests.web.test_run_edits import screenshot
 from tests.web.test_signin import sign_in
 
 pytestmark = pytest.mark.browser
@@ -77,6 +78,7 @@ def test_run_page_hide_and_reorder_come_back_after_a_reload_and_a_second_page_fo
     page.reload()
     page.wait_for_function("() => document.documentElement.dataset.ready === '1'")
     assert shown(page) == ["loss"] and page.evaluate(HIDDEN_LIST) == ["accuracy"]
+    screenshot(page, "run-chart-layout.png")
 
     # Back from the hidden list: in its saved place, and drawn at the card's width.
     before = saves(page)

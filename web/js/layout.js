@@ -91,7 +91,9 @@ export class ChartLayout {
         method: "PUT", params: { page: this.page }, body: { order: doc.order, hidden: doc.hidden } });
       root.dataset.layoutSaved = String(Number(root.dataset.layoutSaved || 0) + 1);
     } catch (error) {
+      // Shown where the hidden charts are listed (the list itself comes back with the next change).
       replaceChildren(this.hiddenHost, el("span", { class: "error-text", id: "layout-error" }, `The layout was not saved: ${error.detail || error.message}`));
+      this.hiddenHost.hidden = false;
     }
   }
 

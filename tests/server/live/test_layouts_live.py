@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 
 from tests.helpers.server import ServerProcess
+from tests.helpers.wait import wait_until
 from tests.server.live.client import LiveClient, of_type
 from tests.server.live.helpers import create_run
 
@@ -69,6 +70,9 @@ def test_a_token_bound_to_another_project_cannot_follow_its_layout(start_server,
         api.post(f"{server.url}/api/v1/runs", headers=admin, json={"project": project}).raise_for_status()
     token = api.post(f"{server.url}/api/v1/tokens", headers=admin,
                      json={"name": "bound", "scope": "read", "project": "other"}).json()["token"]
+    # The token answers once its creation committed (this can trail the 201 under load).
+    wait_until(lambda: api.get(f"{server.url}/api/v1/auth/whoami",
+                               headers={"Authorization": f"Bearer {token}"}).status_code == 200, timeout=10)
     bound = LiveClient(server.url, headers={"Authorization": f"Bearer {token}"})
     try:
         ack = bound.subscribe(layouts=["live", "other"])
