@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -71,3 +73,13 @@ def trace_data(page: Any, key: str) -> list[dict[str, Any]]:
         key,
     )
     return result
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def screenshot(page: Any, name: str) -> None:
+    """Refresh docs/screenshots/NAME when asked (FITWATCH_SCREENSHOTS=1), never in an ordinary
+    run: a test run must not rewrite the repository's files."""
+    if os.environ.get("FITWATCH_SCREENSHOTS") == "1":
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=False)

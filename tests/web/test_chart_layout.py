@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from tests.helpers.auth import AuthServer
-from tests.web.dashboard import open_ready, training_run
-from tests.web.test_run_edits import screenshot
+from tests.web.dashboard import open_ready, screenshot, training_run
 from tests.web.test_signin import sign_in
 
 pytestmark = pytest.mark.browser

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.dashboard import open_ready, trace_data, training_run
+from tests.web.dashboard import open_ready, screenshot, trace_data, training_run
 
 pytestmark = pytest.mark.browser
 
@@ -133,7 +133,7 @@ def test_bands_average_the_seeds_per_group(page: Any, live_server: str) -> None:
         np.testing.assert_allclose(hi, values.mean(axis=0) + values.std(axis=0), rtol=1e-12)
     # Each group draws two filled bands (min-max and mean +/- std) around its mean, per key.
     assert sum(1 for t in traces if t["fill"] == "tonexty") == 2 * 4
-    page.screenshot(path="docs/screenshots/compare-bands.png", full_page=False)
+    screenshot(page, "compare-bands.png")
 
 
 def test_bands_from_the_address_and_back_to_lines(page: Any, live_server: str) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.dashboard import open_ready, training_run
+from tests.web.dashboard import open_ready, screenshot, training_run
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +39,7 @@ def test_the_compare_page_follows_the_system_colour_scheme(
         open_ready(page, f"{live_server}/compare.html?runs={a['id']},{b['id']}")
         assert colours(page) == {"body": body, "plot": plot}
         if scheme == "dark":
-            page.screenshot(path="docs/screenshots/compare-dark.png")
+            screenshot(page, "compare-dark.png")
     finally:
         context.close()
     assert not errors

@@ -4,8 +4,6 @@ project; other open pages follow over the websocket; read-only sessions see no e
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,23 +11,17 @@ import pytest
 
 from tests.helpers.auth import AuthServer
 from tests.helpers.wait import wait_until
-from tests.web.dashboard import create_run, open_ready, training_run
+from tests.web.dashboard import create_run, open_ready, screenshot, training_run
 from tests.web.test_signin import admin_run, sign_in
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 XSS_NOTES = (
     "## Findings\n\n**Adam** beats *SGD* here; see `lr=1e-3`.\n\n"
     '- <img src=x onerror="window.__xss = 1">\n- [bad](javascript:window.__xss=2)\n'
     "- [paper](https://example.com/paper)\n\n<script>window.__xss = 3</script>"
 )
 
-
-def screenshot(page: Any, name: str) -> None:
-    """Refresh docs/screenshots/ when asked (FITWATCH_SCREENSHOTS=1), never in an ordinary run."""
-    if os.environ.get("FITWATCH_SCREENSHOTS") == "1":
-        page.screenshot(path=str(SCREENSHOTS / name), full_page=False)
 
 
 def get_run(base: str, run_id: str) -> dict[str, Any]:

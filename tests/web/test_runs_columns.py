@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from tests.helpers.wait import wait_until
-from tests.web.dashboard import create_run, open_ready, training_run
-from tests.web.test_run_edits import row_names, screenshot
+from tests.web.dashboard import create_run, open_ready, screenshot, training_run
+from tests.web.test_run_edits import row_names
 
 pytestmark = pytest.mark.browser
 

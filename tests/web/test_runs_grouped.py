@@ -12,8 +12,7 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.web.dashboard import open_ready, training_run
-from tests.web.test_run_edits import screenshot
+from tests.web.dashboard import open_ready, screenshot, training_run
 
 pytestmark = pytest.mark.browser
 

@@ -10,6 +10,7 @@ from tests.web.dashboard import (
     create_run,
     open_ready,
     post_series,
+    screenshot,
     series,
     trace_data,
     training_run,
@@ -54,7 +55,7 @@ def test_ignore_outliers_and_log_x_on_both_pages(page: Any, live_server: str, wh
         "() => document.querySelector('.chart[data-key=loss]')._fullLayout.xaxis.type === 'log'"
     )
     if where == "compare":  # log x and outliers ignored: the curve under the first steps' spike
-        page.screenshot(path="docs/screenshots/compare-toolbar.png")
+        screenshot(page, "compare-toolbar.png")
     page.uncheck("#outliers")
     page.wait_for_function(
         "() => document.querySelector('.chart[data-key=loss]')._fullLayout.yaxis.range[1] > 900"
@@ -174,7 +175,7 @@ def test_loss_against_the_learning_rate_of_a_range_test(page: Any, live_server: 
     page.wait_for_function(
         "() => document.querySelector('.chart[data-key=loss]')._fullLayout.yaxis.autorange === false"
     )
-    page.screenshot(path="docs/screenshots/run-lr-range-test.png")
+    screenshot(page, "run-lr-range-test.png")
     # The address holds the choice: a reload draws the same.
     open_ready(page, page.url)
     page.wait_for_function(
