@@ -231,3 +231,13 @@ def projects_of_runs(session: Session, *, run_ids: list[str]) -> dict[str, str]:
         .where(models.Run.id.in_(run_ids))
     ).all()
     return {str(run_id): str(project) for run_id, project in rows}
+
+
+def require_runs(session: Session, *, run_ids: list[str]) -> dict[str, str]:
+    """run id -> project name for every one of `run_ids`, in one query (not a `get_run` per
+    id, which loads each run whole); NotFound names the first id that does not exist."""
+    found = projects_of_runs(session, run_ids=run_ids)
+    for run_id in run_ids:
+        if run_id not in found:
+            raise NotFound(f"no run with id {run_id!r}")
+    return found

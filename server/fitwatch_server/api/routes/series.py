@@ -25,7 +25,7 @@ from fitwatch_server.errors import InvalidInput
 from fitwatch_server.models import BIGINT_MAX
 from fitwatch_server.store import point_data, run_groups, search
 from fitwatch_server.store import runs as run_store
-from fitwatch_server.store.runs import get_run, projects_of_runs
+from fitwatch_server.store.runs import get_run, require_runs
 
 router = APIRouter(tags=["series"])
 
@@ -155,10 +155,8 @@ def read_many(
 ) -> Response:
     """The same keys across several runs, for comparison (shared step buckets)."""
     run_ids = _csv_list(runs, "run id")
-    for run_id in run_ids:
-        get_run(session, run_id=run_id)
+    found = require_runs(session, run_ids=run_ids)
     if principal.project is not None:
-        found = projects_of_runs(session, run_ids=run_ids)
         for run_id in run_ids:
             principal.require_run(run_id, found.get(run_id))
     return multi_series_response(
