@@ -106,7 +106,8 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         resume: `"allow"` (default), `"must"` (the constructor raises `ValueError` for an
             unknown `run_id`) or `"never"`; see `fitwatch.init()`. A resumed run is
             `running` again, and its epochs and batches continue where Keras's counts say
-            (`initial_epoch`, the restored optimizer's iterations), without overwriting.
+            (`initial_epoch`, the restored optimizer's iterations), without overwriting; a
+            fit that starts at epoch 0 in a run holding epochs continues after them.
         name: name of that run; default: the optimizer and learning rate and a number
             (`adam-lr1e-3-7`).
         config: extra config for that run (hyperparameters).
@@ -208,6 +209,12 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self._first_epoch_of_fit = True
         self._iteration_offset = 0
         self._fit_first_epoch = 0
+        # A fit whose epochs start at 0 in a run that holds epochs already (a second fit(),
+        # a script run again with the same run_id) continues after them: stored epoch =
+        # Keras's epoch + offset, so nothing stored is overwritten. Fits that start at k > 0
+        # (initial_epoch, BackupAndRestore) carry their own numbers: offset 0.
+        self._epoch_offset = 0
+        self._next_batch_step = 0  # after the batch steps this callback logged
         self._fit_start_iterations = 0
         self._steps_per_epoch: int | None = None
         self._prev_means: dict[str, float] = {}
@@ -305,7 +312,6 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         try:
-            self._epoch = epoch
             iterations = self._iterations()
             if self._first_epoch_of_fit:
                 self._first_epoch_of_fit = False
@@ -314,16 +320,26 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
                 # BackupAndRestore restores the iterations, and then nothing is added.
                 steps = self._steps_per_epoch
                 self._iteration_offset = max(0, epoch * steps - iterations) if steps else 0
+                self._epoch_offset = 0
+                if epoch == 0 and self.run is not None:
+                    held = self.run.held_steps(Scope.epoch)
+                    if self._last_epoch is not None:
+                        held = max(held, self._last_epoch + 1)
+                    if held > 0:
+                        self._epoch_offset = held
+                        batches = max(self.run.held_steps(Scope.batch), self._next_batch_step)
+                        self._iteration_offset = max(0, batches - iterations)
                 self._fit_first_epoch = epoch
                 self._fit_start_iterations = iterations + self._iteration_offset
                 epochs = (self.params or {}).get("epochs")
                 if self.run is not None and steps and isinstance(epochs, int):
                     self.run.progress.total_steps = (epochs - epoch) * steps
+            self._epoch = epoch + self._epoch_offset
             self._epoch_start_iterations = iterations + self._iteration_offset
             self._prev_count = 0
             self._prev_means = {}
             lr = self.model.optimizer.learning_rate
-            self._learning_rates[epoch] = as_typed(float(keras.ops.convert_to_numpy(lr)))
+            self._learning_rates[self._epoch] = as_typed(float(keras.ops.convert_to_numpy(lr)))
         except Exception as exc:  # noqa: BLE001
             self._warn("on_epoch_begin failed", exc)
 
@@ -438,6 +454,8 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         if run is None or self._disabled:
             return
         now = time.time()
+        keras_epoch, epoch = epoch, epoch + self._epoch_offset
+        self._next_batch_step = self._iterations() + self._iteration_offset
         points = [Point(key, Scope.epoch, epoch, float(value), now) for key, value in values.items()]
         lr = self._learning_rates.get(epoch)
         if lr is not None:
@@ -451,7 +469,7 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self._last_epoch = epoch
         self._last_epoch_logs = values
         if self._steps_per_epoch:
-            run.progress.steps = (epoch - self._fit_first_epoch + 1) * self._steps_per_epoch
+            run.progress.steps = (keras_epoch - self._fit_first_epoch + 1) * self._steps_per_epoch
         for key, value in values.items():
             self._epoch_values.setdefault(key, {})[epoch] = float(value)
         run.add_points(points)
@@ -480,7 +498,7 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
             or (
                 planned is not None
                 and self._last_epoch is not None
-                and self._last_epoch + 1 < planned
+                and self._last_epoch - self._epoch_offset + 1 < planned  # Keras's count
             ),
             "stopped_epoch": self._last_epoch if stopped else None,
             "stop_reason": None,

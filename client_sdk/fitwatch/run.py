@@ -216,6 +216,11 @@ class Run:
             self.reopen()
         self._sender.add_points(points)
 
+    def held_steps(self, scope: str) -> int:
+        """The first step after what the run held in `scope` when it started (the server's
+        and the journal's points, for a resumed run) or was given since by `log()`."""
+        return self._next_step.get(scope, 0)
+
     def next_step(self, scope: str) -> int:
         step = self._next_step.get(scope, 0)
         self._next_step[scope] = step + 1
