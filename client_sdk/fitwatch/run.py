@@ -458,7 +458,9 @@ def init(
     return Run(
         run_id=run_id,
         project=project,
-        name=name if name is not None else memorable_name(),
+        # A resumed run keeps its name (creating it again is a no-op on the server): the name
+        # announced and shown by the SDK is the one the dashboard shows.
+        name=resumed["name"] if resumed is not None else (name or memorable_name()),
         config=config or {},
         tags=list(tags),
         notes=notes,

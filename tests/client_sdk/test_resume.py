@@ -51,6 +51,7 @@ def test_a_resumed_run_is_running_again_and_continues_every_scope(
 
     second = fitwatch.init(id="again", resume="must", url=live_server)  # project: the run's own
     assert second.resumed and second.project == "resume"
+    assert second.name == first.name  # not a new memorable name: the server keeps the first
     second.log({"loss": 0.5})
     second.log({"loss": 0.25}, scope="batch")
     second.flush()
