@@ -215,6 +215,7 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         # (initial_epoch, BackupAndRestore) carry their own numbers: offset 0.
         self._epoch_offset = 0
         self._next_batch_step = 0  # after the batch steps this callback logged
+        self._seeded_best = False
         self._fit_start_iterations = 0
         self._steps_per_epoch: int | None = None
         self._prev_means: dict[str, float] = {}
@@ -288,6 +289,9 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
             self._fit_frame = frame
             self._fit_thread = threading.get_ident()
             self._in_fit = True
+        if not self._seeded_best:
+            self._seeded_best = True
+            self._seed_best(run)
         self._mean_keys = None
         self._first_epoch_of_fit = True
         self._epoch_start_iterations = self._iterations()
@@ -518,6 +522,18 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         )
         if self._owns_run:
             run.finish()
+
+    def _seed_best(self, run: Run) -> None:
+        """A resumed run's earlier epochs are on the server, not in this process: its series
+        summaries give each key's min and max with their epochs, all `_best()` needs."""
+        for series in run.resumed_series:
+            if series.get("scope") != Scope.epoch:
+                continue
+            values = self._epoch_values.setdefault(str(series["key"]), {})
+            for value_field, step_field in (("min_value", "min_step"), ("max_value", "max_step")):
+                value, step = series.get(value_field), series.get(step_field)
+                if isinstance(value, int | float) and isinstance(step, int) and math.isfinite(value):
+                    values.setdefault(step, float(value))
 
     def _best(self) -> dict[str, Any]:
         """`{key: {"epoch", "value"}}` of the best epoch for keys whose direction is known."""

@@ -109,6 +109,9 @@ class Run:
         }
         # A resumed run continues each scope after the server's last step (fitwatch/resume.py).
         self.resumed = resumed is not None
+        # The series summaries the server held when the run was resumed (for the Keras
+        # callback's summary of the best epochs, which spans the whole run).
+        self.resumed_series: list[dict[str, Any]] = list((resumed or {}).get("series") or [])
         self._next_step: dict[str, int] = next_steps(resumed) if resumed is not None else {}
         self._ticks: list[Callable[[], None]] = []
         # Training progress (steps, batch size), reported by the Keras callback for throughput.

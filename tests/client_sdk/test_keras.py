@@ -584,3 +584,29 @@ def test_a_second_fit_from_epoch_0_continues_the_run_instead_of_overwriting_it(
     assert sorted(stored.points(run_id, "loss", "batch")) == list(range(10))  # 5 epochs x 2
     summary = stored.run(run_id)["summary"]
     assert (summary["last_epoch"], summary["stopped_early"]) == (4, False)
+
+
+def test_the_best_epochs_of_a_resumed_run_span_the_epochs_logged_before_the_resume(
+    live_server: str, journal_dir: Path, stored: Stored
+) -> None:
+    # A new process (a new Run and callback) resuming a run knows only its own epochs: the
+    # summary's best loss came from them, though a better epoch was stored before.
+    x, y = regression_data()
+
+    def fit(run: Any, learning_rate: float) -> Any:
+        keras.utils.set_random_seed(15)
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        model.compile(keras.optimizers.SGD(learning_rate), "mse")
+        return model.fit(x, y, epochs=3, batch_size=40, verbose=0, callbacks=[FitWatchCallback(run)])
+
+    first = fitwatch.init(project="keras", id="best-before", url=live_server)
+    good = fit(first, 0.05)
+    first.finish()
+    second = fitwatch.init(id="best-before", resume="must", url=live_server)
+    bad = fit(second, 1e-6)
+    second.finish()
+    losses = good.history["loss"] + bad.history["loss"]
+    assert min(good.history["loss"]) < min(bad.history["loss"])
+    assert stored.points("best-before", "loss", "epoch") == dict(enumerate(losses))
+    best = stored.run("best-before")["summary"]["best"]["loss"]
+    assert best == {"epoch": losses.index(min(losses)), "value": min(losses), "direction": "min"}
