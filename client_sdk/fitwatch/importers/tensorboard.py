@@ -114,10 +114,15 @@ def _epoch_rows(scalars: Scalars) -> list[tuple[int, float]]:
 
 
 def _event_files(directory: Path) -> list[Path]:
-    # events.out.tfevents.<seconds>.<host>.<pid>.<n>.v2: in the order they were started.
-    def started(path: Path) -> tuple[int, str]:
-        stamp = path.name.split(".")[3] if path.name.count(".") >= 3 else ""
-        return (int(stamp) if stamp.isdigit() else 0, path.name)
+    # events.out.tfevents.<seconds>.<host>.<pid>.<n>.v2 (the host may hold dots): in the
+    # order they were started; files of one second by pid and the process's file counter.
+    def started(path: Path) -> tuple[int, int, int, str]:
+        parts = path.name.split(".")
+
+        def number(index: int) -> int:
+            return int(parts[index]) if len(parts) > 6 and parts[index].isdigit() else 0
+
+        return (number(3), number(-3), number(-2), path.name)
 
     return sorted((p for p in directory.iterdir() if _is_event_file(p)), key=started)
 

@@ -161,3 +161,18 @@ def test_a_run_directory_written_by_two_fits_imports_as_two_runs_each_equal_to_i
         assert stored.run(run_id)["name"] == run.name
         for key, values in history.items():
             assert stored.points(run_id, key, "epoch") == dict(enumerate(values)), key
+
+
+def test_event_files_are_read_in_the_order_they_were_started(tmp_path: Path) -> None:
+    # Fits started within one second differ only in the file counter (2 before 10, which a
+    # text sort gets wrong); a host name may hold dots.
+    from fitwatch.importers.tensorboard import _event_files
+
+    names = [
+        "events.out.tfevents.100.my.host.7.10.v2",
+        "events.out.tfevents.100.my.host.7.2.v2",
+        "events.out.tfevents.99.h.8.11.v2",
+    ]
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    assert [p.name for p in _event_files(tmp_path)] == [names[2], names[1], names[0]]
