@@ -289,9 +289,14 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
             self._fit_frame = frame
             self._fit_thread = threading.get_ident()
             self._in_fit = True
-        if not self._seeded_best:
+        first_fit = not self._seeded_best
+        if first_fit:
             self._seeded_best = True
             self._seed_best(run)
+            # The fits of a resumed run before this process: config.fits lists them all.
+            fits = run.resumed_config.get("fits")
+            if isinstance(fits, list) and not self._fits:
+                self._fits = list(fits)
         self._mean_keys = None
         self._first_epoch_of_fit = True
         self._epoch_start_iterations = self._iterations()
@@ -308,7 +313,7 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
                            "initial_iterations": self._epoch_start_iterations})
         config: dict[str, Any] = {"fits": self._fits, "batch_size": fit_args.get("batch_size"),
                                   "batch_size_source": fit_args.get("batch_size_source")}
-        if len(self._fits) == 1:
+        if first_fit:
             self._announce(run)
             config.update(model_config(self.model))
             config["environment"] = capture_environment(with_keras=True)

@@ -112,6 +112,7 @@ class Run:
         # The series summaries the server held when the run was resumed (for the Keras
         # callback's summary of the best epochs, which spans the whole run).
         self.resumed_series: list[dict[str, Any]] = list((resumed or {}).get("series") or [])
+        self.resumed_config: dict[str, Any] = dict((resumed or {}).get("config") or {})
         self._next_step: dict[str, int] = next_steps(resumed) if resumed is not None else {}
         self._ticks: list[Callable[[], None]] = []
         # Training progress (steps, batch size), reported by the Keras callback for throughput.

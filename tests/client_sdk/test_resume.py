@@ -126,6 +126,10 @@ def test_a_fit_killed_and_resumed_by_backup_and_restore_logs_one_uninterrupted_s
     assert whole.returncode == 0, whole.stderr[-2000:]
 
     assert stored.run("interrupted")["status"] == "finished"
+    fits = stored.run("interrupted")["config"][
+        "fits"
+    ]  # the killed process's fit and the resumed one
+    assert [f["initial_iterations"] for f in fits] == [0, 8]
     reference = json.loads((tmp_path / "uninterrupted-never.json").read_text())["history"]
     for key, values in reference.items():
         got = stored.points("interrupted", key, "epoch")
