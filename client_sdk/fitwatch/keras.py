@@ -118,7 +118,8 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         resume: `"allow"` (default), `"must"` (the constructor raises `ValueError` for an
             unknown `run_id`) or `"never"`; see `fitwatch.init()`. A resumed run is
             `running` again, and its epochs and batches continue where Keras's counts say
-            (`initial_epoch`, the restored optimizer's iterations), without overwriting.
+            (`initial_epoch`, the restored optimizer's iterations), without overwriting; a
+            fit that starts at epoch 0 in a run holding epochs continues after them.
         name: name of that run; default: the optimizer and learning rate and a number
             (`adam-lr1e-3-7`).
         config: extra config for that run (hyperparameters).
@@ -222,6 +223,13 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self._first_epoch_of_fit = True
         self._iteration_offset = 0
         self._fit_first_epoch = 0
+        # A fit whose epochs start at 0 in a run that holds epochs already (a second fit(),
+        # a script run again with the same run_id) continues after them: stored epoch =
+        # Keras's epoch + offset, so nothing stored is overwritten. Fits that start at k > 0
+        # (initial_epoch, BackupAndRestore) carry their own numbers: offset 0.
+        self._epoch_offset = 0
+        self._next_batch_step = 0  # after the batch steps this callback logged
+        self._seeded_best = False
         self._fit_start_iterations = 0
         self._steps_per_epoch: int | None = None
         self._prev_means: dict[str, float] = {}
@@ -295,6 +303,14 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
             self._fit_frame = frame
             self._fit_thread = threading.get_ident()
             self._in_fit = True
+        first_fit = not self._seeded_best
+        if first_fit:
+            self._seeded_best = True
+            self._seed_best(run)
+            # The fits of a resumed run before this process: config.fits lists them all.
+            fits = run.resumed_config.get("fits")
+            if isinstance(fits, list) and not self._fits:
+                self._fits = list(fits)
         self._mean_keys = None
         self._first_epoch_of_fit = True
         self._epoch_start_iterations = self._iterations()
@@ -312,7 +328,7 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
                            "initial_iterations": self._epoch_start_iterations})
         config: dict[str, Any] = {"fits": self._fits, "batch_size": fit_args.get("batch_size"),
                                   "batch_size_source": fit_args.get("batch_size_source")}
-        if len(self._fits) == 1:
+        if first_fit:
             self._announce(run)
             config.update(model_config(self.model))
             config["environment"] = capture_environment(with_keras=True)
@@ -320,7 +336,6 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         try:
-            self._epoch = epoch
             iterations = self._iterations()
             if self._first_epoch_of_fit:
                 self._first_epoch_of_fit = False
@@ -329,16 +344,26 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
                 # BackupAndRestore restores the iterations, and then nothing is added.
                 steps = self._steps_per_epoch
                 self._iteration_offset = max(0, epoch * steps - iterations) if steps else 0
+                self._epoch_offset = 0
+                if epoch == 0 and self.run is not None:
+                    held = self.run.held_steps(Scope.epoch)
+                    if self._last_epoch is not None:
+                        held = max(held, self._last_epoch + 1)
+                    if held > 0:
+                        self._epoch_offset = held
+                        batches = max(self.run.held_steps(Scope.batch), self._next_batch_step)
+                        self._iteration_offset = max(0, batches - iterations)
                 self._fit_first_epoch = epoch
                 self._fit_start_iterations = iterations + self._iteration_offset
                 epochs = (self.params or {}).get("epochs")
                 if self.run is not None and steps and isinstance(epochs, int):
                     self.run.progress.total_steps = (epochs - epoch) * steps
+            self._epoch = epoch + self._epoch_offset
             self._epoch_start_iterations = iterations + self._iteration_offset
             self._prev_count = 0
             self._prev_means = {}
             lr = self.model.optimizer.learning_rate
-            self._learning_rates[epoch] = as_typed(float(keras.ops.convert_to_numpy(lr)))
+            self._learning_rates[self._epoch] = as_typed(float(keras.ops.convert_to_numpy(lr)))
         except Exception as exc:  # noqa: BLE001
             self._warn("on_epoch_begin failed", exc)
 
@@ -459,6 +484,8 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         if run is None or self._disabled:
             return
         now = time.time()
+        keras_epoch, epoch = epoch, epoch + self._epoch_offset
+        self._next_batch_step = self._iterations() + self._iteration_offset
         points = [Point(key, Scope.epoch, epoch, float(value), now) for key, value in values.items()]
         lr = self._learning_rates.get(epoch)
         if lr is not None:
@@ -472,7 +499,7 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self._last_epoch = epoch
         self._last_epoch_logs = values
         if self._steps_per_epoch:
-            run.progress.steps = (epoch - self._fit_first_epoch + 1) * self._steps_per_epoch
+            run.progress.steps = (keras_epoch - self._fit_first_epoch + 1) * self._steps_per_epoch
         for key, value in values.items():
             self._epoch_values.setdefault(key, {})[epoch] = float(value)
         run.add_points(points)
@@ -501,7 +528,7 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
             or (
                 planned is not None
                 and self._last_epoch is not None
-                and self._last_epoch + 1 < planned
+                and self._last_epoch - self._epoch_offset + 1 < planned  # Keras's count
             ),
             "stopped_epoch": self._last_epoch if stopped else None,
             "stop_reason": None,
@@ -521,6 +548,18 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         )
         if self._owns_run:
             run.finish()
+
+    def _seed_best(self, run: Run) -> None:
+        """A resumed run's earlier epochs are on the server, not in this process: its series
+        summaries give each key's min and max with their epochs, all `_best()` needs."""
+        for series in run.resumed_series:
+            if series.get("scope") != Scope.epoch:
+                continue
+            values = self._epoch_values.setdefault(str(series["key"]), {})
+            for value_field, step_field in (("min_value", "min_step"), ("max_value", "max_step")):
+                value, step = series.get(value_field), series.get(step_field)
+                if isinstance(value, int | float) and isinstance(step, int) and math.isfinite(value):
+                    values.setdefault(step, float(value))
 
     def _best(self) -> dict[str, Any]:
         """`{key: {"epoch", "value"}}` of the best epoch for keys whose direction is known."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from fitwatch import wire
 from fitwatch.client import Client
 from fitwatch.errors import ServerError, TransportError
 from fitwatch.settings import ClientSettings, Mode
@@ -92,6 +91,9 @@ def journal_next_steps(records: Iterable[Record]) -> dict[str, int]:
     for record in records:
         if record.op != "points":
             continue
-        for _key, scope, step, *_ in wire.decode_points(record.body):
-            steps[scope] = max(steps.get(scope, 0), step + 1)
+        # The columnar body (wire.encode_points): only the steps are read, not every value.
+        for entry in record.body.get("series", []):
+            if entry.get("steps"):
+                scope = str(entry["scope"])
+                steps[scope] = max(steps.get(scope, 0), max(entry["steps"]) + 1)
     return steps

@@ -109,6 +109,10 @@ class Run:
         }
         # A resumed run continues each scope after the server's last step (fitwatch/resume.py).
         self.resumed = resumed is not None
+        # The series summaries the server held when the run was resumed (for the Keras
+        # callback's summary of the best epochs, which spans the whole run).
+        self.resumed_series: list[dict[str, Any]] = list((resumed or {}).get("series") or [])
+        self.resumed_config: dict[str, Any] = dict((resumed or {}).get("config") or {})
         self._next_step: dict[str, int] = next_steps(resumed) if resumed is not None else {}
         self._ticks: list[Callable[[], None]] = []
         # Training progress (steps, batch size), reported by the Keras callback for throughput.
@@ -215,6 +219,11 @@ class Run:
         if self.state is not RunState.running:
             self.reopen()
         self._sender.add_points(points)
+
+    def held_steps(self, scope: str) -> int:
+        """The first step after what the run held in `scope` when it started (the server's
+        and the journal's points, for a resumed run) or was given since by `log()`."""
+        return self._next_step.get(scope, 0)
 
     def next_step(self, scope: str) -> int:
         step = self._next_step.get(scope, 0)
@@ -453,7 +462,9 @@ def init(
     return Run(
         run_id=run_id,
         project=project,
-        name=name if name is not None else memorable_name(),
+        # A resumed run keeps its name (creating it again is a no-op on the server): the name
+        # announced and shown by the SDK is the one the dashboard shows.
+        name=resumed["name"] if resumed is not None else (name or memorable_name()),
         config=config or {},
         tags=list(tags),
         notes=notes,

@@ -603,3 +603,52 @@ def test_a_plain_run_gets_an_adjective_noun_name(live_server: str, journal_dir: 
     assert run.finish(timeout=30) is True
     assert re.fullmatch(r"[a-z]+-[a-z]+-\d{1,2}", run.name)
     assert stored.run(run.id)["name"] == run.name
+
+
+def test_a_second_fit_from_epoch_0_continues_the_run_instead_of_overwriting_it(
+    live_server: str, journal_dir: Path, stored: Stored
+) -> None:
+    # fit() twice with one callback (no initial_epoch): Keras counts the second fit's epochs
+    # from 0 again. Stored at Keras's numbers they overwrote the first fit's epochs, leaving
+    # a series that matched neither History.
+    keras.utils.set_random_seed(14)
+    x, y = regression_data()
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("adam", "mse")
+    callback = FitWatchCallback(project="keras", url=live_server, update_freq="batch")
+    first = model.fit(x, y, epochs=3, batch_size=40, verbose=0, callbacks=[callback])
+    second = model.fit(x, y, epochs=2, batch_size=40, verbose=0, callbacks=[callback])
+    assert second.epoch == [0, 1]
+    run_id = callback.run.id
+    assert stored.points(run_id, "loss", "epoch") == dict(
+        enumerate(first.history["loss"] + second.history["loss"])
+    )
+    assert sorted(stored.points(run_id, "loss", "batch")) == list(range(10))  # 5 epochs x 2
+    summary = stored.run(run_id)["summary"]
+    assert (summary["last_epoch"], summary["stopped_early"]) == (4, False)
+
+
+def test_the_best_epochs_of_a_resumed_run_span_the_epochs_logged_before_the_resume(
+    live_server: str, journal_dir: Path, stored: Stored
+) -> None:
+    # A new process (a new Run and callback) resuming a run knows only its own epochs: the
+    # summary's best loss came from them, though a better epoch was stored before.
+    x, y = regression_data()
+
+    def fit(run: Any, learning_rate: float) -> Any:
+        keras.utils.set_random_seed(15)
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        model.compile(keras.optimizers.SGD(learning_rate), "mse")
+        return model.fit(x, y, epochs=3, batch_size=40, verbose=0, callbacks=[FitWatchCallback(run)])
+
+    first = fitwatch.init(project="keras", id="best-before", url=live_server)
+    good = fit(first, 0.05)
+    first.finish()
+    second = fitwatch.init(id="best-before", resume="must", url=live_server)
+    bad = fit(second, 1e-6)
+    second.finish()
+    losses = good.history["loss"] + bad.history["loss"]
+    assert min(good.history["loss"]) < min(bad.history["loss"])
+    assert stored.points("best-before", "loss", "epoch") == dict(enumerate(losses))
+    best = stored.run("best-before")["summary"]["best"]["loss"]
+    assert best == {"epoch": losses.index(min(losses)), "value": min(losses), "direction": "min"}

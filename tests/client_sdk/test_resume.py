@@ -51,6 +51,7 @@ def test_a_resumed_run_is_running_again_and_continues_every_scope(
 
     second = fitwatch.init(id="again", resume="must", url=live_server)  # project: the run's own
     assert second.resumed and second.project == "resume"
+    assert second.name == first.name  # not a new memorable name: the server keeps the first
     second.log({"loss": 0.5})
     second.log({"loss": 0.25}, scope="batch")
     second.flush()
@@ -125,6 +126,10 @@ def test_a_fit_killed_and_resumed_by_backup_and_restore_logs_one_uninterrupted_s
     assert whole.returncode == 0, whole.stderr[-2000:]
 
     assert stored.run("interrupted")["status"] == "finished"
+    fits = stored.run("interrupted")["config"][
+        "fits"
+    ]  # the killed process's fit and the resumed one
+    assert [f["initial_iterations"] for f in fits] == [0, 8]
     reference = json.loads((tmp_path / "uninterrupted-never.json").read_text())["history"]
     for key, values in reference.items():
         got = stored.points("interrupted", key, "epoch")
@@ -176,3 +181,25 @@ def test_a_resumed_run_continues_after_the_points_its_journal_still_holds(
     assert resumed.finish()
     for scope in ("epoch", "batch"):
         assert stored.points("journaled", "loss", scope) == {0: 1.0, 1: 2.0, 2: 3.0, 3: 10.0}
+
+
+@pytest.mark.keras
+def test_a_script_run_again_with_the_same_run_id_continues_the_run_after_its_epochs(
+    live_server: str, journal_dir: Path, stored: Stored, tmp_path: Path
+) -> None:
+    pytest.importorskip("keras")
+    # No backup to restore (a new backup directory): the second fit starts at epoch 0 and
+    # iterations 0. It used to be stored at those numbers, over the first fit's points.
+    first = _train(tmp_path, live_server, "rerun", "never", tmp_path / "backup-a", kill_at=-1)
+    assert first.returncode == 0, first.stderr[-2000:]
+    history = json.loads((tmp_path / "rerun-never.json").read_text())
+    again = _train(tmp_path, live_server, "rerun", "must", tmp_path / "backup-b", kill_at=-1)
+    assert again.returncode == 0, again.stderr[-2000:]
+    rerun = json.loads((tmp_path / "rerun-must.json").read_text())
+    assert rerun["epoch"] == [0, 1, 2, 3, 4]
+    for key, values in history["history"].items():
+        expected = values + rerun["history"][key]
+        got = stored.points("rerun", key, "epoch")
+        assert sorted(got) == list(range(10)), key
+        assert all(same(got[e], v) for e, v in enumerate(expected)), (key, got, expected)
+    assert sorted(stored.points("rerun", "loss", "batch")) == list(range(40))  # 2 x 5 x 4

@@ -108,3 +108,71 @@ def test_a_directory_without_event_files_is_refused(
 ) -> None:
     assert main(["import", "tensorboard", str(tmp_path), "--url", "http://127.0.0.1:9"]) == 2
     assert "no scalar summaries found under" in capsys.readouterr().err
+
+
+def test_a_run_directory_written_by_two_fits_imports_as_two_runs_each_equal_to_its_history(
+    tmp_path: Path, live_server: str, journal_dir: Path, stored: Stored
+) -> None:
+    # TensorBoard("logs/run") in a script run twice: each fit adds its own event files and
+    # counts epochs from 0. Read as one run, the second fit's epochs overwrote the first's
+    # and the run held epochs of both (matching neither History). A fit continued with
+    # initial_epoch (as BackupAndRestore does) stays in its run.
+    import keras
+    import numpy as np
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(64, 3)).astype("float32")
+    y = (x @ np.array([[1.0], [-1.0], [2.0]], dtype="float32")).astype("float32")
+    logdir = tmp_path / "logs" / "run"
+
+    def fit(model: keras.Model, epochs: int, initial_epoch: int = 0, **tb: bool) -> dict:
+        callback = keras.callbacks.TensorBoard(str(logdir), **tb)
+        history = model.fit(
+            x,
+            y,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            batch_size=16,
+            validation_split=0.25,
+            verbose=0,
+            callbacks=[callback],
+        )
+        return history.history
+
+    def model(learning_rate: float) -> keras.Model:
+        keras.utils.set_random_seed(4)
+        built = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(1)])
+        built.compile(keras.optimizers.SGD(learning_rate), "mse", metrics=["mae"])
+        return built
+
+    first = fit(model(0.01), epochs=3)
+    second_model = model(0.001)
+    second = fit(second_model, epochs=2, write_graph=False)  # its validation file comes first
+    continued = fit(second_model, epochs=4, initial_epoch=2, write_graph=False)
+    assert len(list((logdir / "train").iterdir())) == 3
+
+    runs = read_logdir(tmp_path / "logs")
+    assert [(r.name, r.part) for r in runs] == [("run", 1), ("run (fit 2)", 2)]
+    argv = ["import", "tensorboard", str(tmp_path / "logs"), "--project", "twice"]
+    assert main([*argv, "--url", live_server]) == 0
+    expected = [first, {k: second[k] + continued[k] for k in second}]
+    for run, history in zip(runs, expected, strict=True):
+        run_id = import_run_id(run, project="twice")
+        assert stored.run(run_id)["name"] == run.name
+        for key, values in history.items():
+            assert stored.points(run_id, key, "epoch") == dict(enumerate(values)), key
+
+
+def test_event_files_are_read_in_the_order_they_were_started(tmp_path: Path) -> None:
+    # Fits started within one second differ only in the file counter (2 before 10, which a
+    # text sort gets wrong); a host name may hold dots.
+    from fitwatch.importers.tensorboard import _event_files
+
+    names = [
+        "events.out.tfevents.100.my.host.7.10.v2",
+        "events.out.tfevents.100.my.host.7.2.v2",
+        "events.out.tfevents.99.h.8.11.v2",
+    ]
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    assert [p.name for p in _event_files(tmp_path)] == [names[2], names[1], names[0]]
