@@ -50,7 +50,7 @@ def _read_proc_meminfo() -> dict[str, int]:
             for line in handle:
                 name, _, rest = line.partition(":")
                 parts = rest.split()
-                if parts and parts[0].isdigit():
+                if parts and parts[0].isascii() and parts[0].isdigit():
                     values[name] = int(parts[0]) * 1024
     except OSError:
         pass

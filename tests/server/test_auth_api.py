@@ -105,6 +105,13 @@ def test_a_taken_token_name_is_a_409(auth_client: TestClient):
     assert again.status_code == 409 and "already exists" in again.json()["detail"]
 
 
+def test_a_token_named_by_non_ascii_digits_is_looked_up_by_name(auth_client: TestClient):
+    # "²".isdigit() is True but int("²") raises: it was a 500 (found by the OpenAPI fuzz test).
+    make_token(auth_client, "²", "read")
+    assert auth_client.delete("/api/v1/tokens/%C2%B9", headers=ADMIN).status_code == 404
+    assert auth_client.delete("/api/v1/tokens/%C2%B2", headers=ADMIN).status_code == 200
+
+
 def test_too_many_requests_get_429_with_retry_after(auth_settings):
     from starlette.testclient import TestClient as Client
 

@@ -120,7 +120,7 @@ def _event_files(directory: Path) -> list[Path]:
         parts = path.name.split(".")
 
         def number(index: int) -> int:
-            return int(parts[index]) if len(parts) > 6 and parts[index].isdigit() else 0
+            return int(parts[index]) if len(parts) > 6 and parts[index].isascii() and parts[index].isdigit() else 0
 
         return (number(3), number(-3), number(-2), path.name)
 

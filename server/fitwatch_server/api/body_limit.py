@@ -27,7 +27,7 @@ class BodyLimitMiddleware:
         if encoding not in ("", "identity", "gzip"):
             await _reply(send, 415, f"Content-Encoding {encoding!r} is not supported; send gzip or nothing")
             return
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+        if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > self.max_body_bytes:
             await _reply(send, 413, self._too_large(int(declared)))
             return
         body = bytearray()

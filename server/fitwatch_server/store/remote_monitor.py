@@ -32,7 +32,7 @@ def id_prefix(project: str, name: str) -> str:
 
 def _latest(session: Session, prefix: str) -> tuple[int, models.Run] | None:
     ids = session.scalars(select(models.Run.id).where(models.Run.id.startswith(prefix))).all()
-    numbered = [(int(i[len(prefix) :]), i) for i in ids if i[len(prefix) :].isdigit()]
+    numbered = [(int(i[len(prefix) :]), i) for i in ids if i[len(prefix) :].isascii() and i[len(prefix) :].isdigit()]
     if not numbered:
         return None
     n, run_id = max(numbered)

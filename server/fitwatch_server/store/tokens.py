@@ -83,7 +83,7 @@ def list_tokens(session: Session) -> list[models.Token]:
 
 def get_token(session: Session, *, ident: str) -> models.Token:
     """A token by id (digits) or by the name of a token that is not revoked."""
-    if ident.isdigit():
+    if ident.isascii() and ident.isdigit():  # "²".isdigit() is True, int("²") fails
         token = session.get(models.Token, int(ident))
     else:
         token = session.scalar(
