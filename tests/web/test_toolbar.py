@@ -248,3 +248,33 @@ def test_live_points_join_the_metric_x_axis_when_their_x_arrives(
     )
     raw = trace_data(page, "loss")[0]
     assert raw["x"] == [1.0, 2.0, 3.0, 4.0, 5.0] and raw["y"] == [9.0, 8.0, 7.0, 6.0, 5.0]
+
+
+def test_zoom_on_a_log_metric_axis_refetches_the_steps_in_view(page: Any, live_server: str) -> None:
+    """3,000 steps, downsampled to the chart's width; zooming the log x axis (whose range
+    Plotly reports in log10 units) to knob 1001-1101 reads every step whose knob is there."""
+    run = create_run(live_server, name="long")
+    steps = list(range(3000))
+    post_series(
+        live_server,
+        run["id"],
+        series("knob", "batch", steps, [s + 1.0 for s in steps]),
+        series("loss", "batch", steps, [1.0 + (s % 7) for s in steps]),
+    )
+    open_ready(
+        page, f"{live_server}/run.html?run={run['id']}&scope=batch&smooth=0&x=metric:knob&logx=1"
+    )
+    page.wait_for_function(
+        "() => (document.querySelector('.chart[data-key=loss]')?.data || []).length > 0"
+    )
+    assert len(trace_data(page, "loss")[0]["x"]) < 3000  # downsampled
+    drawn = int(page.evaluate("Number(document.documentElement.dataset.drawn || 0)"))
+    page.evaluate(
+        """Plotly.relayout(document.querySelector('.chart[data-key=loss]'),
+             {'xaxis.range': [Math.log10(1001), Math.log10(1101)]})"""
+    )
+    page.wait_for_function(f"() => Number(document.documentElement.dataset.drawn) > {drawn}")
+    x = trace_data(page, "loss")[0]["x"]
+    assert set(range(1001, 1102)) <= {int(v) for v in x}
+    # Up to the downsampled points either side of the view, not the whole run.
+    assert 900 < min(x) and max(x) < 1200

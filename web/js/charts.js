@@ -415,15 +415,16 @@ export class MetricChart {
     const ranges = {};
     for (const s of this.series) {
       if (isMetricX(this.xMode)) {
-        // A metric need not grow with the step: the steps whose x is in view, first to last.
-        let start = null; let end = null;
+        // A metric need not grow with the step: the steps whose x is in view, first to last,
+        // and one point either side (the points drawn may be a downsampled few).
+        let first = -1; let last = -1;
         for (let i = 0; i < s.steps.length; i++) {
           const xv = this.xFor(s, s.steps[i], s.times[i], s.epochs[i]);
           if (xv === null || xv === undefined || xv < lo || xv > hi) continue;
-          start = start === null ? s.steps[i] : Math.min(start, s.steps[i]);
-          end = end === null ? s.steps[i] : Math.max(end, s.steps[i]);
+          if (first < 0) first = i;
+          last = i;
         }
-        if (start !== null) ranges[s.id] = { start, end };
+        if (first >= 0) ranges[s.id] = { start: s.steps[Math.max(0, first - 1)], end: s.steps[Math.min(s.steps.length - 1, last + 1)] };
         continue;
       }
       let start = null; let end = null;
