@@ -162,10 +162,14 @@ def main() -> None:
         messages = next(r["messages"] for r in reports if "messages" in r)
         latencies = sorted(t for t, _ in timings)
         errors = sum(1 for _, status in timings if status >= 500)
-        stored = readable = 0
+        stored = readable = system = 0
         with httpx.Client(base_url=server.url, timeout=60) as client:
             for run_id in run_ids:
                 for series in client.get(f"/api/v1/runs/{run_id}/series").json()["series"]:
+                    if series["scope"] == "system":
+                        # Sampled by the SDK itself (docs/system-metrics.md), not sent by the load.
+                        system += series["count"]
+                        continue
                     stored += series["count"]
                     points = client.get(
                         f"/api/v1/runs/{run_id}/series/{series['key']}", params={"scope": series["scope"]}
@@ -177,7 +181,8 @@ def main() -> None:
               f"p50 {1000 * p[49]:.1f} ms, p99 {1000 * p[98]:.1f} ms, max {1000 * latencies[-1]:.1f} ms; "
               f"5xx: {errors}")
         print(f"finish() True: {sum(finished.values())} of {len(finished)}")
-        print(f"points sent {sum(sent.values())}, stored {stored}, readable {readable}")
+        print(f"points sent {sum(sent.values())}, stored {stored}, readable {readable} "
+              f"(and {system} system-metrics points the SDK sampled)")
         print(f"server RSS MB: start {rss[0]:.0f}, middle {rss[1]:.0f}, end {rss[2]:.0f}")
         print(f"subscriber messages: {sum(messages)} ({json.dumps(messages)})")
     finally:

@@ -51,6 +51,16 @@ LEARNING_RATE_KEY = "fitwatch/learning_rate"
 `/` can never come out of Keras's metric naming, so the two never collide."""
 
 
+def _learning_rate_schedule(model: Any) -> Any:
+    """The optimizer's `LearningRateSchedule`, or None for a rate that is a plain variable
+    (constant, or set per epoch by `LearningRateScheduler`: the epoch series covers it, and a
+    variable read each batch would cost ~1-2 % of a step). Keras 3 keeps the schedule in
+    `optimizer._learning_rate`; `optimizer.learning_rate` is its value at the current step."""
+    schedule = getattr(getattr(model, "optimizer", None), "_learning_rate", None)
+    schedules = keras.optimizers.schedules.LearningRateSchedule
+    return schedule if isinstance(schedule, schedules) else None
+
+
 def _parse_update_freq(update_freq: Any) -> int | None:
     if update_freq == "epoch":
         return None
@@ -83,7 +93,9 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
       batch of an epoch is off, and so are sample-weighted data); never shown as Keras's.
     - `eval`: `model.evaluate()` results (callback passed to `evaluate`), step = ordinal.
     - `fitwatch/learning_rate` (epoch scope): the optimizer's learning rate at each
-      epoch's start (schedules included).
+      epoch's start (schedules included). With a `LearningRateSchedule` (the rate changes
+      every step, as in a learning-rate range test) also in the batch scope, at every
+      batch logged: the rate that step trained with.
 
     The run's config records `self.params`, the `fit()` arguments (batch size included,
     Keras's default 32 when not given), optimizer class and config, loss, compiled metric
@@ -196,6 +208,8 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self._in_fit = False
         self._fits: list[dict[str, Any]] = []
         self._learning_rates: dict[int, float] = {}
+        # The optimizer's LearningRateSchedule (set per fit), whose rate changes every step.
+        self._lr_schedule: Any = None
         self._mean_keys: set[str] | None = None
         self._reported_keys = False
         self._manifest_keys: set[str] = set()
@@ -286,6 +300,7 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self._epoch_start_iterations = self._iterations()
         steps = (self.params or {}).get("steps")
         self._steps_per_epoch = steps if isinstance(steps, int) and steps > 0 else None
+        self._lr_schedule = _learning_rate_schedule(self.model)
         fit_args = fit_arguments(frame, self.batch_size)
         # Throughput and ETA in the `system` scope (fitwatch/system_metrics.py).
         run.progress.steps, run.progress.total_steps = 0, None
@@ -369,6 +384,12 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         epoch = self._epoch
         if emit:
             points = [Point(key, Scope.batch, step, float(value), now, epoch) for key, value in values.items()]
+            if self._lr_schedule is not None:
+                # The rate this step trained with: the schedule at the optimizer's iteration
+                # (our step minus the offset of a fit resumed at initial_epoch).
+                lr = self._lr_schedule(step - self._iteration_offset)
+                points.append(Point(LEARNING_RATE_KEY, Scope.batch, step,
+                                    float(keras.ops.convert_to_numpy(lr)), now, epoch))
         if self.log_derived:
             prev_count, prev = self._prev_count, self._prev_means
             if count > prev_count:

@@ -8,17 +8,22 @@ id may (or must) name a run the server already has, and where its steps continue
     "never": the id must be new; an existing run is a `ValueError`.
 
 A resumed run is set back to `running`, and `log()` without a step continues each scope
-after the last step the server holds, so nothing logged before is overwritten. Keras's own
+after the last step the server holds, or its journal on this machine (points a killed
+process of the run never got acknowledged: they are replayed first), so nothing logged
+before is overwritten. Keras's own
 epochs (`initial_epoch`, `BackupAndRestore`) carry their numbers already (fitwatch/keras.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from fitwatch import wire
 from fitwatch.client import Client
 from fitwatch.errors import ServerError, TransportError
 from fitwatch.settings import ClientSettings, Mode
+from fitwatch.spool import Record
 
 RESUME_MODES = ("allow", "must", "never")
 
@@ -78,4 +83,15 @@ def next_steps(run: dict[str, Any]) -> dict[str, int]:
     for series in run.get("series") or []:
         scope, last = series["scope"], int(series["last_step"])
         steps[scope] = max(steps.get(scope, 0), last + 1)
+    return steps
+
+
+def journal_next_steps(records: Iterable[Record]) -> dict[str, int]:
+    """scope -> the first step after the points of `records` (a journal's pending records)."""
+    steps: dict[str, int] = {}
+    for record in records:
+        if record.op != "points":
+            continue
+        for _key, scope, step, *_ in wire.decode_points(record.body):
+            steps[scope] = max(steps.get(scope, 0), step + 1)
     return steps

@@ -20,7 +20,7 @@ from typing import Any
 from fitwatch import wire
 from fitwatch.access import check_access
 from fitwatch.names import memorable_name
-from fitwatch.resume import check_resume_mode, find_run, next_steps
+from fitwatch.resume import check_resume_mode, find_run, journal_next_steps, next_steps
 from fitwatch.sender import Sender, Warner
 from fitwatch.settings import ClientSettings, Mode
 from fitwatch.spool import Journal
@@ -119,12 +119,17 @@ class Run:
             self._ticks.append(self._sample_system)
         self.warner = Warner()
         self.journal = Journal.for_run(settings.journal_dir, run_id)
-        self._sender = self._start_sender()
+        # A killed process of this run may have left points the server never acknowledged;
+        # the sender replays them first, so steps continue after them too (else the new
+        # points would overwrite them).
+        for scope, step in journal_next_steps(self.journal.pending()).items():
+            self._next_step[scope] = max(self._next_step.get(scope, 0), step)
+        self._start_sender()
         if resumed is not None:
             # The create is a no-op for a run that exists: say it is running again.
             self._sender.add_update({"status": "running"})
 
-    def _start_sender(self) -> Sender:
+    def _start_sender(self) -> None:
         if not self.journal.lock():
             raise ValueError(
                 f"the journal of run {self.id!r} is in use by another process. Received: id={self.id!r}"
@@ -137,10 +142,12 @@ class Run:
             warner=self.warner,
             on_tick=self._tick,
         )
+        # Assigned before the thread starts: its first tick may sample the system and hand the
+        # points to self._sender at once.
+        self._sender = sender
         sender.start()
         _live_runs.add(self)
         _install_hooks()
-        return sender
 
     def __repr__(self) -> str:
         return f"Run(id={self.id!r}, project={self.project!r}, name={self.name!r}, state={self.state.value!r})"
@@ -252,7 +259,9 @@ class Run:
         step = self._next_step.get(SYSTEM_SCOPE, 0)
         self._next_step[SYSTEM_SCOPE] = step + 1
         now = time.time()
-        self._sender.add_points([wire.Point(k, SYSTEM_SCOPE, step, v, now) for k, v in values.items()])
+        self._sender.add_points(
+            [wire.Point(k, SYSTEM_SCOPE, step, v, now) for k, v in values.items()]
+        )
 
     # -- ending -------------------------------------------------------------------
     def mark_failed(self, reason: str) -> None:
@@ -320,7 +329,7 @@ class Run:
             return
         self.state = RunState.running
         self.failure = None if status == "running" else self.failure
-        self._sender = self._start_sender()
+        self._start_sender()
         if status is not None:
             self._sender.add_update({"status": status})
 
@@ -415,13 +424,30 @@ def init(
     unknown = set(settings) - set(ClientSettings.__dataclass_fields__)
     if unknown:
         raise ValueError(f"unknown settings {sorted(unknown)}. Received: {settings!r}")
-    client_settings = ClientSettings.load(url=url, mode=mode, journal_dir=journal_dir, token=token, **settings)
-    resumed = find_run(client_settings, run_id=run_id, resume=resume_mode) if id is not None else None
+    client_settings = ClientSettings.load(
+        url=url, mode=mode, journal_dir=journal_dir, token=token, **settings
+    )
+    resumed = (
+        find_run(client_settings, run_id=run_id, resume=resume_mode) if id is not None else None
+    )
     if resumed is not None and project is not None and resumed["project"] != project:
         raise ValueError(
             f"run {run_id!r} belongs to project {resumed['project']!r}; resume it there (or leave "
             f"project out). Received: project={project!r}"
         )
+    if resumed is None and id is not None:
+        # Not on the server (yet): a journal of this id on this machine (a run that died before
+        # the server had it) is replayed first, so its project is the run's.
+        journaled = Journal.for_run(client_settings.journal_dir, run_id).run_body()
+        if journaled is not None:
+            resumed_project = str(journaled.get("project") or "default")
+            if project is not None and project != resumed_project:
+                raise ValueError(
+                    f"run {run_id!r} belongs to project {resumed_project!r} (its journal in "
+                    f"{client_settings.journal_dir / run_id}); resume it there (or leave project "
+                    f"out). Received: project={project!r}"
+                )
+            project = resumed_project
     project = resumed["project"] if resumed is not None else (project or "default")
     client_settings = check_access(client_settings, project=project)
     return Run(

@@ -184,3 +184,18 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def transaction_scope(connection: Connection) -> Iterator[Connection]:
+    """`session_scope` for a connection the caller holds (the ingest writer's): one
+    transaction on it, committed on success, rolled back on any error, with the same
+    `errors.Storage*` in place of the driver's error."""
+    try:
+        with connection.begin():
+            yield connection
+    except BaseException as error:
+        translated = storage_error(error)
+        if translated is not None:
+            raise translated from error
+        raise

@@ -3,7 +3,8 @@
     FitwatchError
     ├── NotFound             an unknown run or series (or one the caller may not see)
     ├── InvalidInput         input that passed the schema but is still wrong
-    │   └── InvalidFilter    a run filter or sort that does not parse (carries the position)
+    │   ├── InvalidFilter    a run filter or sort that does not parse (carries the position)
+    │   └── NestedTooDeep    a JSON body nested deeper than the JSON parsers read
     ├── PayloadTooLarge      a request body over `Settings.max_body_bytes`, or more points
     │                        than `Settings.max_points_per_request`
     ├── LimitExceeded        a ceiling reached: runs per project, series per run
@@ -41,6 +42,10 @@ class NotFound(FitwatchError):
 
 
 class InvalidInput(FitwatchError):
+    pass
+
+
+class NestedTooDeep(InvalidInput):
     pass
 
 

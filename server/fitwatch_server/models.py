@@ -1,4 +1,5 @@
-"""SQLAlchemy ORM tables: projects, runs, run tags, series (with their summary), points, tokens."""
+"""SQLAlchemy ORM tables: projects (and their chart layouts), runs, run tags, series (with their
+summary), points, tokens."""
 
 from __future__ import annotations
 
@@ -44,6 +45,22 @@ class Project(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     runs: Mapped[list[Run]] = relationship(back_populates="project", passive_deletes=True)
+
+
+class ProjectLayout(Base):
+    """The chart layout of one page kind of a project (issue 11): which charts, in which
+    order, which are hidden. One row per (project, page); `document` is the validated
+    `schemas.LayoutDocument`. Keyed by the project's row, so deleting the project (the
+    foreign key cascades on both backends) takes its layouts with it."""
+
+    __tablename__ = "project_layouts"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    page: Mapped[str] = mapped_column(String(16), primary_key=True)  # run, compare
+    document: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Run(Base):

@@ -117,7 +117,9 @@ class RunUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
-    project: Name | None = Field(default=None, description="move the run to this project (created if new)")
+    project: Name | None = Field(
+        default=None, description="move the run to this project (created if new)"
+    )
     status: RunStatus | None = None
     notes: Notes | None = None
     tags: list[Tag] | None = Field(default=None, max_length=256)
@@ -166,7 +168,9 @@ class RunPublic(BaseModel):
     created_at: datetime
     ended_at: datetime | None
     heartbeat_at: datetime
-    deleted_at: datetime | None = Field(default=None, description="set while the run is in the trash")
+    deleted_at: datetime | None = Field(
+        default=None, description="set while the run is in the trash"
+    )
     series: list[SeriesPublic] | None = None
     # The manifest, and with `series` a catalog entry for every other key it knows.
     metrics: list[MetricPublic] = Field(default_factory=list)
@@ -175,6 +179,21 @@ class RunPublic(BaseModel):
 class RunsPublic(BaseModel):
     runs: list[RunPublic]
     total: int
+
+
+class RunGroupMembers(BaseModel):
+    """One group of `GET /runs?group_by=`: the runs whose group_by fields have these values."""
+
+    label: str
+    values: dict[str, Any] = Field(description="the group_by fields whose values tell the groups apart")
+    run_ids: list[str]
+
+
+class RunsGroupedPublic(RunsPublic):
+    """`GET /runs?group_by=`: every matching run (one page holds them all) and their groups."""
+
+    group_by: list[str]
+    groups: list[RunGroupMembers]
 
 
 class ProjectPublic(BaseModel):
@@ -284,12 +303,22 @@ class GroupSeriesPublic(BaseModel):
     """One key of one group: per step bucket, figures over the runs that have a value there."""
 
     key: str
+    logged_keys: list[str] = Field(
+        description="the runs' own keys in these figures (acc and accuracy with align=metric)"
+    )
     steps: list[int] = Field(description="each bucket's first step")
     count: list[int] = Field(description="runs with a value in the bucket")
     mean: list[WireFloat]
     std: list[WireFloat] = Field(description="population standard deviation (ddof=0)")
     min: list[WireFloat]
     max: list[WireFloat]
+
+
+class GroupAlign(StrEnum):
+    """How /series/groups reads each run's keys: as named, or by the metric Keras computed."""
+
+    key = "key"
+    metric = "metric"
 
 
 class RunGroupPublic(BaseModel):
@@ -307,6 +336,57 @@ class SeriesGroupsPublic(BaseModel):
     step_width: int = Field(description="steps per bucket (a power of two; 1: every step)")
     runs: int = Field(description="runs the filter matched")
     groups: list[RunGroupPublic]
+
+
+# --- chart layouts (docs/dashboard.md) ---
+
+MAX_LAYOUT_CHARTS = 200
+MAX_LAYOUT_BYTES = 16 * 1024
+
+
+class LayoutPage(StrEnum):
+    """The page kinds that keep a chart layout per project."""
+
+    run = "run"
+    compare = "compare"
+
+
+def _unique(values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"each chart may appear once. Received {value!r} twice")
+        seen.add(value)
+    return values
+
+
+ChartIds = Annotated[
+    list[Key],
+    Field(max_length=MAX_LAYOUT_CHARTS, description="chart ids (a chart's metric key)"),
+    AfterValidator(_unique),
+]
+
+
+class LayoutDocument(BaseModel):
+    """What a page keeps of its charts: the order people put them in, and the hidden ones.
+
+    Charts are named by their id (the metric key a chart is titled with, `loss` for
+    loss/val_loss). A chart not in `order` comes after those that are, in the page's own
+    order; ids of charts a page does not have are kept (another run may have them).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    order: ChartIds = Field(default_factory=list)
+    hidden: ChartIds = Field(default_factory=list)
+
+
+class ProjectLayoutPublic(LayoutDocument):
+    model_config = ConfigDict(extra="ignore")
+
+    project: str
+    page: LayoutPage
+    updated_at: datetime | None = Field(description="null: never saved (the page's own order)")
 
 
 # --- tokens and sign-in (docs/security.md) ---

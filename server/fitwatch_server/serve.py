@@ -5,19 +5,30 @@ Several workers share one listening socket that this module binds itself, with
 listener says so, and uvicorn's own `bind_socket` leaves the protocol at 0, which costs
 every keep-alive response ~40 ms of Nagle delay with `--workers N` (uvicorn issue #3149;
 the measurement: docs/scale.md). bench/live_latency.py measures the result.
+
+It also freezes the garbage collector's view of everything made at start-up (`freeze_gc`):
+a server process holds ~150,000 long-lived objects (FastAPI, pydantic, SQLAlchemy, numpy),
+and every full collection walked them all. A full read of a 100k-point series allocates
+400,000 objects and so triggered several: 300 ms of CPU, of which ~200 ms was the
+collector (bench/full_read.py, docs/scale.md).
 """
 
 from __future__ import annotations
 
+import copy
+import gc
 import ipaddress
 import logging
 import os
+import re
 import socket
 from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
+from uvicorn.config import LOGGING_CONFIG
 from uvicorn.supervisors import Multiprocess
 
 from fitwatch_server.app import create_app
@@ -92,9 +103,28 @@ def describe(settings: Settings, host: str, port: int) -> str:
     return f"fitwatch server: http://{shown_host}:{port} (database {database}; {auth})"
 
 
+def freeze_gc() -> None:
+    """Move every object alive now into the collector's permanent generation (see the
+    module docstring): they are the app's code and start-up state, never garbage, and
+    full collections stop walking them. Objects made later are collected as before."""
+    gc.collect()
+    gc.freeze()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, freezing the collector once the app's start-up (migrations, the
+    hub, the writer) is done."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        freeze_gc()
+
+
 def worker_app() -> FastAPI:
     """The app of one worker process; `serve` exported the settings to the environment."""
-    return create_app(Settings())
+    app = create_app(Settings())
+    freeze_gc()
+    return app
 
 
 def _export_settings(settings: Settings) -> None:
@@ -114,11 +144,47 @@ def _export_settings(settings: Settings) -> None:
     os.environ["FITWATCH_MIGRATE_ON_START"] = "false"
 
 
+# `POST /api/v1/runs/{run_id}/points` (or under a root path), with or without a query.
+_POINT_POST = re.compile(r"/runs/[^/?]+/points(\?.*)?")
+
+
+class QuietPointPosts(logging.Filter):
+    """Leave the SDK's successful point posts out of the access log.
+
+    The SDK posts every 0.1 s per run, so a sweep of 50 runs wrote 500 access lines a
+    second, and writing them was ~10% of the event loop's time on small requests
+    (bench/small_requests.py, docs/scale.md). Refused or failed posts, and every other
+    request, are logged as before.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if not isinstance(args, tuple) or len(args) != 5:
+            return True
+        _client, method, path, _version, status = args
+        return not (
+            method == "POST"
+            and isinstance(status, int)
+            and 200 <= status < 300
+            and isinstance(path, str)
+            and _POINT_POST.search(path) is not None
+        )
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging configuration with `QuietPointPosts` on its access log."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["quiet_point_posts"] = {"()": QuietPointPosts}
+    config["handlers"]["access"].setdefault("filters", []).append("quiet_point_posts")
+    return config
+
+
 def _config(app: FastAPI | str, settings: Settings, *, workers: int) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         factory=isinstance(app, str),
         workers=workers,
+        log_config=log_config(),
         log_level="info",
         ws_ping_interval=settings.live_ping_interval_s,
         ws_ping_timeout=settings.live_ping_interval_s,
@@ -144,7 +210,7 @@ def serve(
     sock = bind_socket(host, port)
     (announce or logger.info)(describe(settings, host, port))
     if workers == 1:
-        server = uvicorn.Server(_config(create_app(settings), settings, workers=1))
+        server = _Server(_config(create_app(settings), settings, workers=1))
         server.run(sockets=[sock])
         return 0 if server.started else 1
     if settings.migrate_on_start:

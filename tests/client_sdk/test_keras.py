@@ -365,6 +365,48 @@ def test_learning_rate_is_recorded_per_epoch_beside_keras_own_key(
     assert stored.run(run_id)["config"]["learning_rate_per_epoch"]["2"] == pytest.approx(0.1 / 3)
 
 
+def test_a_schedule_that_changes_every_step_is_recorded_per_batch(
+    live_server: str, journal_dir: Path, stored: Stored
+) -> None:
+    """A learning-rate range test: the rate grows each step, and each stored batch point is
+    the rate Keras trained that step with (read at the batch's start, before the update)."""
+
+    class RateRecorder(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rates: dict[int, float] = {}
+
+        def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
+            step = int(self.model.optimizer.iterations.value)
+            self.rates[step] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    keras.utils.set_random_seed(9)
+    x, y = regression_data()
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    schedule = keras.optimizers.schedules.ExponentialDecay(1e-4, decay_steps=1, decay_rate=1.5)
+    model.compile(keras.optimizers.SGD(schedule), "mse")
+    rates = RateRecorder()
+    callback = FitWatchCallback(project="keras", url=live_server, update_freq="batch")
+    model.fit(x, y, epochs=2, batch_size=40, verbose=0, callbacks=[rates, callback])
+    run_id = callback.run.id
+    ours = stored.points(run_id, LEARNING_RATE_KEY, "batch")
+    assert len(ours) == len(rates.rates) > 2
+    assert ours == {step: pytest.approx(rate, rel=1e-6) for step, rate in rates.rates.items()}
+    assert ours[1] / ours[0] == pytest.approx(1.5, rel=1e-5)
+
+
+def test_a_fixed_rate_is_not_recorded_per_batch(
+    live_server: str, journal_dir: Path, stored: Stored
+) -> None:
+    x, y = regression_data()
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    callback = FitWatchCallback(project="keras", url=live_server, update_freq="batch")
+    model.fit(x, y, epochs=1, batch_size=40, verbose=0, callbacks=[callback])
+    counts = stored.series_counts(callback.run.id)
+    assert (LEARNING_RATE_KEY, "epoch") in counts and (LEARNING_RATE_KEY, "batch") not in counts
+
+
 def test_logs_are_copied_so_later_callbacks_cannot_change_what_was_stored(
     live_server: str, journal_dir: Path, stored: Stored
 ) -> None:

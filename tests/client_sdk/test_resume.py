@@ -134,3 +134,45 @@ def test_a_fit_killed_and_resumed_by_backup_and_restore_logs_one_uninterrupted_s
         interrupted = stored.points("interrupted", key, "batch")
         assert sorted(interrupted) == list(range(20)), key  # one series, no gap, no restart at 0
         assert interrupted == stored.points("uninterrupted", key, "batch"), key
+
+
+CRASH_OFFLINE = textwrap.dedent(
+    """
+    import os, sys, time
+    import fitwatch
+
+    run = fitwatch.init(id=sys.argv[1], project="resume", url="http://127.0.0.1:9",
+                        connect_timeout_s=0.2)
+    for value in (1.0, 2.0, 3.0):
+        run.log({"loss": value})
+        run.log({"loss": value}, scope="batch")
+    time.sleep(1.0)  # ten flush intervals: the points are in the journal
+    os._exit(0)  # killed: no finish, nothing acknowledged
+    """
+)
+
+
+def test_a_resumed_run_continues_after_the_points_its_journal_still_holds(
+    live_server: str, journal_dir: Path, stored: Stored, tmp_path: Path
+) -> None:
+    # Trained while the server was unreachable, then died: its points are only in the
+    # journal. Resuming the id on the same machine replays them and must log after them,
+    # not restart at 0 over them.
+    script = tmp_path / "crash.py"
+    script.write_text(CRASH_OFFLINE)
+    crashed = subprocess.run(
+        [sys.executable, str(script), "journaled"], capture_output=True, text=True, timeout=120
+    )
+    assert crashed.returncode == 0, crashed.stderr[-2000:]
+
+    with pytest.raises(
+        ValueError, match="run 'journaled' belongs to project 'resume' \\(its journal"
+    ):
+        fitwatch.init(id="journaled", project="elsewhere", url=live_server)
+    resumed = fitwatch.init(id="journaled", url=live_server)  # project: the journal's
+    assert resumed.project == "resume"
+    resumed.log({"loss": 10.0})
+    resumed.log({"loss": 10.0}, scope="batch")
+    assert resumed.finish()
+    for scope in ("epoch", "batch"):
+        assert stored.points("journaled", "loss", scope) == {0: 1.0, 1: 2.0, 2: 3.0, 3: 10.0}

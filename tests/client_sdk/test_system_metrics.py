@@ -3,6 +3,7 @@ a GPU; throughput and ETA from a real Keras fit; off with one flag."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -95,3 +96,47 @@ def test_a_fit_records_the_system_scope_with_throughput_and_eta(
     off = FitWatchCallback(project="system", url=live_server, system_metrics=False)
     model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[off])
     assert not [s for s in stored.run(off.run.id)["series"] if s["scope"] == "system"]
+
+
+def test_the_first_sample_is_kept_when_the_sender_thread_ticks_at_once(
+    live_server: str, journal_dir: Path, stored: Stored
+) -> None:
+    import warnings
+
+    import fitwatch
+
+    # A 1 ms flush interval and threads that keep the GIL busy let the sender thread tick (and
+    # take the first sample, due at once) before init() has returned, as in a loaded process
+    # training many runs: the sample must reach the run, not a sender not yet assigned.
+    runs = []
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            sum(range(1000))
+
+    spinners = [threading.Thread(target=spin, daemon=True) for _ in range(4)]
+    for spinner in spinners:
+        spinner.start()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            for i in range(20):
+                run = fitwatch.init(
+                    project="system-first",
+                    name=f"r{i}",
+                    url=live_server,
+                    system_metrics=True,
+                    flush_interval_s=0.001,
+                )
+                time.sleep(0.05)
+                runs.append(run)
+        finally:
+            stop.set()
+        for run in runs:
+            assert run.finish()
+    assert not [w for w in caught if "sender error" in str(w.message)], [
+        str(w.message) for w in caught
+    ]
+    for run in runs:
+        assert 0 in stored.points(run.id, "process/rss_bytes", "system"), run.id

@@ -58,6 +58,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/metrics/catalog"): Rule("read"),  # the SDK's catalog: no run data
     ("GET", "/api/v1/projects"): Rule("read", kind="list"),
     ("DELETE", "/api/v1/projects/{project}"): Rule("admin", run=True),
+    # A project's chart layout: HIDDEN's, so a token bound to another project gets a 404.
+    ("GET", "/api/v1/projects/{project}/layout"): Rule("read", run=True),
+    ("PUT", "/api/v1/projects/{project}/layout"): Rule("write", run=True),
     ("GET", "/api/v1/trash"): Rule("read", kind="list"),
     ("POST", "/api/v1/trash"): Rule("admin", run=True),
     ("POST", "/api/v1/trash/restore"): Rule("admin", run=True),
@@ -88,6 +91,7 @@ BODIES: dict[str, Any] = {
     "PurgeRequest": lambda: {"older_than_days": 90},
     "TokenCreate": lambda: {"name": f"made-{uuid.uuid4().hex[:8]}", "scope": "read"},
     "RemoteMonitorEpoch": lambda: {"epoch": 0, "loss": 0.5},
+    "LayoutDocument": lambda: {"order": ["secret_loss"], "hidden": []},
 }
 
 

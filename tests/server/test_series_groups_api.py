@@ -192,3 +192,63 @@ def test_step_width_is_the_smallest_power_of_two_that_fits():
     assert step_width(1000, 1000) == 1
     assert step_width(1001, 1000) == 2
     assert step_width(100_000, 1000) == 128
+
+
+@pytest.mark.keras
+def test_runs_that_spelled_accuracy_differently_form_one_figure_per_metric(
+    server_process, database_url
+):
+    """Real Keras fits: two compiled `acc`, two `accuracy` (both sparse categorical accuracy,
+    as their manifests say). With align=metric, one figure per metric over all four runs,
+    equal to NumPy over their History.history; the runs' own keys are named beside it."""
+    import httpx
+    import keras
+    from sklearn.datasets import load_digits
+
+    from fitwatch.keras import FitWatchCallback
+
+    server = server_process(database_url).start()
+    x, y = load_digits(return_X_y=True)
+    x, y = (x[:400] / 16).astype(np.float32), y[:400]
+    histories: list[tuple[str, dict[str, list[float]]]] = []
+    for seed, spelling in enumerate(["acc", "acc", "accuracy", "accuracy"]):
+        keras.utils.set_random_seed(seed)
+        model = keras.Sequential(
+            [keras.Input((64,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(10)]
+        )
+        model.compile(
+            "adam",
+            keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=[spelling],
+        )
+        callback = FitWatchCallback(
+            project="spellings", name=f"{spelling}-{seed}", url=server.url, config={"seed": seed}
+        )
+        history = model.fit(
+            x, y, epochs=3, batch_size=100, validation_split=0.25, verbose=0, callbacks=[callback]
+        )
+        histories.append((spelling, history.history))
+    params = {"project": "spellings", "keys": "accuracy,val_accuracy,loss", "scope": "epoch"}
+    by_key = httpx.get(f"{server.url}/api/v1/series/groups", params=params).json()
+    (group,) = by_key["groups"]
+    # As named, `accuracy` holds only the runs that spelled it so.
+    assert {s["key"]: s["count"] for s in group["series"]} == {
+        "accuracy": [2, 2, 2],
+        "val_accuracy": [2, 2, 2],
+        "loss": [4, 4, 4],
+    }
+    aligned = httpx.get(
+        f"{server.url}/api/v1/series/groups", params={**params, "align": "metric"}
+    ).json()
+    (group,) = aligned["groups"]
+    figures = {s["key"]: s for s in group["series"]}
+    assert list(figures) == ["accuracy", "val_accuracy", "loss"]
+    assert figures["accuracy"]["logged_keys"] == ["acc", "accuracy"]
+    assert figures["val_accuracy"]["logged_keys"] == ["val_acc", "val_accuracy"]
+    assert figures["loss"]["logged_keys"] == ["loss"]
+    for key, val in (("accuracy", ""), ("val_accuracy", "val_")):
+        table = np.array([h[val + spelling] for spelling, h in histories])
+        assert figures[key]["count"] == [4, 4, 4]
+        got = [decode(figures[key][f]) for f in ("mean", "std", "min", "max")]
+        want = [table.mean(axis=0), table.std(axis=0), table.min(axis=0), table.max(axis=0)]
+        np.testing.assert_allclose(got, want, rtol=1e-12)

@@ -26,9 +26,23 @@ def test_a_non_loopback_host_with_auth_off_is_refused_unless_insecure():
 def test_fitwatch_server_says_why_it_will_not_listen_on_every_address(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "FITWATCH_AUTH": "off", "HOME": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-m", "fitwatch.cli", "server", "--host", "0.0.0.0", "--port", "1",
-         "--database-url", f"sqlite:///{tmp_path / 'x.db'}"],
-        capture_output=True, text=True, timeout=120, env=env, check=False,
+        [
+            sys.executable,
+            "-m",
+            "fitwatch.cli",
+            "server",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "1",
+            "--database-url",
+            f"sqlite:///{tmp_path / 'x.db'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
     )
     assert result.returncode == 2
     assert "auth is off (FITWATCH_AUTH=off)" in result.stderr and "--insecure" in result.stderr
@@ -42,8 +56,12 @@ def test_worker_processes_read_back_the_same_security_settings(monkeypatch):
     from fitwatch_server.serve import _export_settings
 
     settings = Settings(
-        database_url="sqlite:///x.db", auth=True, admin_token=SecretStr("k" * 40),
-        allowed_hosts=["a.example", "*.b.example"], allowed_origins=["https://c.example"], rate_limit_per_s=7,
+        database_url="sqlite:///x.db",
+        auth=True,
+        admin_token=SecretStr("k" * 40),
+        allowed_hosts=["a.example", "*.b.example"],
+        allowed_origins=["https://c.example"],
+        rate_limit_per_s=7,
     )
     for name in list(os.environ):
         if name.startswith("FITWATCH_"):
@@ -57,5 +75,65 @@ def test_worker_processes_read_back_the_same_security_settings(monkeypatch):
                 os.environ.pop(name)
     assert again.auth is True and again.admin_token is not None
     assert again.admin_token.get_secret_value() == "k" * 40
-    assert again.allowed_hosts == ["a.example", "*.b.example"] and again.allowed_origins == ["https://c.example"]
+    assert again.allowed_hosts == ["a.example", "*.b.example"] and again.allowed_origins == [
+        "https://c.example"
+    ]
     assert again.rate_limit_per_s == 7 and again.migrate_on_start is False
+
+
+def test_the_access_log_leaves_out_successful_point_posts_only(server_process, tmp_path):
+    # Real `fitwatch server`: the SDK's point posts (10 a second per run) are not logged,
+    # a refused post and every other request are.
+    import httpx
+
+    from tests.helpers.wait import wait_until
+
+    log = tmp_path / "access.log"
+    server = server_process(f"sqlite:///{tmp_path / 'log.db'}", log_path=log).start()
+    with httpx.Client(base_url=server.url) as client:
+        client.post("/api/v1/runs", json={"project": "p", "id": "logged"}).raise_for_status()
+        points = {
+            "series": [
+                {"key": "loss", "scope": "batch", "steps": [0], "values": [1.0], "times": [1.0]}
+            ]
+        }
+        client.post("/api/v1/runs/logged/points", json=points).raise_for_status()
+        assert client.post("/api/v1/runs/no-such-run/points", json=points).status_code == 404
+        client.get("/api/v1/runs/logged").raise_for_status()
+
+    def logged() -> str:
+        return log.read_text(errors="replace")
+
+    wait_until(lambda: '"GET /api/v1/runs/logged HTTP/1.1" 200' in logged(), timeout=10)
+    text = logged()
+    assert '"POST /api/v1/runs HTTP/1.1" 201' in text
+    assert '"POST /api/v1/runs/no-such-run/points HTTP/1.1" 404' in text
+    assert "/api/v1/runs/logged/points" not in text
+
+
+def test_the_server_freezes_the_garbage_collector_after_start_up(tmp_path):
+    # serve.py's reason: full collections walked ~150,000 start-up objects (bench/full_read.py).
+    import gc
+    import threading
+
+    import uvicorn
+
+    from fitwatch_server.app import create_app
+    from fitwatch_server.serve import _Server, log_config
+    from tests.helpers.server import free_port
+    from tests.helpers.wait import wait_until
+
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gc.db'}")
+    config = uvicorn.Config(create_app(settings), port=free_port(), log_config=log_config())
+    server = _Server(config)
+    thread = threading.Thread(target=server.run)
+    thread.start()
+    try:
+        # `started` is set inside uvicorn's start-up, just before the freeze that follows it.
+        wait_until(lambda: server.started and gc.get_freeze_count() > 10_000, timeout=30)
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        gc.unfreeze()

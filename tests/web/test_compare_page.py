@@ -32,8 +32,13 @@ def test_two_runs_overlaid_with_their_config_difference(page: Any, live_server: 
     assert colours["loss"] == colours["accuracy"]  # one colour per run across charts
     assert colours["loss"][0] == colours["loss"][1] != colours["loss"][2]
 
-    rows = page.eval_on_selector_all("#config-diff tbody tr", "rows => rows.map(r => Array.from(r.cells).map(c => c.textContent))")
-    assert rows == [["config.optimizer.learning_rate", "0.001", "0.01"]]  # only what differs, named as a filter names it
+    rows = page.eval_on_selector_all(
+        "#config-diff tbody tr",
+        "rows => rows.map(r => Array.from(r.cells).map(c => c.textContent))",
+    )
+    assert rows == [
+        ["config.optimizer.learning_rate", "0.001", "0.01"]
+    ]  # only what differs, named as a filter names it
     assert page.locator("#config-diff td.diff").count() == 2
 
     values = page.eval_on_selector_all(
@@ -44,7 +49,9 @@ def test_two_runs_overlaid_with_their_config_difference(page: Any, live_server: 
     assert best.count() == 1 and "@4" in best.text_content()
     page.locator("#parcoords").scroll_into_view_if_needed()  # drawn when it comes into view
     page.wait_for_selector("#parcoords[data-drawn='1']")
-    labels = page.evaluate("document.querySelector('#parcoords').data[0].dimensions.map((d) => d.label)")
+    labels = page.evaluate(
+        "document.querySelector('#parcoords').data[0].dimensions.map((d) => d.label)"
+    )
     assert labels == ["log10 config.optimizer.learning_rate", "min val_loss"]
     # Every axis title is drawn whole inside the chart (the first one used to be clipped).
     outside = page.evaluate("""() => {
@@ -200,3 +207,47 @@ def test_metrics_line_up_by_what_keras_computed_and_best_follows_the_manifest(
     page.wait_for_selector("#parcoords[data-drawn='1']")
     line = page.evaluate("document.querySelector('#parcoords').data[0].line")
     assert line["reversescale"] is True  # lower is better: the better end gets the bright colour
+
+
+def test_bands_line_up_by_canonical_metric_whatever_the_runs_spelled(
+    page: Any, live_server: str
+) -> None:
+    """Seeds of one setup, two logged `acc` and two `accuracy` (the manifest maps both to the
+    same metric): one band per metric over the four runs, the real keys in its name."""
+    import httpx
+    import numpy as np
+
+    from tests.web.dashboard import create_run, post_series, series
+
+    runs, table = [], []
+    for seed, acc in enumerate(["acc", "acc", "accuracy", "accuracy"]):
+        run = create_run(live_server, name=f"{acc}-{seed}", config={"seed": seed})
+        values = [0.5 + 0.1 * e + 0.02 * seed for e in range(3)]
+        table.append(values)
+        post_series(
+            live_server,
+            run["id"],
+            series(acc, "epoch", [0, 1, 2], values),
+            series("loss", "epoch", [0, 1, 2], [1.0, 0.8, 0.7]),
+        )
+        entry = {
+            "metric": "SparseCategoricalAccuracy",
+            "canonical": "accuracy",
+            "direction": "max",
+            "aggregation": "mean",
+        }
+        httpx.patch(
+            f"{live_server}/api/v1/runs/{run['id']}", json={"metrics": [{"key": acc, **entry}]}
+        ).raise_for_status()
+        runs.append(run["id"])
+    open_ready(page, f"{live_server}/compare.html?runs={','.join(runs)}&group=-config.seed")
+    page.wait_for_function(
+        "() => document.querySelector('.chart[data-key=accuracy]')?.dataset.groups === '1'"
+    )
+    traces = page.evaluate("""() => document.querySelector('.chart[data-key=accuracy]').data.map(
+        (t) => ({name: t.name, meta: t.meta, y: Array.from(t.y), hover: t.hovertemplate || ''}))""")
+    means = [t for t in traces if t["meta"] == "band-mean"]
+    assert [t["name"] for t in means] == ["all runs \u00b7 accuracy (acc, accuracy)"]
+    assert "acc, accuracy" in means[0]["hover"]
+    np.testing.assert_allclose(means[0]["y"], np.array(table).mean(axis=0), rtol=1e-12)
+    assert page.locator(".chart[data-key=acc]").count() == 0

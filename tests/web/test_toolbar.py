@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from tests.web.dashboard import create_run, open_ready, post_series, series, training_run
+from tests.web.dashboard import (
+    create_run,
+    open_ready,
+    post_series,
+    series,
+    trace_data,
+    training_run,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -87,3 +94,156 @@ def test_zoom_on_one_chart_and_the_others_follow(page: Any, live_server: str, wh
     page.wait_for_function(
         "() => document.querySelector('.chart[data-key=loss]')._fullLayout.xaxis.autorange === true"
     )
+
+
+def points(base: str, run_id: str, key: str, scope: str) -> dict[int, float]:
+    import httpx
+
+    body = httpx.get(f"{base}/api/v1/runs/{run_id}/series/{key}", params={"scope": scope}).json()
+    return dict(zip(body["steps"], body["values"], strict=True))
+
+
+@pytest.mark.keras
+def test_loss_against_the_learning_rate_of_a_range_test(page: Any, live_server: str) -> None:
+    """A learning-rate range test: a real fit whose schedule raises the rate every step; the
+    x axis choice `metric: fitwatch/learning_rate` plots each loss point at the rate of its
+    step, on a log x axis, and the choice is in the address."""
+    import keras
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    from fitwatch.keras import LEARNING_RATE_KEY, FitWatchCallback
+
+    keras.utils.set_random_seed(0)
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16).astype(np.float32)
+    model = keras.Sequential(
+        [keras.Input((64,)), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10)]
+    )
+    # 1e-4 growing 8 % a step, to ~20 by the last of the 162 steps: the loss falls, then blows up.
+    schedule = keras.optimizers.schedules.ExponentialDecay(1e-4, decay_steps=1, decay_rate=1.08)
+    model.compile(
+        keras.optimizers.SGD(schedule, momentum=0.9),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    callback = FitWatchCallback(
+        project="web", name="lr-range-test", url=live_server, update_freq="batch"
+    )
+    model.fit(x, y, epochs=3, batch_size=32, validation_split=0.05, verbose=0, callbacks=[callback])
+    run_id = callback.run.id
+    lr = points(live_server, run_id, LEARNING_RATE_KEY, "batch")
+    loss = points(live_server, run_id, "loss", "batch")
+    assert len(lr) == len(loss) > 100
+
+    open_ready(page, f"{live_server}/run.html?run={run_id}&scope=batch&smooth=0")
+    options = page.eval_on_selector_all("#x-axis option", "os => os.map(o => o.value)")
+    assert f"metric:{LEARNING_RATE_KEY}" in options and "metric:loss" in options
+    drawn = int(page.evaluate("Number(document.documentElement.dataset.drawn || 0)"))
+    page.select_option("#x-axis", f"metric:{LEARNING_RATE_KEY}")
+    page.wait_for_function(f"() => Number(document.documentElement.dataset.drawn) > {drawn}")
+    assert "x=metric%3Afitwatch%2Flearning_rate" in page.url
+    raw = trace_data(page, "loss")[0]
+    assert raw["name"] == "loss"
+    # Every loss point at the learning rate of its own step (the SDK's batch series).
+    want = [(lr[s], v) for s, v in sorted(loss.items()) if isinstance(v, float)]
+    got = [(a, b) for a, b in zip(raw["x"], raw["y"], strict=True) if b is not None]
+    assert got == want
+    title = page.evaluate(
+        "document.querySelector('.chart[data-key=loss]')._fullLayout.xaxis.title.text"
+    )
+    assert title.startswith(LEARNING_RATE_KEY)
+    page.check("#log-x")
+    page.wait_for_function(
+        "() => document.querySelector('.chart[data-key=loss]')._fullLayout.xaxis.type === 'log'"
+    )
+    # Each batch's own loss (derived from the running means) against the same batch rates.
+    derived = points(live_server, run_id, "loss", "batch_derived")
+    page.click("#scope [data-scope=batch_derived]")
+    page.wait_for_function(
+        "() => (document.querySelector('.chart[data-key=loss]')?.data || []).length > 0"
+    )
+    page.wait_for_function(
+        "() => document.querySelector('.chart[data-key=loss]')._fullLayout.xaxis.type === 'log'"
+    )
+    assert page.eval_on_selector("#x-axis", "s => s.value") == f"metric:{LEARNING_RATE_KEY}"
+    raw = trace_data(page, "loss")[0]
+    want = [(lr[s], v) for s, v in sorted(derived.items()) if isinstance(v, float)]
+    assert [(a, b) for a, b in zip(raw["x"], raw["y"], strict=True) if b is not None] == want
+    page.check("#outliers")
+    page.wait_for_function(
+        "() => document.querySelector('.chart[data-key=loss]')._fullLayout.yaxis.autorange === false"
+    )
+    page.screenshot(path="docs/screenshots/run-lr-range-test.png")
+    # The address holds the choice: a reload draws the same.
+    open_ready(page, page.url)
+    page.wait_for_function(
+        "() => (document.querySelector('.chart[data-key=loss]')?.data || []).length > 0"
+    )
+    assert trace_data(page, "loss")[0]["x"] == raw["x"]
+    assert axes(page, "loss")["x"] == "log"
+
+
+def test_a_metric_x_axis_on_the_compare_page_joins_each_run_by_step(
+    page: Any, live_server: str
+) -> None:
+    """Each run's loss against its own `knob` at the same step; steps where either is missing
+    are not drawn (run b logged no knob at steps 3 and 4, and no loss at step 7)."""
+    runs = []
+    for name, knob_steps, loss_steps, scale in (
+        ("a", range(10), range(10), 1.0),
+        ("b", [0, 1, 2, 5, 6, 7, 8, 9], [0, 1, 2, 3, 4, 5, 6, 8, 9], 2.0),
+    ):
+        run = create_run(live_server, name=name)
+        post_series(
+            live_server,
+            run["id"],
+            series("knob", "batch", list(knob_steps), [scale * (s + 1) for s in knob_steps]),
+            series("loss", "batch", list(loss_steps), [10.0 - s for s in loss_steps]),
+        )
+        runs.append(run["id"])
+    open_ready(page, f"{live_server}/compare.html?runs={','.join(runs)}&scope=batch&x=metric:knob")
+    page.wait_for_function(
+        "() => (document.querySelector('.chart[data-key=loss]')?.data || []).length > 0"
+    )
+    assert page.eval_on_selector("#x-axis", "s => s.value") == "metric:knob"
+    lines = {t["name"]: t for t in trace_data(page, "loss") if t["visible"] is True and t["x"]}
+    assert lines["a \u00b7 loss"]["x"] == [float(s + 1) for s in range(10)]
+    assert lines["a \u00b7 loss"]["y"] == [10.0 - s for s in range(10)]
+    both = [0, 1, 2, 5, 6, 8, 9]
+    assert lines["b \u00b7 loss"]["x"] == [2.0 * (s + 1) for s in both]
+    assert lines["b \u00b7 loss"]["y"] == [10.0 - s for s in both]
+    # Back to steps: every loss point again.
+    page.select_option("#x-axis", "step")
+    page.wait_for_function(
+        """() => (document.querySelector('.chart[data-key=loss]')?.data || [])
+             .some((t) => t.x.length === 9 && t.x[3] === 3 && t.y[3] === 7)"""
+    )
+    assert "x=" not in page.url
+
+
+def test_live_points_join_the_metric_x_axis_when_their_x_arrives(
+    page: Any, live_server: str
+) -> None:
+    """Live: loss points of steps the x metric has not reached yet wait, and are drawn when the
+    x metric's points for those steps come."""
+    run = create_run(live_server, name="live")
+    post_series(
+        live_server,
+        run["id"],
+        series("knob", "batch", [0, 1, 2], [1.0, 2.0, 3.0]),
+        series("loss", "batch", [0, 1, 2], [9.0, 8.0, 7.0]),
+    )
+    open_ready(page, f"{live_server}/run.html?run={run['id']}&scope=batch&smooth=0&x=metric:knob")
+    page.wait_for_function(
+        "() => (document.querySelector('.chart[data-key=loss]')?.data || []).length > 0"
+    )
+    assert trace_data(page, "loss")[0]["x"] == [1.0, 2.0, 3.0]
+    page.wait_for_function("() => document.getElementById('live-state').textContent !== ''")
+    post_series(live_server, run["id"], series("loss", "batch", [3, 4], [6.0, 5.0]))
+    post_series(live_server, run["id"], series("knob", "batch", [3, 4], [4.0, 5.0]))
+    page.wait_for_function(
+        "() => document.querySelector('.chart[data-key=loss]').data[0].x.length === 5"
+    )
+    raw = trace_data(page, "loss")[0]
+    assert raw["x"] == [1.0, 2.0, 3.0, 4.0, 5.0] and raw["y"] == [9.0, 8.0, 7.0, 6.0, 5.0]

@@ -1,7 +1,7 @@
 // Bands: one chart of a metric for groups of runs, drawn from GET /series/groups. Per group
 // and key: the mean line, a mean ± std band and a fainter min–max band, in the group's colour.
 
-import { parseValue, formatValue, plotlyReady, plotlyText, chartTheme } from "./charts.js";
+import { parseValue, formatValue, plotlyReady, plotlyText, chartTheme, spikes } from "./charts.js";
 import { isValidation } from "./metrics.js";
 
 /** rgba() of a "#rrggbb" colour. */
@@ -15,12 +15,15 @@ export function withAlpha(hex, alpha) {
  * mean. Buckets are drawn at their middle step (`step_width` steps each).
  */
 export function bandTraces({ label, key, color, stats, width }) {
+  // The runs' own keys behind the figure when they are not the metric's name (acc, accuracy).
+  const logged = stats.logged_keys || [];
+  const shown = logged.some((k) => k !== key) ? `${key} (${logged.join(", ")})` : key;
   const x = stats.steps.map((s) => s + (width - 1) / 2);
   const mean = stats.mean.map(parseValue);
   const std = stats.std.map(parseValue);
   const fin = (v) => (Number.isFinite(v) ? v : null);
   const dash = isValidation(key) ? "dot" : "solid";
-  const name = plotlyText(`${label} \u00b7 ${key}`);
+  const name = plotlyText(`${label} \u00b7 ${shown}`);
   const hover = stats.mean.map((m, i) => `${formatValue(m, 6)} \u00b1 ${formatValue(stats.std[i], 3)} `
     + `(n=${stats.count[i]}, min ${formatValue(stats.min[i], 6)}, max ${formatValue(stats.max[i], 6)})`);
   const edge = { width: 0, color };
@@ -34,7 +37,7 @@ export function bandTraces({ label, key, color, stats, width }) {
       fill: "tonexty", fillcolor: withAlpha(color, 0.28), meta: "band-hi" },
     { type: "scatter", mode: "lines", name, x, y: mean.map(fin), legendgroup: name, showlegend: true,
       line: { color, width: 2, dash }, customdata: hover, meta: "band-mean",
-      hovertemplate: `${plotlyText(`${label} \u00b7 ${key}`).replace(/%/g, "%%")}: %{customdata}<extra></extra>` },
+      hovertemplate: `${plotlyText(`${label} \u00b7 ${shown}`).replace(/%/g, "%%")}: %{customdata}<extra></extra>` },
   ];
 }
 
@@ -69,7 +72,7 @@ export class BandChart {
       title: { text: plotlyText(this.title), x: 0, xanchor: "left", font: { size: 14, color: theme.title } },
       legend: { orientation: "h", x: 1, xanchor: "right", y: 1.02, yanchor: "bottom", font: { size: 11 } },
       xaxis: { type: this.logX ? "log" : "linear", title: { text: this.xTitle, font: { size: 11, color: theme.muted } }, gridcolor: theme.grid, zeroline: false,
-        linecolor: theme.line, showline: true },
+        linecolor: theme.line, showline: true, ...spikes(theme) },
       yaxis: { type: this.logY ? "log" : "linear", gridcolor: theme.grid, zeroline: false, linecolor: theme.line, showline: true,
         tickformat: "~g", hoverformat: ".6g" },
     };

@@ -4,7 +4,7 @@
 
 import { createEma, clampWeight } from "./smoothing.js";
 import { decodeValue } from "./wire.js";
-import { robustRange } from "./toolbar.js";
+import { robustRange, isMetricX } from "./toolbar.js";
 
 /** One colour per run, kept across every chart of a page (Tableau 10 + 10 darker). */
 export const PALETTE = [
@@ -25,14 +25,28 @@ export function chartTheme() {
     : { dark, plot: "#ffffff", text: "#2b3340", title: "#1c2430", muted: "#6b7685", grid: "#eef1f5", line: "#c9d1db" };
 }
 
-/** Resolves once Plotly.js (loaded with `defer` after the page module) has executed. */
-export function plotlyReady() {
-  if (window.Plotly) return Promise.resolve(window.Plotly);
-  return new Promise((resolve) => {
-    const check = () => (window.Plotly ? resolve(window.Plotly) : setTimeout(check, 10));
-    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", check, { once: true });
-    else check();
+let basicBundle = null;
+
+/** Execute the partial Plotly.js build (the page's HTML only preloads it). Executing it takes
+ * ~0.3-0.6 s of the main thread, so a page calls this right after sending its first data
+ * request: the server computes the series while Plotly executes, instead of the request
+ * waiting for Plotly (docs/dashboard.md, first paint). Idempotent. */
+export function startPlotly() {
+  if (basicBundle) return basicBundle;
+  if (window.Plotly) return (basicBundle = Promise.resolve(window.Plotly));
+  basicBundle = new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = "/vendor/plotly-basic.min.js";
+    script.onload = () => resolve(window.Plotly);
+    script.onerror = () => { basicBundle = null; reject(new Error("Plotly.js did not load")); };
+    document.head.append(script);
   });
+  return basicBundle;
+}
+
+/** Resolves once Plotly.js has executed (starting it if no one has yet). */
+export function plotlyReady() {
+  return startPlotly();
 }
 
 let fullBundle = null;
@@ -80,6 +94,11 @@ const BASE_LAYOUT = {
   legend: { orientation: "h", x: 1, xanchor: "right", y: 1.02, yanchor: "bottom", font: { size: 11 } },
   uirevision: "keep",
 };
+
+/** The vertical line at the hovered x (the charts of a page hover together: linkHover). */
+export function spikes(theme) {
+  return { showspikes: true, spikemode: "across", spikesnap: "hovered data", spikethickness: 1, spikedash: "dot", spikecolor: theme.muted };
+}
 
 const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
 
@@ -136,6 +155,8 @@ export class MetricChart {
     let lastFinite = null;
     for (let i = 0; i < s.steps.length; i++) {
       const xv = this.xFor(s, s.steps[i], s.times[i], s.epochs[i]);
+      // No x for this step (a metric as the x axis that was not logged there): not drawn.
+      if (xv === null || xv === undefined) continue;
       const v = s.values[i];
       x.push(xv);
       const smoothed = ema.push(v);
@@ -230,6 +251,7 @@ export class MetricChart {
         type: wall ? "date" : this.logX ? "log" : "linear",
         gridcolor: theme.grid, zeroline: false, linecolor: theme.line, showline: true,
         hoverformat: wall ? "%Y-%m-%d %H:%M:%S.%L" : "",
+        ...spikes(theme),
       },
       yaxis: {
         type: this.logY ? "log" : "linear",
@@ -297,6 +319,9 @@ export class MetricChart {
       const e = points.epochs ? points.epochs[i] : undefined;
       s.steps.push(step); s.values.push(v); s.times.push(t); s.epochs.push(e);
       const xv = this.xFor(s, step, t, e);
+      // No x yet (the x metric's point for this step has not arrived): kept in the series, drawn
+      // by the render that the x metric's points bring.
+      if (xv === null || xv === undefined) continue;
       x.push(xv);
       hover.push(formatValue(v));
       const smoothed = s._ema.push(v);
@@ -384,12 +409,28 @@ export class MetricChart {
     }
     if (x0 === undefined) return;
     const toNum = (v) => (this.xMode === "wall" ? new Date(v).getTime() : Number(v));
-    const lo = toNum(x0); const hi = toNum(x1);
+    // A log axis reports its range in log10 units.
+    const fromAxis = (v) => (this.logX && this.xMode !== "wall" ? 10 ** Number(v) : toNum(v));
+    const lo = fromAxis(x0); const hi = fromAxis(x1);
     const ranges = {};
     for (const s of this.series) {
+      if (isMetricX(this.xMode)) {
+        // A metric need not grow with the step: the steps whose x is in view, first to last.
+        let start = null; let end = null;
+        for (let i = 0; i < s.steps.length; i++) {
+          const xv = this.xFor(s, s.steps[i], s.times[i], s.epochs[i]);
+          if (xv === null || xv === undefined || xv < lo || xv > hi) continue;
+          start = start === null ? s.steps[i] : Math.min(start, s.steps[i]);
+          end = end === null ? s.steps[i] : Math.max(end, s.steps[i]);
+        }
+        if (start !== null) ranges[s.id] = { start, end };
+        continue;
+      }
       let start = null; let end = null;
       for (let i = 0; i < s.steps.length; i++) {
-        const xv = toNum(this.xFor(s, s.steps[i], s.times[i], s.epochs[i]));
+        const raw = this.xFor(s, s.steps[i], s.times[i], s.epochs[i]);
+        if (raw === null || raw === undefined) continue;
+        const xv = toNum(raw);
         // One point either side of the window, so the line runs to the edges.
         if (xv < lo) { start = s.steps[i]; continue; }
         if (start === null) start = s.steps[i];
@@ -416,6 +457,64 @@ export function linkZoom(charts) {
       for (const other of charts) if (other !== chart && other.showRange) other.showRange(range);
     };
   }
+}
+
+/** Hover on one chart of a page and the others show the hover (and spike line) at the same x.
+ * `Plotly.Fx.hover` on another chart emits that chart's own `plotly_hover`: the `syncing` flag
+ * keeps it from passing the hover on again (and on, in a loop between the charts). Charts are
+ * MetricChart or BandChart; their containers are taken when the hover happens (a chart redrawn
+ * by Plotly.react keeps its div). */
+export function linkHover(charts) {
+  let syncing = false;
+  const drawn = () => charts.filter((c) => c.drawn && c.container._fullLayout);
+  for (const chart of charts) {
+    const div = chart.container;
+    if (!div || !div.on || div._fitwatchHover === charts) continue;
+    div._fitwatchHover = charts;
+    div.on("plotly_hover", (event) => {
+      if (syncing || !event || !event.points || !event.points.length || div._fitwatchHover !== charts) return;
+      const xval = event.points[0].x;
+      syncing = true;
+      try {
+        for (const other of drawn()) if (other !== chart) hoverAt(other.container, xval);
+      } finally {
+        syncing = false;
+      }
+    });
+    div.on("plotly_unhover", () => {
+      if (syncing || div._fitwatchHover !== charts) return;
+      syncing = true;
+      try {
+        for (const other of drawn()) if (other !== chart) Plotly.Fx.unhover(other.container);
+      } finally {
+        syncing = false;
+      }
+    });
+  }
+}
+
+/** Hover `div` at `xval`: in "x" modes Plotly picks the points itself; in "closest" mode it
+ * wants points, so each visible trace's point nearest to `xval` is named. */
+function hoverAt(div, xval) {
+  const mode = div._fullLayout.hovermode;
+  if (mode && String(mode).startsWith("x")) {
+    Plotly.Fx.hover(div, { xval });
+    return;
+  }
+  const target = xval instanceof Date ? xval.getTime() : typeof xval === "string" ? Date.parse(xval) || Number(xval) : Number(xval);
+  const points = [];
+  (div._fullData || []).forEach((trace, curveNumber) => {
+    if (trace.visible !== true || trace.hoverinfo === "skip" || !trace.x || !trace.x.length) return;
+    let best = -1; let bestDistance = Infinity;
+    for (let i = 0; i < trace.x.length; i++) {
+      if (trace.y[i] === null || trace.y[i] === undefined) continue;
+      const x = trace.x[i];
+      const d = Math.abs((x instanceof Date ? x.getTime() : typeof x === "string" ? Date.parse(x) : x) - target);
+      if (d < bestDistance) { bestDistance = d; best = i; }
+    }
+    if (best >= 0) points.push({ curveNumber, pointNumber: best });
+  });
+  if (points.length) Plotly.Fx.hover(div, points);
 }
 
 /** Text for Plotly (titles, names, axis labels): Plotly renders a few HTML-like tags

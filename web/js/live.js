@@ -8,7 +8,8 @@ export class LiveClient {
   /**
    * @param {{runs?: string[], project?: string, resume?: boolean, onPoints?: Function,
    *          onSeries?: Function, onRun?: Function, onRunDeleted?: Function,
-   *          onResync?: Function, onState?: Function}} options
+   *          onResync?: Function, onState?: Function, layouts?: string[], onLayout?: Function}} options
+   * layouts: projects whose chart layout to follow; onLayout(layout) gets each one saved.
    * onPoints(message) gets one series' new points: {run_id, key, scope, steps, values,
    * times, epochs, replay}.
    */
@@ -16,6 +17,7 @@ export class LiveClient {
     this.options = options;
     this.runs = options.runs || [];
     this.project = options.project || "";
+    this.layouts = options.layouts || [];
     this.cursors = new Map(); // "run\u0000key\u0000scope" -> last step seen
     this.socket = null;
     this.closed = false;
@@ -125,6 +127,7 @@ export class LiveClient {
       }
     }
     const message = { type: "subscribe", runs: this.runs, projects: this.project ? [this.project] : [] };
+    if (this.layouts.length) message.layouts = this.layouts;
     if (Object.keys(resume).length) message.resume = resume;
     this._send(message);
   }
@@ -157,6 +160,9 @@ export class LiveClient {
         break;
       case "run_deleted":
         if (o.onRunDeleted) o.onRunDeleted(message.run_id);
+        break;
+      case "layout":
+        if (o.onLayout) o.onLayout(message.layout);
         break;
       case "resync":
         // Points were dropped: resubscribing with resume cursors replays exactly those.

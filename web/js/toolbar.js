@@ -18,12 +18,42 @@ export const TOOLBAR_SCHEMA = {
 // squashes the rest of the curve).
 export const OUTLIER_PERCENTILES = [1, 99];
 
+// A logged metric as the x axis: `x=metric:<key>` in the URL state. Each chart then plots its
+// values against the key's value at the same step (steps missing in either are not drawn).
+const METRIC_X = "metric:";
+
+/** The key of a `metric:<key>` x mode, or null for step, epoch, time... */
+export function metricXKey(x) {
+  return typeof x === "string" && x.startsWith(METRIC_X) ? x.slice(METRIC_X.length) : null;
+}
+
+export const isMetricX = (x) => metricXKey(x) !== null;
+
+/** The scope whose keys can also be the x axis of a view: the batch-derived values sit at the
+ * steps of the batch running means they come from (the SDK logs `fitwatch/learning_rate` per
+ * batch, not per derived batch). */
+export const X_SCOPE_FALLBACK = { batch_derived: "batch" };
+
+/** The scope to read the x metric `key` from in a view of `scope`: the view's own when it has
+ * the key (`has(scope, key)`), else its fallback, else null. */
+export function xSourceScope(scope, key, has) {
+  if (has(scope, key)) return scope;
+  const other = X_SCOPE_FALLBACK[scope];
+  return other && has(other, key) ? other : null;
+}
+
+/** The x-axis choices [[id, label]] for `keys` (a scope's keys) as the x axis. */
+export function metricXModes(keys) {
+  return [...new Set(keys)].sort().map((key) => [`${METRIC_X}${key}`, `metric: ${key}`]);
+}
+
 export class ChartToolbar {
   /**
    * @param host the element the controls go into
    * @param options.state the page's URL state (mutated here)
    * @param options.scopes [{id, label, note}]; options.available() the scopes that have data
-   * @param options.xModes [[id, label]] for the x axis select
+   * @param options.xModes [[id, label]] for the x axis select, or () => them (the metric
+   *   choices follow the scope's keys)
    * @param options.extra () => elements appended after the common controls
    * @param options.onChange (kind) => void, after `state` changed; kind: scope, smooth, log, logx, outliers, x
    * @param options.note the element that shows the scope's note
@@ -61,7 +91,8 @@ export class ChartToolbar {
       check("outliers", "outliers", "Ignore outliers",
         `y range from the ${OUTLIER_PERCENTILES[0]}st to the ${OUTLIER_PERCENTILES[1]}th percentile of the values drawn`),
       el("label", {}, "X axis", el("select", { id: "x-axis", onchange: (e) => this.set({ x: e.target.value }, "x") },
-        this.xModes.map(([id, label]) => el("option", { value: id, selected: id === state.x }, label)))),
+        (typeof this.xModes === "function" ? this.xModes() : this.xModes)
+          .map(([id, label]) => el("option", { value: id, selected: id === state.x }, label)))),
       ...this.extra());
     const note = this.noteFor ? this.noteFor(scope) : this.scopes.find((s) => s.id === scope)?.note;
     if (this.note) setText(this.note, (note || "") + this.noteSuffix());

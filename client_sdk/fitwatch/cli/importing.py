@@ -67,9 +67,9 @@ def _reading(
 
 
 def _read_csv(args: argparse.Namespace) -> list[ImportedRun]:
-    from fitwatch.importers.csv_logger import read_csv_logger
+    from fitwatch.importers.csv_logger import read_csv_logger_fits
 
-    return [read_csv_logger(args.file, separator=args.separator)]
+    return read_csv_logger_fits(args.file, separator=args.separator)
 
 
 def _read_history(args: argparse.Namespace) -> list[ImportedRun]:

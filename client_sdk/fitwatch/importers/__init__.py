@@ -11,7 +11,7 @@ The CLI is `fitwatch import csv|history|tensorboard` (`fitwatch/cli/importing.py
 
 from __future__ import annotations
 
-from fitwatch.importers.csv_logger import read_csv_logger
+from fitwatch.importers.csv_logger import read_csv_logger, read_csv_logger_fits
 from fitwatch.importers.history import read_history
 from fitwatch.importers.model import ImportedRun, ImportedSeries
 from fitwatch.importers.upload import UploadReport, import_run_id, upload_run
@@ -22,6 +22,7 @@ __all__ = [
     "UploadReport",
     "import_run_id",
     "read_csv_logger",
+    "read_csv_logger_fits",
     "read_history",
     "upload_run",
 ]

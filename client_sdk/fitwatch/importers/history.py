@@ -59,6 +59,8 @@ def read_history(path: str | Path, *, validation_freq: int | None = None) -> Imp
             f"Received a {type(body).__name__}"
         )
     longest = max(len(v) for v in body.values())
+    if longest == 0:
+        raise ValueError(f"{source} holds no epoch: every list is empty")
     steps_all = epochs if epochs is not None and len(epochs) == longest else list(range(longest))
     wall_time = source.stat().st_mtime
     series: list[ImportedSeries] = []

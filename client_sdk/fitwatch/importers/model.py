@@ -47,6 +47,8 @@ class ImportedRun:
     source: Path
     series: list[ImportedSeries]
     config: dict[str, Any] = field(default_factory=dict)
+    # The n-th fit in one file (a CSVLogger file appended to by several fits); 1 for the first.
+    part: int = 1
 
     @property
     def points(self) -> int:

@@ -33,6 +33,8 @@ class UploadReport:
 def import_run_id(run: ImportedRun, *, project: str) -> str:
     """A stable id for `run` in `project`: the same file imported again is the same run."""
     identity = f"{run.kind}\0{project}\0{run.source.resolve()}"
+    if run.part > 1:  # the first fit of a file keeps the id a file of one fit has
+        identity += f"\0{run.part}"
     return f"import-{run.kind}-" + hashlib.sha256(identity.encode()).hexdigest()[:24]
 
 

@@ -12,6 +12,7 @@ the moment it exists (tests/server/test_auth_matrix.py fails on a route it does 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import threading
@@ -142,6 +143,7 @@ def _client(conn: HTTPConnection) -> str:
     return conn.client.host if conn.client else "unknown"
 
 
+@functools.lru_cache(maxsize=1024)
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -215,7 +217,9 @@ async def authorize(
     principal: Annotated[Principal, Depends(get_principal)],
 ) -> Principal:
     """403 unless the caller's scope covers the request; 404 for a run it may not see."""
-    principal.require(needed_scope(conn, security_scopes.scopes), _action(conn))
+    needed = needed_scope(conn, security_scopes.scopes)
+    if not principal.allows(needed):  # the message (route, URL) is built only for a refusal
+        principal.require(needed, _action(conn))
     run_id = conn.path_params.get("run_id")
     if isinstance(run_id, str) and principal.project is not None:
         factory = _authenticator(conn).factory

@@ -6,8 +6,11 @@ import json
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
 
 from fitwatch_server.errors import (
     Conflict,
@@ -17,6 +20,7 @@ from fitwatch_server.errors import (
     InvalidFilter,
     InvalidInput,
     LimitExceeded,
+    NestedTooDeep,
     NotFound,
     PayloadTooLarge,
     RateLimited,
@@ -42,6 +46,25 @@ STATUS_BY_ERROR: list[tuple[type[FitwatchError], int]] = [
 ]
 
 logger = logging.getLogger(__name__)
+
+# A body nested this deep is read by both JSON parsers behind the API: pydantic-core's
+# (points; it stops at 200 levels) and Python's json (FastAPI's bodies; it stops at the
+# interpreter's recursion limit, about 1,000). Deeper bodies fail inside the parser, which
+# only says "recursion limit" (points) or "There was an error parsing the body" (the rest).
+MAX_JSON_DEPTH = 128
+NESTED_TOO_DEEP = (
+    f"the JSON body is nested too deep to read: send at most {MAX_JSON_DEPTH} levels of [ and {{ "
+    "(a run's config may nest FITWATCH_MAX_DOCUMENT_DEPTH levels; store a deeper part as a "
+    "JSON string)"
+)
+
+
+def nested_too_deep(error: ValidationError) -> NestedTooDeep | None:
+    """The domain error for pydantic-core's JSON recursion limit, else None."""
+    for item in error.errors(include_url=False):
+        if item["type"] == "json_invalid" and "recursion limit" in item["msg"]:
+            return NestedTooDeep(NESTED_TOO_DEEP)
+    return None
 
 
 def _status_for(error: FitwatchError) -> int:
@@ -100,6 +123,15 @@ def validation_error_response(error: RequestValidationError) -> JSONResponse:
     return JSONResponse({"detail": details}, status_code=422)
 
 
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    # FastAPI turns Python's RecursionError while reading a JSON body into a bare 400.
+    if isinstance(error.__cause__, RecursionError):
+        return error_response(NestedTooDeep(NESTED_TOO_DEEP))
+    return await http_exception_handler(request, error)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(FitwatchError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)

@@ -17,7 +17,6 @@ start-up script: they get a policy of their own, and still may not be framed.
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -62,6 +61,10 @@ COMMON = [
 ]
 
 
+CSP_NAME = b"content-security-policy"
+POLICIES = {policy: policy.encode() for policy in (CSP, EVAL_CSP, DOCS_CSP)}
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -72,19 +75,25 @@ class SecurityHeadersMiddleware:
             return
         path: str = scope.get("path", "")
         if path.startswith(DOCS_PATHS):
-            policy = DOCS_CSP
+            policy = POLICIES[DOCS_CSP]
         elif path in EVAL_PATHS:
-            policy = EVAL_CSP
+            policy = POLICIES[EVAL_CSP]
         else:
-            policy = CSP
+            policy = POLICIES[CSP]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in COMMON:
-                    if name.decode() not in headers:
-                        headers.append(name.decode(), value.decode())
-                headers["content-security-policy"] = policy
+                # On raw header pairs: this runs for every answer, the SDK's small point
+                # posts too, and starlette's MutableHeaders decodes and scans per lookup.
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", ())
+                    if name.lower() != CSP_NAME
+                ]
+                present = {name.lower() for name, _ in headers}
+                headers.extend(pair for pair in COMMON if pair[0] not in present)
+                headers.append((CSP_NAME, policy))
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -61,6 +61,7 @@ def groups_response(
                 "series": [
                     {
                         "key": k.key,
+                        "logged_keys": k.logged_keys,
                         "steps": k.steps,
                         "count": k.count,
                         "mean": list_to_wire(k.mean),  # type: ignore[arg-type]

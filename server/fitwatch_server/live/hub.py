@@ -161,6 +161,7 @@ class Hub:
         self._subscribers: set[Subscriber] = set()
         self._by_run: dict[str, set[Subscriber]] = {}
         self._by_project: dict[str, set[Subscriber]] = {}
+        self._by_layout: dict[str, set[Subscriber]] = {}
         self._project_of: dict[str, str] = {}
         self._pending: dict[SeriesId, _Pending] = {}
         self._points = Coalescer[SeriesId](settings.live_coalesce_s, self._flush_points)
@@ -214,7 +215,16 @@ class Hub:
         """Called after a run was deleted."""
         self.deliver_run_deleted(run_id, project)
 
+    async def publish_layout(self, layout: schemas.ProjectLayoutPublic) -> None:
+        """Called after a project's chart layout was saved."""
+        self.deliver_layout(layout)
+
     # --- delivery to this process's subscribers (also used by pg_notify) ---
+
+    def deliver_layout(self, layout: schemas.ProjectLayoutPublic) -> None:
+        text = protocol.encode(protocol.LayoutChanged(layout=layout))
+        for subscriber in self._by_layout.get(layout.project, ()):
+            subscriber.offer(text)
 
     def wants_points(self, run_id: str) -> bool:
         return bool(self._by_run.get(run_id))
@@ -346,11 +356,18 @@ class Hub:
         return subscriber
 
     def disconnect(self, subscriber: Subscriber) -> None:
-        self.unsubscribe(subscriber, runs=list(subscriber.runs), projects=list(subscriber.projects))
+        self.unsubscribe(
+            subscriber, runs=list(subscriber.runs), projects=list(subscriber.projects), layouts=list(subscriber.layouts)
+        )
         subscriber.close()
         self._subscribers.discard(subscriber)
 
-    def subscribe(self, subscriber: Subscriber, *, runs: Iterable[str], projects: Iterable[str]) -> None:
+    def subscribe(
+        self, subscriber: Subscriber, *, runs: Iterable[str], projects: Iterable[str], layouts: Iterable[str] = ()
+    ) -> None:
+        for project in layouts:
+            subscriber.layouts.add(project)
+            self._by_layout.setdefault(project, set()).add(subscriber)
         for run_id in runs:
             subscriber.runs.add(run_id)
             self._by_run.setdefault(run_id, set()).add(subscriber)
@@ -358,7 +375,12 @@ class Hub:
             subscriber.projects.add(project)
             self._by_project.setdefault(project, set()).add(subscriber)
 
-    def unsubscribe(self, subscriber: Subscriber, *, runs: Iterable[str], projects: Iterable[str]) -> None:
+    def unsubscribe(
+        self, subscriber: Subscriber, *, runs: Iterable[str], projects: Iterable[str], layouts: Iterable[str] = ()
+    ) -> None:
+        for project in layouts:
+            subscriber.layouts.discard(project)
+            _discard(self._by_layout, project, subscriber)
         for run_id in runs:
             subscriber.runs.discard(run_id)
             _discard(self._by_run, run_id, subscriber)

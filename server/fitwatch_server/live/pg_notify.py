@@ -172,6 +172,13 @@ class PgNotifyHub(Hub):
         self.deliver_run_deleted(run_id, project)
         self._queue_notices([_dumps({"w": self.worker_id, "t": "d", "r": run_id, "p": project})])
 
+    async def publish_layout(self, layout: schemas.ProjectLayoutPublic) -> None:
+        self.deliver_layout(layout)
+        whole = _dumps({"w": self.worker_id, "t": "l", "layout": layout.model_dump(mode="json")})
+        if len(whole) > MAX_PAYLOAD_BYTES:  # the other workers read it from the database
+            whole = _dumps({"w": self.worker_id, "t": "l", "p": layout.project, "g": layout.page.value})
+        self._queue_notices([whole])
+
     def _queue_notices(self, payloads: list[str]) -> None:
         for payload in payloads:
             try:
@@ -288,6 +295,14 @@ class PgNotifyHub(Hub):
                 self.deliver_run(run, previous_project=notice.get("pp"))
         elif kind == "d":
             self.deliver_run_deleted(run_id, notice["p"])
+        elif kind == "l":
+            layout = (
+                schemas.ProjectLayoutPublic.model_validate(notice["layout"])
+                if "layout" in notice
+                else await run_in_threadpool(replay.read_layout, self.factory, project=notice["p"], page=notice["g"])
+            )
+            if layout is not None:
+                self.deliver_layout(layout)
         elif kind == "lost":
             self.resync_all("another worker could not send its updates to PostgreSQL for a while")
         else:

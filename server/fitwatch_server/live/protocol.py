@@ -64,6 +64,8 @@ class Subscribe(BaseModel):
     type: Literal["subscribe"]
     runs: list[schemas.RunId] = Field(default_factory=list, max_length=MAX_RUNS)
     projects: list[schemas.Name] = Field(default_factory=list, max_length=MAX_PROJECTS)
+    # Projects whose chart layouts to follow (`layout` messages only: no run traffic).
+    layouts: list[schemas.Name] = Field(default_factory=list, max_length=MAX_PROJECTS)
     resume: dict[schemas.RunId, list[ResumeCursor]] = Field(default_factory=dict)
 
 
@@ -75,6 +77,8 @@ class Unsubscribe(BaseModel):
     type: Literal["unsubscribe"]
     runs: list[schemas.RunId] = Field(default_factory=list, max_length=MAX_RUNS)
     projects: list[schemas.Name] = Field(default_factory=list, max_length=MAX_PROJECTS)
+    # Projects whose chart layouts to follow (`layout` messages only: no run traffic).
+    layouts: list[schemas.Name] = Field(default_factory=list, max_length=MAX_PROJECTS)
 
 
 class ClientPing(BaseModel):
@@ -169,6 +173,7 @@ class Subscribed(BaseModel):
     runs: list[str]
     projects: list[str]
     unknown_runs: list[str]
+    layouts: list[str] = Field(default_factory=list)
 
 
 class Points(BaseModel):
@@ -214,6 +219,13 @@ class RunDeleted(BaseModel):
     project: str
 
 
+class LayoutChanged(BaseModel):
+    """Example: {"type": "layout", "layout": {"project": "digits", "page": "run", ...}}"""
+
+    type: Literal["layout"] = "layout"
+    layout: schemas.ProjectLayoutPublic
+
+
 class Resync(BaseModel):
     """Example: {"type": "resync", "reason": "queue overflow", "runs": ["a1b2"], "projects": []}"""
 
@@ -245,7 +257,8 @@ class Pong(BaseModel):
 
 
 ServerMessage = (
-    Hello | Subscribed | Points | RunChanged | SeriesChanged | RunDeleted | Resync | Error | Ping | Pong
+    Hello | Subscribed | Points | RunChanged | SeriesChanged | RunDeleted | LayoutChanged | Resync | Error
+    | Ping | Pong
 )
 
 

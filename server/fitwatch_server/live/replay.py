@@ -15,7 +15,7 @@ from fitwatch.scopes import carries_epochs
 from fitwatch_server import models, schemas
 from fitwatch_server.db import session_scope
 from fitwatch_server.errors import NotFound
-from fitwatch_server.store import point_data
+from fitwatch_server.store import layouts, point_data
 from fitwatch_server.store import runs as run_store
 
 # (step, value, wall_time, epoch), sorted by step; NaN as float NaN.
@@ -128,3 +128,15 @@ def read_running_runs(
             run_store.run_public(run, heartbeat_timeout_s=heartbeat_timeout_s)
             for run in session.scalars(query)
         ]
+
+
+def read_layout(
+    factory: sessionmaker[Session], *, project: str, page: str
+) -> schemas.ProjectLayoutPublic | None:
+    """A project's saved chart layout (a notice too large to carry it), or None if the
+    project is gone meanwhile."""
+    with session_scope(factory) as session:
+        try:
+            return layouts.read_layout(session, project=project, page=schemas.LayoutPage(page))
+        except NotFound:
+            return None

@@ -48,6 +48,7 @@ class Subscriber:
     def __init__(self, *, queue_size: int) -> None:
         self.runs: set[str] = set()
         self.projects: set[str] = set()
+        self.layouts: set[str] = set()  # projects whose chart layouts it follows
         self.state = SubscriberState.LIVE
         self.queue_size = queue_size
         self.overflows = 0

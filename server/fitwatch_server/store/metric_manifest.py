@@ -69,6 +69,23 @@ def metrics_public(run: models.Run, series_keys: Iterable[str] = ()) -> list[sch
     return public
 
 
+def aligned_key(entry: schemas.MetricPublic) -> str:
+    """The name under which a key lines up across runs: what Keras computed (canonical name,
+    its output, `val_` for validation), whatever the run spelled (`acc`, `accuracy`). The
+    dashboard names its charts the same way (`alignedKey` in web/js/metrics.js)."""
+    if not entry.canonical:
+        return entry.key
+    return f"{'val_' if entry.validation else ''}{entry.output + '_' if entry.output else ''}{entry.canonical}"
+
+
+def aligned_keys(run: models.Run, series_keys: Iterable[str]) -> dict[str, str]:
+    """Each of the run's `series_keys` -> its aligned name (the key itself when neither the
+    manifest nor the catalog knows it)."""
+    keys = list(series_keys)
+    found = {m.key: aligned_key(m) for m in metrics_public(run, keys)}
+    return {key: found.get(key, key) for key in keys}
+
+
 def catalog_public() -> schemas.CatalogPublic:
     return schemas.CatalogPublic(
         metrics=[

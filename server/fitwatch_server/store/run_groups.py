@@ -16,8 +16,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from fitwatch_server import models
 from fitwatch_server.errors import InvalidInput
+from fitwatch_server.store import metric_manifest, point_data
 
 MAX_FIELDS = 20
 _PLAIN_FIELDS = ("tags", "name", "status", "project")
@@ -174,3 +177,14 @@ def group_runs(runs: list[models.Run], group_by: GroupBy) -> list[RunGroup]:
             group.label += " ′"
         seen.add(group.label)
     return found
+
+
+def keys_by_metric(session: Session, *, runs: list[models.Run]) -> dict[str, dict[str, str]]:
+    """Run id -> {each key the run logged: its aligned name} (`acc` and `accuracy` -> the
+    canonical metric both computed, from the run's manifest, else the catalog), so that
+    `group_stats(run_keys=...)` reads every run's spelling under the one name."""
+    series = point_data.series_by_run(session, run_ids=[run.id for run in runs])
+    return {
+        run.id: metric_manifest.aligned_keys(run, sorted({s.key for s in series[run.id]}))
+        for run in runs
+    }

@@ -75,3 +75,8 @@ def test_not_a_history_is_refused_saying_what_was_expected(tmp_path: Path) -> No
         ValueError, match=r"expected \{key: \[value per epoch\], ...\}. Received a list"
     ):
         read_history(path)
+    # Empty lists (a History of a fit that stopped before its first epoch end) would be a
+    # run without a point: refused.
+    path.write_text('{"loss": [], "val_loss": []}')
+    with pytest.raises(ValueError, match="holds no epoch: every list is empty"):
+        read_history(path)

@@ -183,7 +183,7 @@ def test_malformed_messages_get_errors_and_the_connection_stays_up(
     client.send({"type": "ping"})
     client.next_of("pong")
     assert client.subscribe(runs=["abc"]) == {
-        "type": "subscribed", "runs": ["abc"], "projects": [], "unknown_runs": ["abc"]
+        "type": "subscribed", "runs": ["abc"], "projects": [], "unknown_runs": ["abc"], "layouts": []
     }
     assert api.get(f"{url}/api/v1/projects").status_code == 200
     client.close()

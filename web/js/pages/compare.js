@@ -5,11 +5,16 @@ import { el, append, setText, replaceChildren, pageFrame, callbackSnippet } from
 import * as api from "../api.js";
 import { LiveClient } from "../live.js";
 import { parseState, serializeState } from "../urlstate.js";
-import { MetricChart, linkZoom, colorFor, formatValue, parseValue, plotlyText, chartTheme, fullPlotly } from "../charts.js";
+import { MetricChart, linkZoom, linkHover, colorFor, formatValue, parseValue, plotlyText, chartTheme, fullPlotly, startPlotly } from "../charts.js";
 import { SCOPES as WIRE_SCOPES } from "../wire.js";
 import { BandChart } from "../bands.js";
-import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts } from "../toolbar.js";
-import { groupKeys, isValidation, compiledMetrics, parseTime, flatten, displayValue, alignedKey, directionOf } from "../metrics.js";
+import { ChartLayout } from "../layout.js";
+import { bandChoices, configDiff } from "../grouping.js";
+import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts, metricXKey, metricXModes, xSourceScope, X_SCOPE_FALLBACK } from "../toolbar.js";
+import { groupKeys, isValidation, compiledMetrics, parseTime, displayValue, alignedKey, directionOf } from "../metrics.js";
+
+// Also the runs page's "Group by" (grouping.js); kept importable from here.
+export { bandChoices, configDiff };
 
 export const SCHEMA = {
   project: { type: "string", default: "" },
@@ -30,40 +35,7 @@ const SCOPE_TEXT = {
 };
 const SCOPES = WIRE_SCOPES.map((id) => ({ id, label: id, note: "", ...SCOPE_TEXT[id] }));
 
-// What "average the seeds" means: every config key but these (see docs/api.md).
-const SEED_KEYS = ["seed", "random_seed", "random_state"];
-
-/** The Bands choices for these runs: [[group_by, label]], from their config differences. */
-export function bandChoices(configs) {
-  const choices = [["", "off (one line per run)"]];
-  const diff = configDiff(configs).map((row) => row.path);
-  const seeds = SEED_KEYS.filter((k) => diff.includes(k));
-  if (seeds.length) choices.push([seeds.map((k) => `-config.${k}`).join(","), `mean of the ${seeds.join(", ")}s`]);
-  for (const path of diff) {
-    if (/^(environment|model|fits|compile|learning_rate_per_epoch)\b/.test(path) || path.endsWith(".name")) continue;
-    choices.push([`config.${path}`, `by ${path}`]);
-  }
-  choices.push(["tags", "by tags"]);
-  return choices;
-}
-
 const X_MODES = [["step", "step"], ["relative", "relative time"], ["wall", "wall time"]];
-// Config paths that always differ between runs and say nothing about the training.
-const DIFF_IGNORE = [/^environment\.argv/, /^learning_rate_per_epoch\./, /^fits\[\d+\]\.initial_iterations$/];
-
-/** Config paths whose values differ between runs (a path missing in some run differs too). */
-export function configDiff(configs) {
-  const flats = configs.map((c) => flatten(c || {}));
-  const paths = new Set(flats.flatMap((f) => Object.keys(f)));
-  const rows = [];
-  for (const path of [...paths].sort()) {
-    if (DIFF_IGNORE.some((re) => re.test(path))) continue;
-    const values = flats.map((f) => (path in f ? JSON.stringify(f[path]) : undefined));
-    if (new Set(values).size > 1) rows.push({ path, values: flats.map((f) => f[path]), present: flats.map((f) => path in f) });
-  }
-  return rows;
-}
-
 export function mount(root) {
   const page = new ComparePage(root);
   window.fitwatchReady = page.start();
@@ -79,6 +51,7 @@ class ComparePage {
     this.charts = [];
     this.byId = new Map();
     this.pending = null;
+    this.loadedXKey = null; // the metric drawn as the x axis, if any
   }
 
   async start() {
@@ -121,7 +94,10 @@ class ComparePage {
     this.t0 = new Map(this.runs.map((r) => [r.id, (parseTime(r.created_at) ?? 0) / 1000]));
     this.renderShell();
     this.live = new LiveClient({ runs: this.runs.map((r) => r.id),
-      onPoints: (m) => this.onPoints(m), onRun: (run) => this.onRun(run) });
+      onPoints: (m) => this.onPoints(m), onRun: (run) => this.onRun(run),
+      // The project's chart layout for compare pages, as other pages save it.
+      layouts: this.state.project ? [this.state.project] : [], onLayout: (layout) => this.layout.apply(layout),
+      onResync: () => this.layout.load().then(() => this.layout.arrange()) });
     for (const r of this.runs) for (const s of r.series || []) this.live.seen(r.id, s.key, s.scope, s.last_step);
     await this.loadCharts();
     this.renderTables();
@@ -138,6 +114,10 @@ class ComparePage {
     this.toolbar = el("div", { class: "toolbar", id: "controls" });
     this.note = el("p", { class: "note", id: "scope-note" });
     this.chartsHost = el("div", { class: "charts", id: "charts" });
+    this.hiddenHost = el("div", { class: "hidden-charts", id: "hidden-charts", hidden: true });
+    // The project's saved chart order and hidden charts, read while the series load.
+    this.layout = new ChartLayout({ project: this.state.project, page: "compare", host: this.chartsHost, hiddenHost: this.hiddenHost });
+    this.layoutReady = this.layout.load();
     this.tables = el("div", { id: "tables" });
     replaceChildren(this.main,
       el("div", { class: "page-head" },
@@ -145,7 +125,7 @@ class ComparePage {
           el("div", { class: "subtle" }, `project ${this.state.project}`,
             this.missing.length ? ` \u00b7 not found: ${this.missing.join(", ")}` : "")),
         el("a", { class: "btn", href: `./?project=${encodeURIComponent(this.state.project)}&sel=${this.state.runs.join(",")}` }, "Change selection")),
-      legend, this.toolbar, this.note, this.chartsHost, this.tables);
+      legend, this.toolbar, this.note, this.hiddenHost, this.chartsHost, this.tables);
     this.renderToolbar();
   }
 
@@ -161,7 +141,7 @@ class ComparePage {
   renderToolbar() {
     if (!this.toolbarControl) {
       this.toolbarControl = new ChartToolbar(this.toolbar, {
-        state: this.state, scopes: SCOPES, xModes: X_MODES, note: this.note,
+        state: this.state, scopes: SCOPES, xModes: () => [...X_MODES, ...metricXModes(this.scopeKeys())], note: this.note,
         available: () => new Set(this.runs.flatMap((r) => (r.series || []).map((s) => s.scope))),
         extra: () => [this.bandsControl()],
         noteSuffix: () => (this.state.group ? " Bands: mean \u00b1 std (darker) and min\u2013max (lighter) across each group's runs, per step bucket." : ""),
@@ -175,7 +155,11 @@ class ComparePage {
 
   onToolbar(kind) {
     this.pushState();
-    if (kind === "scope") { this.loadCharts(); return; }
+    // A metric as the x axis (or leaving one): its points are read with the charts'.
+    if (kind === "scope" || (kind === "x" && (metricXKey(this.xMode()) !== null || this.loadedXKey !== null))) {
+      this.loadCharts();
+      return;
+    }
     if (kind === "smooth") {
       clearTimeout(this.smoothTimer);
       this.smoothTimer = setTimeout(() => applyToCharts(this.charts, kind, this.state), 30);
@@ -192,13 +176,39 @@ class ComparePage {
     choices.map(([value, label]) => el("option", { value, selected: value === this.state.group }, label))));
   }
 
+  /** The keys the runs logged in the scope (and its fallback, toolbar.js), each a choice of x axis. */
+  scopeKeys() {
+    const scopes = [this.state.scope, X_SCOPE_FALLBACK[this.state.scope]];
+    return this.runs.flatMap((r) => (r.series || []).filter((s) => scopes.includes(s.scope)).map((s) => s.key));
+  }
+
+  /** The scope the x metric `key` is read from, or null when no run has it for this view. */
+  xScope(key) {
+    const has = (scope, k) => this.runs.some((r) => (r.series || []).some((s) => s.scope === scope && s.key === k));
+    return xSourceScope(this.state.scope, key, has);
+  }
+
+  /** The x mode drawn: the state's, or step when no run logged its metric in this scope. */
+  xMode() {
+    const key = metricXKey(this.state.x);
+    return key === null || this.xScope(key) !== null ? this.state.x : "step";
+  }
+
   xTitle() {
-    return { step: this.state.scope === "epoch" ? "epoch" : "step", relative: "seconds since each run started", wall: "wall time" }[this.state.x];
+    const key = metricXKey(this.xMode());
+    if (key !== null) return `${key} (each run's, at the same step)`;
+    return { step: this.state.scope === "epoch" ? "epoch" : "step", relative: "seconds since each run started", wall: "wall time" }[this.xMode()];
   }
 
   xFor(s, step, time) {
-    if (this.state.x === "wall") return new Date(time * 1000);
-    if (this.state.x === "relative") return time - this.t0.get(s.runId);
+    const mode = this.xMode();
+    if (metricXKey(mode) !== null) {
+      // The run's own value of the x metric at the same step (join by step).
+      const x = this.xValues && this.xValues.get(s.runId) ? this.xValues.get(s.runId).get(step) : undefined;
+      return Number.isFinite(x) ? x : null;
+    }
+    if (mode === "wall") return new Date(time * 1000);
+    if (mode === "relative") return time - this.t0.get(s.runId);
     return step;
   }
 
@@ -234,22 +244,34 @@ class ComparePage {
       return { group: g, div };
     });
     if (this.state.group) {
-      await this.loadBands(cards, realKeys, keys, started);
+      await this.loadBands(cards, started);
       return;
     }
+    const xKey = metricXKey(this.xMode());
     let data;
+    let xData = [];
     try {
       // One request for every run and key: the server uses the same step buckets for every run.
-      data = (await api.readMany({ runs: this.runs.map((r) => r.id), keys, scope, max_points: this.maxPoints() })).series;
+      const read = api.readMany({ runs: this.runs.map((r) => r.id), keys, scope, max_points: this.maxPoints() });
+      // The x metric at every step of each run (never downsampled), for the join by step.
+      const xRead = xKey === null ? null : api.readMany({ runs: this.runs.map((r) => r.id), keys: [xKey], scope: this.xScope(xKey) });
+      startPlotly(); // executes while the server reads the series
+      data = (await read).series;
+      if (xRead) xData = (await xRead).series;
+      await this.layoutReady;
     } catch {
       this.chartsLoaded = false;
       return;
     }
     if (scope !== this.state.scope) return;
     this.chartsLoaded = true;
+    this.loadedXKey = xKey;
+    this.loadedXScope = xKey === null ? null : this.xScope(xKey);
+    this.xValues = xKey === null ? null : new Map(xData.map((d) => [d.run_id, new Map(d.steps.map((step, i) => [step, parseValue(d.values[i])]))]));
+    this.attachLayout(cards);
     const names = new Map(this.runs.map((r) => [r.id, r.name]));
     for (const { group, div } of cards) {
-      const chart = new MetricChart(div, { title: group.base, xFor: (s, step, t) => this.xFor(s, step, t), xMode: this.state.x,
+      const chart = new MetricChart(div, { title: group.base, xFor: (s, step, t) => this.xFor(s, step, t), xMode: this.xMode(),
         xTitle: this.xTitle(), logY: this.state.log, logX: this.state.logx, outliers: this.state.outliers,
         smoothing: this.state.smooth, showLegend: false, hovermode: "closest",
         onZoom: (ranges) => this.zoom(chart, ranges) });
@@ -268,19 +290,28 @@ class ComparePage {
     }
     await Promise.all(this.charts.map((c) => c.render()));
     linkZoom(this.charts);
+    linkHover(this.charts);
     const pending = this.pending;
     this.pending = null;
     for (const m of pending) this.onPoints(m);
     this.markReady(started);
   }
 
-  /** Bands mode: one /series/groups request for every chart; groups coloured in order. */
-  async loadBands(cards, realKeys, keys, started) {
+  attachLayout(cards) {
+    this.layout.attach(cards.map(({ group, div }) => ({ id: group.base, card: div.parentElement })));
+  }
+
+  /** Bands mode: one /series/groups request for every chart; groups coloured in order. The
+   * server reads each run's keys by the metric Keras computed (align=metric), so a group whose
+   * runs logged `acc` or `accuracy` draws one band; the legend names the keys behind it. */
+  async loadBands(cards, started) {
     const scope = this.state.scope;
     const filter = `id in (${this.runs.map((r) => JSON.stringify(r.id)).join(", ")})`;
+    const keys = cards.flatMap((c) => c.group.keys);
     let body;
     try {
-      body = await api.readGroups({ filter, group_by: this.state.group, keys, scope, max_points: this.maxPoints() });
+      body = await api.readGroups({ filter, group_by: this.state.group, keys, scope, max_points: this.maxPoints(), align: "metric" });
+      await this.layoutReady;
     } catch (error) {
       this.pending = null;
       this.chartsLoaded = false;
@@ -290,15 +321,16 @@ class ComparePage {
     }
     if (scope !== this.state.scope) return;
     this.chartsLoaded = true;
+    this.attachLayout(cards);
     const groups = body.groups.map((g, i) => ({ ...g, color: colorFor(i) }));
     this.bandGroups = groups;
     for (const { group, div } of cards) {
       const chart = new BandChart(div, { title: group.base, xTitle: scope === "epoch" ? "epoch" : "step", logY: this.state.log, logX: this.state.logx });
-      // The groups endpoint takes the runs' real keys: every spelling that lines up here.
-      chart.keys = [...new Set(group.keys.flatMap((a) => [...realKeys.get(a).values()].flat()))];
+      chart.keys = group.keys;
       this.charts.push(chart);
     }
     await Promise.all(this.charts.map((c) => c.render(groups, c.keys, body.step_width)));
+    linkHover(this.charts);
     this.pending = null;
     this.markReady(started);
   }
@@ -313,7 +345,7 @@ class ComparePage {
       const filter = `id in (${this.runs.map((r) => JSON.stringify(r.id)).join(", ")})`;
       let body;
       try {
-        body = await api.readGroups({ filter, group_by: this.state.group, keys, scope: this.state.scope, max_points: this.maxPoints() });
+        body = await api.readGroups({ filter, group_by: this.state.group, keys, scope: this.state.scope, max_points: this.maxPoints(), align: "metric" });
       } catch { return; }
       const groups = body.groups.map((g, i) => ({ ...g, color: colorFor(i) }));
       for (const c of this.charts) if (c instanceof BandChart) await c.render(groups, c.keys, body.step_width);
@@ -360,6 +392,13 @@ class ComparePage {
   onPoints(m) {
     if (this.pending) { this.pending.push(m); return; }
     if (this.state.group) { if (m.scope === this.state.scope) this.refreshBands(); return; }
+    if (this.xValues && m.key === this.loadedXKey && m.scope === this.loadedXScope) {
+      // New x values: points already stored at those steps can be drawn now.
+      if (!this.xValues.has(m.run_id)) this.xValues.set(m.run_id, new Map());
+      m.steps.forEach((step, i) => this.xValues.get(m.run_id).set(step, parseValue(m.values[i])));
+      clearTimeout(this.xRenderTimer);
+      this.xRenderTimer = setTimeout(() => Promise.all(this.charts.map((c) => c.render())), 200);
+    }
     const id = `${m.run_id}\u0000${m.key}\u0000${m.scope}`;
     const chart = this.byId.get(id);
     if (!chart) return;

@@ -5,10 +5,11 @@ import { el, append, setText, replaceChildren, pageFrame, callbackSnippet } from
 import * as api from "../api.js";
 import { LiveClient } from "../live.js";
 import { RunEditor } from "../run_editor.js";
+import { ChartLayout } from "../layout.js";
 import { parseState, serializeState } from "../urlstate.js";
-import { MetricChart, linkZoom, PALETTE, formatValue, compactPoints } from "../charts.js";
+import { MetricChart, linkZoom, linkHover, PALETTE, formatValue, compactPoints, parseValue, startPlotly } from "../charts.js";
 import { SCOPES as WIRE_SCOPES, carriesEpochs } from "../wire.js";
-import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts } from "../toolbar.js";
+import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts, metricXKey, metricXModes, xSourceScope, X_SCOPE_FALLBACK } from "../toolbar.js";
 import {
   groupKeys, isValidation, compiledMetrics, epochsDone, parseTime, formatDate, formatDuration,
   runDurationMs, flatten, displayValue, directionOf,
@@ -107,6 +108,7 @@ class RunPage {
     this.byId = new Map(); // series id -> chart
     this.pending = null; // live messages that arrive while a scope loads
     this.live = null;
+    this.loadedXKey = null; // the metric drawn as the x axis, if any
   }
 
   async start() {
@@ -157,7 +159,10 @@ class RunPage {
       onPoints: (message) => this.onPoints(message),
       onRun: (run) => this.onRun(run),
       onSeries: (_id, series) => this.onSeries(series),
-      onResync: () => {},
+      // The project's chart layout, as other pages save it; after a reconnect, read it again.
+      layouts: [this.run.project],
+      onLayout: (layout) => this.layout.apply(layout),
+      onResync: () => this.layout.load().then(() => this.layout.arrange()),
     });
     // Resume cursors: the history the REST summary covers is not replayed, only what follows.
     for (const s of this.run.series || []) this.live.seen(this.run.id, s.key, s.scope, s.last_step);
@@ -181,9 +186,38 @@ class RunPage {
     return Number.isInteger(steps) && steps > 0 ? steps : null;
   }
 
+  /** The keys of the view's scope (and of its fallback, toolbar.js), each a choice of x axis. */
+  scopeKeys() {
+    const scope = this.currentScope();
+    const scopes = [scope, X_SCOPE_FALLBACK[scope]];
+    return (this.run.series || []).filter((s) => scopes.includes(s.scope)).map((s) => s.key);
+  }
+
+  /** The scope the x metric `key` is read from, or null when the view cannot use it. */
+  xScope(key) {
+    const has = (scope, k) => (this.run.series || []).some((s) => s.scope === scope && s.key === k);
+    return xSourceScope(this.currentScope(), key, has);
+  }
+
+  /** The x mode drawn: the state's, or step when its metric is not logged in this scope. */
+  xMode() {
+    const key = metricXKey(this.state.x);
+    return key === null || this.xScope(key) !== null ? this.state.x : "step";
+  }
+
   /** x of a point for the current x mode; epoch-scope points in a batch chart sit at the epoch's last step. */
   xFor(series, step, time, epoch) {
-    const mode = this.state.x;
+    const mode = this.xMode();
+    if (metricXKey(mode) !== null) {
+      // The x metric's value at the step the point sits at on a step axis (join by step).
+      const at = this.xForMode("step", series, step, time, epoch);
+      const x = this.xValues ? this.xValues.get(at) : undefined;
+      return Number.isFinite(x) ? x : null;
+    }
+    return this.xForMode(mode, series, step, time, epoch);
+  }
+
+  xForMode(mode, series, step, time, epoch) {
     const spe = this.stepsPerEpoch();
     const fromEpochScope = series.scope === "epoch";
     const batchView = carriesEpochs(this.viewScope);
@@ -207,8 +241,10 @@ class RunPage {
   }
 
   xTitle() {
+    const key = metricXKey(this.xMode());
+    if (key !== null) return `${key} (at the same step)`;
     return { step: this.viewScope === "epoch" ? "epoch index (step)" : this.viewScope === "eval" ? "evaluation #" : "step (global batch index)",
-      epoch: "epochs completed", relative: "seconds since the run started", wall: "wall time" }[this.state.x];
+      epoch: "epochs completed", relative: "seconds since the run started", wall: "wall time" }[this.xMode()];
   }
 
   renderShell() {
@@ -246,8 +282,12 @@ class RunPage {
     this.toolbar = el("div", { class: "toolbar", id: "controls" });
     this.scopeNote = el("p", { class: "note", id: "scope-note" });
     this.chartsHost = el("div", { class: "charts", id: "charts" });
+    this.hiddenHost = el("div", { class: "hidden-charts", id: "hidden-charts", hidden: true });
+    // The project's saved chart order and hidden charts, read while the series load.
+    this.layout = new ChartLayout({ project: r.project, page: "run", host: this.chartsHost, hiddenHost: this.hiddenHost });
+    this.layoutReady = this.layout.load();
     this.panels = el("div", { class: "grid-2", id: "panels" });
-    replaceChildren(this.main, this.editor.trashHost, head, this.toolbar, this.scopeNote, this.chartsHost, this.panels);
+    replaceChildren(this.main, this.editor.trashHost, head, this.toolbar, this.scopeNote, this.hiddenHost, this.chartsHost, this.panels);
     this.renderToolbar();
     this.renderPanels();
     this.renderProgress();
@@ -279,7 +319,8 @@ class RunPage {
   renderToolbar() {
     if (!this.toolbarControl) {
       this.toolbarControl = new ChartToolbar(this.toolbar, {
-        state: this.state, scopes: SCOPES, xModes: X_MODES.map((m) => [m.id, m.label]), note: this.scopeNote,
+        state: this.state, scopes: SCOPES, note: this.scopeNote,
+        xModes: () => [...X_MODES.map((m) => [m.id, m.label]), ...metricXModes(this.scopeKeys())],
         available: () => this.scopes(), currentScope: () => this.currentScope(),
         extra: () => [el("span", { class: "grow" }), el("span", { class: "subtle", id: "live-state" })],
         onChange: (kind) => this.setOption({}, kind),
@@ -295,7 +336,8 @@ class RunPage {
   async setOption(changes, kind) {
     Object.assign(this.state, changes);
     this.pushState();
-    if (kind === "scope") {
+    if (kind === "scope" || (kind === "x" && (metricXKey(this.xMode()) !== null || this.loadedXKey !== null))) {
+      // A metric as the x axis (or leaving one): its points are read with the view's.
       await this.loadScope();
     } else if (kind === "smooth") {
       clearTimeout(this.smoothTimer);
@@ -350,11 +392,19 @@ class RunPage {
     });
     const maxPoints = this.maxPoints();
     const scopeOf = (key) => (valExtras.some((s) => s.key === key) ? "epoch" : scope);
+    const xKey = metricXKey(this.xMode());
     let data;
+    let xData = null;
     try {
       const requests = [api.readMany({ runs: this.run.id, keys: series.map((s) => s.key), scope, max_points: maxPoints })];
       if (valExtras.length) requests.push(api.readMany({ runs: this.run.id, keys: valExtras.map((s) => s.key), scope: "epoch" }));
+      // The x metric at every step (never downsampled): a downsampled y point keeps its step,
+      // and the join needs the x metric's value there.
+      const xRead = xKey === null ? null : api.readSeries(this.run.id, xKey, { scope: this.xScope(xKey) });
+      startPlotly(); // executes while the server reads the series
       data = (await Promise.all(requests)).flatMap((d) => d.series);
+      xData = xRead && (await xRead);
+      await this.layoutReady;
     } catch {
       this.scopeLoaded = false;
       if (!this.live.socket && this.live.state === "connecting") this.live.start();
@@ -362,6 +412,10 @@ class RunPage {
     }
     if (this.viewScope !== scope) return; // the user switched scope meanwhile
     this.scopeLoaded = true;
+    this.loadedXKey = xKey;
+    this.loadedXScope = xKey === null ? null : this.xScope(xKey);
+    this.xValues = xData ? new Map(xData.steps.map((step, i) => [step, parseValue(xData.values[i])])) : null;
+    this.layout.attach(cards.map(({ group, div }) => ({ id: group.base, card: div.parentElement })));
     this.t0 = (parseTime(this.run.created_at) ?? Date.now()) / 1000;
     this.epochEnd = new Map();
     this.batchTimeline = [];
@@ -379,7 +433,7 @@ class RunPage {
     }
     for (const { group, div } of cards) {
       const chart = new MetricChart(div, {
-        title: group.base, xFor: (s, step, t, e) => this.xFor(s, step, t, e), xMode: this.state.x, xTitle: this.xTitle(),
+        title: group.base, xFor: (s, step, t, e) => this.xFor(s, step, t, e), xMode: this.xMode(), xTitle: this.xTitle(),
         logY: this.state.log, logX: this.state.logx, outliers: this.state.outliers, smoothing: this.state.smooth,
         onZoom: (ranges) => this.zoom(chart, ranges),
       });
@@ -397,6 +451,7 @@ class RunPage {
     }
     await Promise.all(this.charts.map((c) => c.render()));
     linkZoom(this.charts);
+    linkHover(this.charts);
     // Points that arrived while loading: extend() skips the steps the REST read already had.
     const pending = this.pending;
     this.pending = null;
@@ -444,6 +499,12 @@ class RunPage {
 
   onPoints(message) {
     if (this.pending) { this.pending.push(message); return; }
+    if (this.xValues && message.key === this.loadedXKey && message.scope === this.loadedXScope) {
+      // New x values: points already stored at those steps can be drawn now.
+      message.steps.forEach((step, i) => this.xValues.set(step, parseValue(message.values[i])));
+      clearTimeout(this.xRenderTimer);
+      this.xRenderTimer = setTimeout(() => this.whenDrawn(Promise.all(this.charts.map((c) => c.render()))), 200);
+    }
     const id = `${message.key}\u0000${message.scope}`;
     const chart = this.byId.get(id);
     if (!chart) {

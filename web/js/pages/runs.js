@@ -8,6 +8,7 @@ import { LiveClient } from "../live.js";
 import { parseState, serializeState } from "../urlstate.js";
 import { formatValue } from "../charts.js";
 import { parseTime, formatDuration, formatDate, runDurationMs } from "../metrics.js";
+import { bandChoices, columnStats } from "../grouping.js";
 import {
   AGGREGATES, availableColumns, column, configId, defaultColumns, filterClause, loadChoice, metricId,
   saveChoice, serverSort,
@@ -26,6 +27,8 @@ export const SCHEMA = {
   page: { type: "number", default: 0 },
   size: { type: "number", default: 100 },
   view: { type: "string", default: "" },
+  // GET /runs `group_by` (the compare page's Bands choices): one row per group when set.
+  group: { type: "string", default: "" },
 };
 
 const STATUSES = ["running", "finished", "failed", "crashed"];
@@ -86,6 +89,8 @@ class RunsPage {
     this.filterDrafts = {};
     this.chooserOpen = false;
     this.columnIds = null;
+    this.groups = null; // the server's groups of the runs when grouped (GET /runs?group_by=)
+    this.expanded = new Set(); // labels of the groups whose runs are shown
   }
 
   get allProjects() { return this.state.project === ALL_PROJECTS; }
@@ -212,6 +217,9 @@ class RunsPage {
         el("label", {}, "Status", statusSelect),
         el("label", {}, "Tag", el("input", { type: "search", id: "tag", value: s.tag, placeholder: "tag", size: 10, oninput: debounced("tag") })),
         el("label", {}, "Name", el("input", { type: "search", id: "name", value: s.name, placeholder: "contains\u2026", size: 14, oninput: debounced("name") })),
+        this.trash ? null : el("label", {}, "Group by", this.groupSelect = el("select", { id: "group-by",
+          title: "one row per group: n, and each numeric column as mean \u00b1 std (min\u2013max in the tooltip)",
+          onchange: (e) => { this.expanded.clear(); this.setFilter({ group: e.target.value }); } })),
         el("label", { class: "grow" }, this.filterInput)),
       this.filterError,
       this.chooserHost,
@@ -221,7 +229,18 @@ class RunsPage {
       this.pagerHost);
     this.renderChooser();
     this.renderBulk();
+    this.renderGroupChoices();
   }
+
+  /** The Group by choices: the compare page's Bands choices for the runs at hand. */
+  renderGroupChoices() {
+    if (!this.groupSelect) return;
+    const choices = bandChoices(this.runs.map((r) => r.config)).map(([v, label]) => [v, v ? label : "off (one row per run)"]);
+    if (this.state.group && !choices.some(([v]) => v === this.state.group)) choices.push([this.state.group, this.state.group]);
+    replaceChildren(this.groupSelect, choices.map(([value, label]) => el("option", { value, selected: value === this.state.group }, label)));
+  }
+
+  get grouped() { return Boolean(this.state.group) && !this.trash; }
 
   setFilter(changes) {
     const pageReset = !("page" in changes);
@@ -239,10 +258,13 @@ class RunsPage {
 
   fetchRuns() {
     const s = this.state;
+    // Grouped, every matching run comes in one answer (at most 1000; the server refuses
+    // more), so each group's figures are over all of its runs.
     const params = {
       project: this.allProjects ? undefined : s.project,
       filter: buildFilter(s, this.columnFilters),
-      include: "series", limit: s.size, offset: s.page * s.size, sort: serverSort(s.sort),
+      include: "series", limit: this.grouped ? 1000 : s.size, offset: this.grouped ? 0 : s.page * s.size,
+      sort: serverSort(s.sort), group_by: this.grouped ? s.group : undefined,
     };
     return this.trash ? api.listTrash(params) : api.listRuns(params);
   }
@@ -256,6 +278,10 @@ class RunsPage {
       data = await (pending || this.fetchRuns());
     } catch (error) {
       if (seq !== this.loadSeq) return;
+      if (error.status === 400 && this.grouped && error.position === null) {
+        replaceChildren(this.filterError, el("div", { id: "group-error" }, `Group by: ${error.detail}`));
+        return;
+      }
       if (error.status === 400) {
         this.filterInput.classList.add("invalid");
         const shown = filterErrorLines(error.detail, error.position, this.state, this.columnFilters);
@@ -270,6 +296,8 @@ class RunsPage {
     replaceChildren(this.filterError);
     this.runs = data.runs;
     this.total = data.total;
+    this.groups = this.grouped ? data.groups || [] : null;
+    this.renderGroupChoices();
     if (!this.runs.length && s.page > 0 && this.total > 0) {
       this.state.page = Math.max(0, Math.ceil(this.total / s.size) - 1);
       this.pushState();
@@ -419,7 +447,9 @@ class RunsPage {
   renderTable() {
     const s = this.state;
     const shownFrom = this.runs.length ? s.page * s.size + 1 : 0;
-    setText(this.countLabel, `${shownFrom}\u2013${s.page * s.size + this.runs.length} of ${this.total} runs \u00b7 ${s.sel.length} selected`);
+    setText(this.countLabel, this.groups
+      ? `${this.total} runs in ${this.groups.length} groups \u00b7 ${s.sel.length} selected`
+      : `${shownFrom}\u2013${s.page * s.size + this.runs.length} of ${this.total} runs \u00b7 ${s.sel.length} selected`);
     this.renderBulk();
     const cols = this.columns();
     if (!this.runs.length && !Object.values(this.columnFilters).some(Boolean)) {
@@ -440,33 +470,72 @@ class RunsPage {
     const allBox = el("input", { type: "checkbox", title: "select every run on this page", id: "select-page",
       checked: this.runs.length > 0 && this.runs.every((r) => selected.has(r.id)),
       onchange: (e) => this.selectAll(e.target.checked) });
-    const head = el("tr", {}, el("th", {}, allBox), cols.map((c) => el("th", {
+    // Grouped: a column for each group's run count, after the selection boxes.
+    const lead = (content) => (this.groups ? [content] : []);
+    const head = el("tr", {}, el("th", {}, allBox), lead(el("th", { class: "num", title: "runs in the group" }, "n")), cols.map((c) => el("th", {
       class: [c.sortable ? "sortable" : "", c.kind === "number" ? "num" : "", c.id === sortId ? (desc ? "sorted-desc" : "sorted-asc") : ""].join(" "),
       title: c.title || (c.sortable ? `sort by ${c.label}` : c.label), dataset: { col: c.id },
       onclick: c.sortable ? () => this.sortBy(c.id) : undefined,
     }, c.label)));
-    const filters = el("tr", { class: "filters" }, el("th", {}), cols.map((c) => el("th", {},
+    const filters = el("tr", { class: "filters" }, el("th", {}), lead(el("th", {})), cols.map((c) => el("th", {},
       el("input", { type: "text", class: "col-filter", dataset: { col: c.id }, value: this.filterDrafts[c.id] ?? this.columnFilters[c.id] ?? "",
         oninput: (e) => { this.filterDrafts[c.id] = e.target.value; },
         placeholder: c.kind === "number" || c.kind === "config" ? "< 0.1" : c.kind === "time" ? ">= 2026-01-31" : "contains",
         title: "filter: a value, or an operator and a value (< 0.01, >= 3, != adam, ~ text)",
         onkeydown: (e) => { if (e.key === "Enter") this.setColumnFilter(c.id, e.target.value); },
         onchange: (e) => this.setColumnFilter(c.id, e.target.value) }))));
-    const body = this.runs.map((r) => el("tr", { class: selected.has(r.id) ? "selected" : "", dataset: { run: r.id } },
+    const runRow = (r, member = false) => el("tr", { class: [selected.has(r.id) ? "selected" : "", member ? "member" : ""].join(" "), dataset: { run: r.id } },
       el("td", {}, el("input", { type: "checkbox", class: "select", checked: selected.has(r.id), onchange: (e) => this.select(r.id, e.target.checked) })),
-      cols.map((c) => el("td", { class: [c.kind === "number" ? "num" : "", c.id === "name" ? "name" : "", c.kind === "tags" ? "wrap" : ""].join(" ") }, this.cell(c, r)))));
+      lead(el("td", {})),
+      cols.map((c) => el("td", { class: [c.kind === "number" ? "num" : "", c.id === "name" ? "name" : "", c.kind === "tags" ? "wrap" : ""].join(" ") }, this.cell(c, r))));
+    const body = this.groups ? this.groupRows(cols, runRow) : this.runs.map((r) => runRow(r));
     // Rows redraw while someone may be typing in a filter box: keep the focus and the caret there.
     const active = document.activeElement;
     const focused = active && active.classList && active.classList.contains("col-filter")
       ? { col: active.dataset.col, at: active.selectionStart } : null;
     replaceChildren(this.tableHost, el("div", { class: "table-wrap runs-scroll" },
       el("table", { class: "data runs" }, el("thead", {}, head, filters), el("tbody", {},
-        body.length ? body : el("tr", {}, el("td", { colspan: String(cols.length + 1), class: "subtle" }, "No run matches the column filters."))))));
+        body.length ? body : el("tr", {}, el("td", { colspan: String(cols.length + 1 + lead(0).length), class: "subtle" }, "No run matches the column filters."))))));
     if (focused) {
       const input = [...this.tableHost.querySelectorAll("input.col-filter")].find((x) => x.dataset.col === focused.col);
       if (input) { input.focus(); input.setSelectionRange(focused.at, focused.at); }
     }
-    this.renderPager();
+    if (this.groups) replaceChildren(this.pagerHost); else this.renderPager();
+  }
+
+  /** One row per group (n, and each column's figures across its runs), then its runs if open. */
+  groupRows(cols, runRow) {
+    const byId = new Map(this.runs.map((r) => [r.id, r]));
+    const rows = [];
+    for (const g of this.groups) {
+      const members = g.run_ids.map((id) => byId.get(id)).filter(Boolean);
+      const open = this.expanded.has(g.label);
+      const toggle = () => { if (open) this.expanded.delete(g.label); else this.expanded.add(g.label); this.renderTable(); };
+      rows.push(el("tr", { class: "group-row", dataset: { group: g.label } },
+        el("td", {}, el("button", { class: "btn small ghost group-toggle", "aria-expanded": String(open),
+          title: open ? "hide this group's runs" : "show this group's runs", onclick: toggle }, open ? "\u25be" : "\u25b8")),
+        el("td", { class: "num group-n" }, String(members.length)),
+        cols.map((c) => this.groupCell(c, g, members))));
+      if (open) for (const r of members) rows.push(runRow(r, true));
+    }
+    return rows;
+  }
+
+  /** A group's cell: mean ± std of a numeric column (min–max and n in the tooltip), the one
+   * value its runs share for other columns, else how many values they have. */
+  groupCell(col, group, members) {
+    if (col.id === "name") return el("td", { class: "name group-label" }, group.label);
+    const numeric = col.kind === "number" || col.kind === "config";
+    const stats = numeric ? columnStats(col, members) : null;
+    if (stats) {
+      const fmt = col.id === "duration" ? formatDuration : (v) => formatValue(v, 4);
+      return el("td", { class: "num group-stats", dataset: { col: col.id, n: String(stats.n), mean: String(stats.mean), std: String(stats.std), min: String(stats.min), max: String(stats.max) },
+        title: `min\u2013max ${fmt(stats.min)} \u2013 ${fmt(stats.max)} \u00b7 over ${stats.n} of ${members.length} runs (std: population)` },
+      `${fmt(stats.mean)} \u00b1 ${fmt(stats.std)}`);
+    }
+    const distinct = new Set(members.map((r) => JSON.stringify(col.value(r).value ?? null)));
+    if (distinct.size === 1 && members.length) return el("td", { class: numeric ? "num" : "" }, this.cell(col, members[0]));
+    return el("td", { class: "subtle" }, members.length ? `${distinct.size} values` : "\u2013");
   }
 
   renderPager() {

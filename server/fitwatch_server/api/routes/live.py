@@ -154,7 +154,7 @@ class _Connection:
         if isinstance(message, protocol.ClientPing):
             self.subscriber.offer_control(protocol.encode(protocol.Pong()))
         elif isinstance(message, protocol.Unsubscribe):
-            self.hub.unsubscribe(self.subscriber, runs=message.runs, projects=message.projects)
+            self.hub.unsubscribe(self.subscriber, runs=message.runs, projects=message.projects, layouts=message.layouts)
             self.subscriber.offer_control(await self._ack([]))
         else:
             await self._subscribe(message)
@@ -169,7 +169,8 @@ class _Connection:
         if bound is None:
             return message, []
         projects = [p for p in message.projects if p == bound]
-        if len(projects) < len(message.projects):
+        layouts = [p for p in message.layouts if p == bound]
+        if len(projects) < len(message.projects) or len(layouts) < len(message.layouts):
             self._error(
                 f"{self.principal.describe()} is bound to project {bound!r}; it cannot subscribe to others",
                 message.model_dump_json()[: protocol.QUOTE_CHARS],
@@ -187,6 +188,7 @@ class _Connection:
             update={
                 "runs": [r for r in message.runs if r in allowed],
                 "projects": projects,
+                "layouts": layouts,
                 "resume": {r: c for r, c in message.resume.items() if r in allowed},
             }
         )
@@ -196,7 +198,9 @@ class _Connection:
         message, refused = await self._visible(message)
         runs = list(dict.fromkeys([*message.runs, *message.resume]))
         total_runs = len(self.subscriber.runs | set(runs))
-        total_projects = len(self.subscriber.projects | set(message.projects))
+        total_projects = max(
+            len(self.subscriber.projects | set(message.projects)), len(self.subscriber.layouts | set(message.layouts))
+        )
         if total_runs > protocol.MAX_RUNS or total_projects > protocol.MAX_PROJECTS:
             self._error(
                 f"a connection may subscribe to at most {protocol.MAX_RUNS} runs and "
@@ -208,7 +212,7 @@ class _Connection:
         # Register first, then read: whatever commits from here on is queued (held back until
         # the replay is in front of it), so a resume leaves no gap.
         self.subscriber.hold()
-        self.hub.subscribe(self.subscriber, runs=runs, projects=message.projects)
+        self.hub.subscribe(self.subscriber, runs=runs, projects=message.projects, layouts=message.layouts)
         replay_texts: list[str] = []
         try:
             for run_id, cursors in message.resume.items():
@@ -238,6 +242,7 @@ class _Connection:
             protocol.Subscribed(
                 runs=sorted(self.subscriber.runs),
                 projects=sorted(self.subscriber.projects),
+                layouts=sorted(self.subscriber.layouts),
                 # Refused runs are reported as unknown: to this caller they do not exist.
                 unknown_runs=sorted({*unknown, *(refused or [])}),
             )

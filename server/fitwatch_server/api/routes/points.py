@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from fitwatch_server import schemas
+from fitwatch_server.api.errors import nested_too_deep
 from fitwatch_server.live.hub import Hub
 from fitwatch_server.settings import Settings
 from fitwatch_server.store import limits
@@ -37,6 +38,9 @@ def parse_batch(body: bytes) -> schemas.PointBatchIn:
     try:
         return schemas.PointBatchIn.model_validate_json(body)
     except ValidationError as error:
+        too_deep = nested_too_deep(error)
+        if too_deep is not None:
+            raise too_deep from None
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
         )

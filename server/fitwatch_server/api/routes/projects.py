@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from fitwatch_server import schemas
@@ -14,6 +16,7 @@ from fitwatch_server.api.deps import (
     in_transaction,
 )
 from fitwatch_server.errors import NotFound
+from fitwatch_server.store import layouts
 from fitwatch_server.store import trash as trash_store
 from fitwatch_server.store.runs import list_projects
 
@@ -41,3 +44,40 @@ async def delete_project(
     for run_id in run_ids:
         await hub.publish_run_deleted(run_id, project)
     return schemas.RunIdsPublic(runs=run_ids)
+
+
+PageQuery = Annotated[schemas.LayoutPage, Query(description="the page kind: run or compare")]
+
+
+@router.get("/{project}/layout", response_model=schemas.ProjectLayoutPublic)
+def get_layout(
+    project: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    page: PageQuery = schemas.LayoutPage.run,
+) -> schemas.ProjectLayoutPublic:
+    """The chart layout a project's pages of that kind share (empty if never saved)."""
+    if not principal.sees(project):
+        raise NotFound(f"no project named {project!r}")
+    return layouts.read_layout(session, project=project, page=page)
+
+
+@router.put("/{project}/layout", response_model=schemas.ProjectLayoutPublic)
+async def put_layout(
+    project: str,
+    document: schemas.LayoutDocument,
+    factory: WriteSessionmakerDep,
+    hub: HubDep,
+    principal: PrincipalDep,
+    page: PageQuery = schemas.LayoutPage.run,
+) -> schemas.ProjectLayoutPublic:
+    """Replace the chart layout of a page kind of the project; open pages of it follow live."""
+    if not principal.sees(project):
+        raise NotFound(f"no project named {project!r}")
+
+    def work(session: Session) -> schemas.ProjectLayoutPublic:
+        return layouts.save_layout(session, project=project, page=page, document=document)
+
+    saved = await in_transaction(factory, work)
+    await hub.publish_layout(saved)
+    return saved

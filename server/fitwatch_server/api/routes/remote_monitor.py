@@ -27,7 +27,8 @@ from fitwatch_server.api.deps import (
     WriteSessionmakerDep,
     in_transaction,
 )
-from fitwatch_server.errors import InvalidInput
+from fitwatch_server.api.errors import NESTED_TOO_DEEP
+from fitwatch_server.errors import InvalidInput, NestedTooDeep
 from fitwatch_server.store import remote_monitor
 from fitwatch_server.store import runs as run_store
 from fitwatch_server.values import to_wire
@@ -105,6 +106,8 @@ def parse_epoch(body: bytes, content_type: str) -> tuple[int, dict[str, float], 
         raise InvalidInput(
             f"the epoch's logs are not JSON: {exc}. Received: {text[:100]!r}"
         ) from None
+    except RecursionError:
+        raise NestedTooDeep(NESTED_TOO_DEEP) from None
     if not isinstance(logs, dict):
         raise InvalidInput(f"the epoch's logs must be a JSON object. Received: {text[:100]!r}")
     try:

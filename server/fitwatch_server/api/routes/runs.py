@@ -17,10 +17,10 @@ from fitwatch_server.api.deps import (
     in_transaction,
 )
 from fitwatch_server.auth.principal import Principal
-from fitwatch_server.errors import Conflict
+from fitwatch_server.errors import Conflict, InvalidInput
 from fitwatch_server.models import BIGINT_MAX
 from fitwatch_server.settings import Settings
-from fitwatch_server.store import limits, point_data, search
+from fitwatch_server.store import limits, point_data, run_groups, search
 from fitwatch_server.store import runs as run_store
 from fitwatch_server.store.documents import DocumentLimits
 
@@ -75,8 +75,10 @@ def runs_page(
     offset: int,
     include: str,
     trashed: bool,
-) -> schemas.RunsPublic:
-    """One page of runs (outside the trash, or in it) with their series if asked."""
+    group_by: run_groups.GroupBy | None = None,
+) -> schemas.RunsPublic | schemas.RunsGroupedPublic:
+    """One page of runs (outside the trash, or in it) with their series if asked, and with
+    `group_by` the groups they fall into (InvalidInput unless the page holds every match)."""
     runs, total = search.search_runs(
         session,
         project=principal.project_filter(project),
@@ -92,15 +94,24 @@ def runs_page(
         if include == "series"
         else {}
     )
-    return schemas.RunsPublic(
-        runs=[
-            run_store.run_public(
-                r, heartbeat_timeout_s=settings.heartbeat_timeout_s, series=by_run.get(r.id)
-            )
-            for r in runs
-        ],
-        total=total,
-    )
+    public = [
+        run_store.run_public(r, heartbeat_timeout_s=settings.heartbeat_timeout_s, series=by_run.get(r.id))
+        for r in runs
+    ]
+    if group_by is None:
+        return schemas.RunsPublic(runs=public, total=total)
+    # A group's figures are over all of its runs, so the page must hold every match.
+    if offset > 0 or total > len(runs):
+        raise InvalidInput(
+            f"group_by needs every matching run in one page: the filter matches {total} runs, "
+            f"this page holds {len(runs)} from offset {offset}; raise limit (at most "
+            f"{search.MAX_LIMIT}) or narrow the filter"
+        )
+    groups = [
+        schemas.RunGroupMembers(label=g.label, values=g.values, run_ids=g.run_ids)
+        for g in run_groups.group_runs(runs, group_by)
+    ]
+    return schemas.RunsGroupedPublic(runs=public, total=total, group_by=group_by.text, groups=groups)
 
 
 FilterQuery = Annotated[str, Query(description="filter expression, see docs/api.md")]
@@ -110,7 +121,7 @@ OffsetQuery = Annotated[int, Query(ge=0, le=BIGINT_MAX)]
 IncludeQuery = Annotated[str, Query(pattern="^(|series)$")]
 
 
-@router.get("", response_model=schemas.RunsPublic)
+@router.get("", response_model=schemas.RunsGroupedPublic | schemas.RunsPublic)
 def list_runs(
     session: SessionDep,
     settings: SettingsDep,
@@ -121,11 +132,19 @@ def list_runs(
     limit: LimitQuery = 50,
     offset: OffsetQuery = 0,
     include: IncludeQuery = "",
-) -> schemas.RunsPublic:
-    """Search runs (outside the trash) with the filter language, sorted and paginated."""
+    group_by: Annotated[
+        str, Query(description="group the runs as /series/groups does (config.lr, -config.seed, tags...)")
+    ] = "",
+) -> schemas.RunsPublic | schemas.RunsGroupedPublic:
+    """Search runs (outside the trash) with the filter language, sorted and paginated.
+
+    With `group_by`, also the groups the runs fall into (the grouping of the bands): then the
+    page must hold every matching run, so that a group's figures are over all its runs.
+    """
     return runs_page(
         session, settings=settings, principal=principal, project=project, filter_text=filter,
         sort=sort, limit=limit, offset=offset, include=include, trashed=False,
+        group_by=run_groups.parse_group_by(group_by) if group_by.strip() else None,
     )
 
 

@@ -105,6 +105,10 @@ def read_groups(
     start: StepBound = None,
     end: StepBound = None,
     max_points: MaxPoints = None,
+    align: Annotated[
+        schemas.GroupAlign,
+        Query(description="metric: keys name the metric Keras computed (accuracy for acc too)"),
+    ] = schemas.GroupAlign.key,
 ) -> Response:
     """Runs in groups: per group and step bucket, count, mean, std, min and max (bands)."""
     parsed = run_groups.parse_group_by(group_by)
@@ -131,6 +135,9 @@ def read_groups(
         start=start,
         end=end,
         max_points=max_points,
+        run_keys=run_groups.keys_by_metric(session, runs=runs)
+        if align is schemas.GroupAlign.metric
+        else None,
     )
     return groups_response(scope=scope, group_by=parsed, groups=groups, stats=stats, runs=total)
 

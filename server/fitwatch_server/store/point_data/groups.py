@@ -30,6 +30,7 @@ class KeyStats:
     """One key of one group: the buckets where at least one run has a value."""
 
     key: str
+    logged_keys: list[str]  # the runs' own keys in these figures (`acc`, `accuracy`)
     steps: list[int]  # each bucket's first step
     count: list[int]
     mean: list[float]
@@ -92,13 +93,30 @@ def group_stats(
     start: int | None,
     end: int | None,
     max_points: int | None,
+    run_keys: dict[str, dict[str, str]] | None = None,
 ) -> GroupStats:
     """Statistics across the runs of each group, for each key, on one shared bucket grid.
 
     `groups` maps a label to its run ids. Series that do not exist are skipped; a bucket
     where no run of a group has a value is left out of that group's key.
+
+    `run_keys` (run id -> {the run's own key: one of `keys`}) reads each run's series under
+    another name: runs that logged `acc` and runs that logged `accuracy` form one figure for
+    the metric both computed. Without it every run is read under `keys` themselves. A run
+    with two of its keys under one name gives the figure the first of them (by name), so
+    that a run counts once.
     """
     run_group = {run_id: label for label, run_ids in groups.items() for run_id in run_ids}
+    if run_keys is None:
+        run_keys = {run_id: {key: key for key in keys} for run_id in run_group}
+    wanted = set(keys)
+    chosen: dict[tuple[str, str], str] = {}  # (run, reported key) -> the run's own key
+    for run_id, mapping in run_keys.items():
+        for own, reported in sorted(mapping.items()):
+            if reported in wanted and run_id in run_group:
+                chosen.setdefault((run_id, reported), own)
+    reported_as = {(run_id, own): reported for (run_id, reported), own in chosen.items()}
+    own_keys = sorted({own for _, own in reported_as})
     found = (
         list(
             session.execute(
@@ -110,14 +128,15 @@ def group_stats(
                     models.Series.last_step,
                 ).where(
                     models.Series.run_id.in_(list(run_group)),
-                    models.Series.key.in_(keys),
+                    models.Series.key.in_(own_keys),
                     models.Series.scope == scope,
                 )
             )
         )
-        if run_group
+        if run_group and own_keys
         else []
     )
+    found = [s for s in found if (s.run_id, s.key) in reported_as]
     if not found:
         return GroupStats(step_width=1, low=None, high=None, groups={label: {} for label in groups})
     low = max(min(s.first_step for s in found), start if start is not None else 0)
@@ -128,22 +147,27 @@ def group_stats(
     # Align the grid to multiples of the width (like the rollups), not to `low`.
     by_series = {s.id: (s.run_id, s.key) for s in found}
     rows = _run_means(session, list(by_series), width, low, high)
-    # (group, key) -> bucket -> run values
+    # (group, reported key) -> bucket -> run values, and the runs' own keys behind them
     cells: dict[tuple[str, str], dict[int, list[float]]] = {}
+    logged: dict[tuple[str, str], set[str]] = {}
     for series_id, bucket, mean in rows:
         if mean is None or mean != mean:
             continue  # only NaN there (or +Inf and -Inf, which PostgreSQL averages to NaN)
-        run_id, key = by_series[series_id]
-        cells.setdefault((run_group[run_id], key), {}).setdefault(bucket, []).append(float(mean))
+        run_id, own = by_series[series_id]
+        cell = (run_group[run_id], reported_as[(run_id, own)])
+        cells.setdefault(cell, {}).setdefault(bucket, []).append(float(mean))
+        logged.setdefault(cell, set()).add(own)
     result: dict[str, dict[str, KeyStats]] = {label: {} for label in groups}
     for (label, key), buckets in cells.items():
-        result[label][key] = _stats(key, buckets, width)
+        result[label][key] = _stats(key, sorted(logged[(label, key)]), buckets, width)
     for label in result:
         result[label] = {k: result[label][k] for k in keys if k in result[label]}
     return GroupStats(step_width=width, low=low, high=high, groups=result)
 
 
-def _stats(key: str, buckets: dict[int, list[float]], width: int) -> KeyStats:
+def _stats(
+    key: str, logged_keys: list[str], buckets: dict[int, list[float]], width: int
+) -> KeyStats:
     order = sorted(buckets)
     counts = np.array([len(buckets[b]) for b in order], dtype=np.int64)
     # One row per bucket, padded with NaN to the largest group, so NumPy reduces them at once.
@@ -159,6 +183,7 @@ def _stats(key: str, buckets: dict[int, list[float]], width: int) -> KeyStats:
         high = np.nanmax(table, axis=1)
     return KeyStats(
         key=key,
+        logged_keys=logged_keys,
         steps=[b * width for b in order],
         count=counts.tolist(),
         mean=mean.tolist(),

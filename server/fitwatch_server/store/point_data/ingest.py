@@ -150,10 +150,10 @@ def _batch_summaries(
 
 
 def _create_series(
-    session: Session, data: dict[SeriesKey, _Columns], new_keys: list[SeriesKey]
+    connection: Connection, data: dict[SeriesKey, _Columns], new_keys: list[SeriesKey]
 ) -> dict[SeriesKey, int]:
     """Insert series rows (`ON CONFLICT DO NOTHING`: a create never fails on a duplicate)."""
-    dialect = session.get_bind().dialect.name
+    dialect = connection.dialect.name
     make_insert = pg_insert if dialect == "postgresql" else sqlite_insert
     table = cast(Table, models.Series.__table__)
     statement = (
@@ -173,10 +173,10 @@ def _create_series(
         }
         for run_id, key, scope in new_keys
     ]
-    created = {(r.run_id, r.key, r.scope): r.id for r in session.execute(statement, rows)}
+    created = {(r.run_id, r.key, r.scope): r.id for r in connection.execute(statement, rows)}
     missing = [k for k in new_keys if k not in created]
     if missing:  # cannot happen with the run locked, but a create must never be a 500
-        for row in session.execute(
+        for row in connection.execute(
             select(table.c.id, table.c.run_id, table.c.key, table.c.scope).where(
                 table.c.run_id.in_({k[0] for k in missing})
             )
@@ -186,17 +186,22 @@ def _create_series(
 
 
 def ingest_jobs(
-    session: Session, jobs: list[IngestJob], *, max_series_per_run: int = 0
+    db: Session | Connection, jobs: list[IngestJob], *, max_series_per_run: int = 0
 ) -> list[schemas.IngestResult | FitwatchError]:
     """Store every job's points in the caller's transaction; one result (or error) per job.
+
+    It takes a Connection too: the ingest writer holds one connection for its life and runs
+    each merged transaction on it, without a Session and a pool check-out per transaction
+    (bench/small_requests.py, docs/scale.md).
 
     Jobs for unknown runs get `NotFound`, jobs that would take a run past
     `max_series_per_run` (0: no ceiling) get `LimitExceeded`; they store nothing. The others
     are merged: a step written by several jobs keeps the value of the last job, as if they
     ran one after another.
     """
+    connection = db.connection() if isinstance(db, Session) else db
     # One read of every series of these runs serves the ceiling check and the merge below.
-    present, stored = _lock_and_read(session, run_ids=sorted({job.run_id for job in jobs}))
+    present, stored = _lock_and_read(connection, run_ids=sorted({job.run_id for job in jobs}))
     known: dict[str, set[tuple[str, str]]] = {run_id: set() for run_id in present}
     for run_id, key, scope in stored:
         known[run_id].add((key, scope))
@@ -223,7 +228,7 @@ def ingest_jobs(
     if not parts:
         return results
     data = {key: _columns(group) for key, group in parts.items()}
-    _write(session, data, stored, run_ids=sorted({key[0] for key in data}))
+    _write(connection, data, stored, run_ids=sorted({key[0] for key in data}))
     return results
 
 
@@ -234,7 +239,7 @@ class _Stored:
 
 
 def _lock_and_read(
-    session: Session, *, run_ids: list[str]
+    connection: Connection, *, run_ids: list[str]
 ) -> tuple[set[str], dict[SeriesKey, _Stored]]:
     """Lock the runs (the ids that exist), then read every series of them with its summary.
 
@@ -242,10 +247,9 @@ def _lock_and_read(
     after the lock: the server runs them in order, and the read's snapshot is taken once the
     lock is held, so it sees the summaries of whatever transaction the lock waited for.
     """
-    connection = session.connection()
     if not bulk.is_postgresql(connection):
-        present = lock_runs_for_points(session, run_ids=run_ids)
-        return present, _stored_series(session, run_ids=sorted(present))
+        present = lock_runs_for_points(connection, run_ids=run_ids)
+        return present, _stored_series(connection, run_ids=sorted(present))
     lock, params = lock_for_points_statement(connection, run_ids)
     # Series of a run that does not exist: none (a delete removes them with the run).
     locked, series = bulk.pipelined(
@@ -254,11 +258,10 @@ def _lock_and_read(
     return {row[0] for row in locked}, _stored_from_rows(series)
 
 
-def _stored_series(session: Session, *, run_ids: list[str]) -> dict[SeriesKey, _Stored]:
+def _stored_series(connection: Connection, *, run_ids: list[str]) -> dict[SeriesKey, _Stored]:
     """Every series of these runs with its summary (read with the runs locked)."""
     if not run_ids:
         return {}
-    connection = session.connection()
     p = rollups.placeholder(connection)
     # Raw SQL on this path: it runs once per transaction and SQLAlchemy's statement building
     # costs more than the statements (docs/scale.md).
@@ -275,18 +278,17 @@ def _stored_from_rows(rows: Iterable[Sequence[Any]]) -> dict[SeriesKey, _Stored]
 
 
 def _write(
-    session: Session,
+    connection: Connection,
     data: dict[SeriesKey, _Columns],
     stored: dict[SeriesKey, _Stored],
     *,
     run_ids: list[str],
 ) -> None:
-    connection = session.connection()
     p = rollups.placeholder(connection)
     ids = {key: row.id for key, row in stored.items()}
     new_keys = [key for key in data if key not in stored]
     if new_keys:
-        ids.update(_create_series(session, data, new_keys))
+        ids.update(_create_series(connection, data, new_keys))
 
     # Points already stored exactly so (a resend) are dropped: a resend is a no-op. New steps
     # (appended, or arriving out of order from concurrent requests) merge into the summaries

@@ -17,13 +17,12 @@ from sqlalchemy.orm import Session
 from fitwatch_server import models
 
 
-def lock_runs_for_points(session: Session, *, run_ids: list[str]) -> set[str]:
+def lock_runs_for_points(connection: Connection, *, run_ids: list[str]) -> set[str]:
     """Lock these runs for writing their points; returns the ids that exist.
 
     Raw SQL: this runs once per ingest transaction, and building the statement with
     SQLAlchemy's expression language costs more than executing it.
     """
-    connection = session.connection()
     sql, params = lock_for_points_statement(connection, run_ids)
     return {row[0] for row in connection.exec_driver_sql(sql, params)}
 

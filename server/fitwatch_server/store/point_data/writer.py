@@ -16,6 +16,15 @@ A job that waited in the queue longer than `MAX_QUEUE_WAIT_S` is answered 503 (S
 Retry-After) without being stored: under overload the server sheds load instead of letting
 answers grow later than the SDK's request timeout (docs/scale.md, "How long a write may
 take").
+
+The thread holds one database connection for its life (a new one after a failed
+transaction): a Session and a pool check-out per transaction cost about a quarter of this
+thread's CPU on small requests.
+
+The answers of one transaction reach the event loop in one `call_soon_threadsafe`: a
+`concurrent.futures.Future` per job wakes the loop once per job (a self-pipe write and a
+callback each), which was a quarter of this thread's CPU on small requests
+(bench/small_requests.py, docs/scale.md).
 """
 
 from __future__ import annotations
@@ -25,14 +34,14 @@ import logging
 import queue
 import threading
 import time
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from fitwatch_server import schemas
-from fitwatch_server.db import session_scope
+from fitwatch_server.db import transaction_scope
 from fitwatch_server.errors import FitwatchError, ServerBusy
 from fitwatch_server.store.point_data.ingest import IngestJob, ingest_jobs
 
@@ -57,12 +66,20 @@ class WriterState(StrEnum):
 class _Pending:
     job: IngestJob
     points: int
-    future: Future[schemas.IngestResult] = field(default_factory=Future)
+    # Created on, and only ever settled on, the event loop of the request (`_settle`).
+    future: asyncio.Future[schemas.IngestResult]
     queued_at: float = field(default_factory=time.monotonic)
 
 
+Answer = tuple[_Pending, schemas.IngestResult | BaseException]
+
+
 class IngestWriter:
-    """Queue of ingest jobs drained by one thread; `await writer.ingest(run_id, batch)`."""
+    """Queue of ingest jobs drained by one thread; `await writer.ingest(run_id, batch)`.
+
+    `factory` gives the engine (its bind: for SQLite, one whose transactions begin
+    IMMEDIATE, `db.make_write_sessionmaker`).
+    """
 
     def __init__(
         self,
@@ -71,7 +88,10 @@ class IngestWriter:
         max_series_per_run: int = 0,
         max_queue_wait_s: float = MAX_QUEUE_WAIT_S,
     ) -> None:
-        self._factory = factory
+        bind = factory.kw["bind"]
+        assert isinstance(bind, Engine), f"the writer needs an engine-bound sessionmaker: {bind!r}"
+        self._engine: Engine = bind
+        self._connection: Connection | None = None  # the writer thread's own
         self._max_queue_wait_s = max_queue_wait_s
         self._max_series_per_run = max_series_per_run
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
@@ -107,14 +127,16 @@ class IngestWriter:
         """Store a batch; returns after the transaction holding it committed."""
         if self.state is not WriterState.RUNNING:
             raise RuntimeError(f"the ingest writer is {self.state.value}, not running")
-        pending = _Pending(IngestJob(run_id, batch), sum(len(s.steps) for s in batch.series))
-        self._queue.put(pending)
-        return await asyncio.wrap_future(pending.future)
+        future: asyncio.Future[schemas.IngestResult] = asyncio.get_running_loop().create_future()
+        points = sum(len(s.steps) for s in batch.series)
+        self._queue.put(_Pending(IngestJob(run_id, batch), points, future))
+        return await future
 
     def _run(self) -> None:
         try:
             self._drain()
         finally:
+            self._close_connection()
             # A request that slipped in while stopping must still get an answer.
             while True:
                 try:
@@ -122,7 +144,7 @@ class IngestWriter:
                 except queue.Empty:
                     break
                 if late is not None:
-                    _answer(late, RuntimeError("the server is stopping; send the batch again"))
+                    _answer([(late, RuntimeError("the server is stopping; send the batch again"))])
 
     def _drain(self) -> None:
         carry: _Pending | None = None
@@ -156,40 +178,64 @@ class IngestWriter:
         waited = time.monotonic() - pending.queued_at
         if waited <= self._max_queue_wait_s:
             return False
-        _answer(
-            pending,
-            ServerBusy(
-                f"the server is busy: this batch waited {waited:.1f} s to be written "
-                f"(the limit is {self._max_queue_wait_s:g} s) and was not stored; send it again",
-                retry_after_s=BUSY_RETRY_AFTER_S,
-            ),
+        busy = ServerBusy(
+            f"the server is busy: this batch waited {waited:.1f} s to be written "
+            f"(the limit is {self._max_queue_wait_s:g} s) and was not stored; send it again",
+            retry_after_s=BUSY_RETRY_AFTER_S,
         )
+        _answer([(pending, busy)])
         return True
+
+    def _close_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001 - a connection that is already gone
+                logger.debug("closing the ingest writer's connection failed", exc_info=True)
 
     def _commit(self, group: list[_Pending]) -> None:
         try:
-            with session_scope(self._factory) as session:
+            if self._connection is None:
+                self._connection = self._engine.connect()
+            with transaction_scope(self._connection) as connection:
                 results = ingest_jobs(
-                    session, [p.job for p in group], max_series_per_run=self._max_series_per_run
+                    connection, [p.job for p in group], max_series_per_run=self._max_series_per_run
                 )
         except Exception as error:  # noqa: BLE001 - every caller must get an answer
+            # The connection may be what failed (a restarted PostgreSQL): the next
+            # transaction, the per-job retries below too, opens a fresh one.
+            self._close_connection()
             if len(group) > 1:
                 for pending in group:
                     self._commit([pending])
                 return
-            _answer(group[0], error)
+            _answer([(group[0], error)])
             return
         self.commits += 1
-        for pending, result in zip(group, results, strict=True):
-            _answer(pending, result)
+        _answer(list(zip(group, results, strict=True)))
 
 
-def _answer(pending: _Pending, result: schemas.IngestResult | BaseException) -> None:
-    if pending.future.done():
-        return
-    if isinstance(result, BaseException):
-        if not isinstance(result, FitwatchError):
+def _answer(answers: list[Answer]) -> None:
+    """Hand the answers to their event loops: one wake-up per loop, not one per job."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Answer]] = {}
+    for pending, result in answers:
+        if isinstance(result, BaseException) and not isinstance(result, FitwatchError):
             logger.error("ingest of run %r failed", pending.job.run_id, exc_info=result)
-        pending.future.set_exception(result)
-    else:
-        pending.future.set_result(result)
+        by_loop.setdefault(pending.future.get_loop(), []).append((pending, result))
+    for loop, settled in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, settled)
+        except RuntimeError:  # the loop closed: nobody is waiting for these answers
+            pass
+
+
+def _settle(answers: list[Answer]) -> None:
+    """On the event loop: resolve each request's future (a cancelled request is skipped)."""
+    for pending, result in answers:
+        if pending.future.done():
+            continue
+        if isinstance(result, BaseException):
+            pending.future.set_exception(result)
+        else:
+            pending.future.set_result(result)
