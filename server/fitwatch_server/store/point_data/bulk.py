@@ -6,11 +6,14 @@ ingest on PostgreSQL to about a fifth of SQLite's rate (docs/scale.md). A binary
 the same rows costs the server one statement and the client one C-level row encoder.
 
 Rows that cannot meet a stored row (appended points, under the run lock) are copied straight
-into their table. Rows that must merge with stored ones (overwritten points, rollups,
-summaries) are copied into a staging table first, and one `INSERT … SELECT … ON CONFLICT` or
-`UPDATE … FROM` merges them in SQL. Staging tables are temporary, one per connection, created
-on first use and emptied at every commit (`ON COMMIT DELETE ROWS`), so nothing outside the
-transaction ever sees them.
+into their table. The few hundred rollup and summary rows of a batch travel inline as arrays
+(`unnest_rows`) and are merged, with the runs' heartbeat, by one statement
+(`execute_together`). Overwritten points are copied into a staging table first, and one
+`INSERT … SELECT … ON CONFLICT` merges them; staging tables are temporary, one per
+connection, created on first use and emptied at every commit (`ON COMMIT DELETE ROWS`), so
+nothing outside the transaction ever sees them. Statements that must run in order but need
+no answer in between share one round trip (`pipelined`). Each round trip is a wait on a
+server process that shares the CPU (docs/scale.md).
 """
 
 from __future__ import annotations
