@@ -13,9 +13,10 @@ Prints, from one run on this machine:
 - with `--postgres URL`: points/s through the API on SQLite and on PostgreSQL and of a plain
   psycopg binary `COPY` of the same rows into the same `points` table, interleaved batch by
   batch; PostgreSQL as a share of SQLite (goal >= 100%) and of the COPY floor (goal >= 60%,
-  issue 13).
+  issue 13), with the CPU time per point of each (server process, PostgreSQL backends);
+  `--postgres-only` runs just that comparison.
 
-    python bench/ingest.py [--points 1000000] [--read-points 1000000] [--postgres URL]
+    python bench/ingest.py [--points 1000000] [--read-points 1000000] [--postgres URL [--postgres-only]]
 """
 
 from __future__ import annotations
@@ -143,12 +144,35 @@ def _copy_rows(batch: dict, offset: int) -> list[tuple]:
     return rows
 
 
-def bench_postgres_side_by_side(batches: list[dict], workdir: Path, database_url: str) -> dict[str, float]:
+def _cpu_s(pids: list[int], *, children: bool = False) -> float:
+    """CPU seconds (user + system) used so far by these processes (and their children)."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            process = psutil.Process(pid)
+            family = [process, *(process.children(recursive=True) if children else [])]
+            for member in family:
+                times = member.cpu_times()
+                total += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def bench_postgres_side_by_side(
+    batches: list[dict], workdir: Path, database_url: str
+) -> tuple[dict[str, float], dict[str, float]]:
     """points/s of the same batches, interleaved batch by batch so a noisy neighbour hits all
     three alike: through the API on SQLite, through the API on PostgreSQL, and a plain psycopg
     binary COPY of the same rows into the same PostgreSQL `points` table (the floor: one COPY
     and one commit per batch, rows as tuples, series ids far above the API's so they meet none
-    of its rows; removed afterwards)."""
+    of its rows; removed afterwards).
+
+    Also CPU microseconds per point, which a loaded machine stretches far less than wall
+    time: each server process (with its children), the PostgreSQL backends serving the
+    PostgreSQL server, and for the floor this process's COPY work plus its own backend."""
     import psycopg
 
     offset = 1_000_000_000
@@ -169,13 +193,33 @@ def bench_postgres_side_by_side(batches: list[dict], workdir: Path, database_url
             # Warm-up batch (creates the series) is not timed, and not counted.
             client.post(f"{server.url}/api/v1/runs/{run_ids[name]}/points", content=bodies[0],
                         headers=headers).raise_for_status()
+        own_backend = conn.info.backend_pid
+        conn.commit()
+
+        def api_backends() -> list[int]:
+            found = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> %s",
+                (own_backend,),
+            ).fetchall()
+            conn.commit()
+            return [row[0] for row in found]
+
+        backends = api_backends()
+        servers = {"sqlite": [lite.process.pid], "postgres": [pg.process.pid]}
+        cpu_before = {
+            "sqlite": _cpu_s(servers["sqlite"], children=True),
+            "postgres": _cpu_s(servers["postgres"], children=True),
+            "postgres backends": _cpu_s(backends),
+            "copy": _cpu_s([own_backend]),
+        }
+        copy_client_cpu = 0.0
         for body, batch_rows in zip(bodies[1:], rows[1:], strict=True):
             for name, server in (("sqlite", lite), ("postgres", pg)):
                 start = time.perf_counter()
                 client.post(f"{server.url}/api/v1/runs/{run_ids[name]}/points", content=body,
                             headers=headers).raise_for_status()
                 elapsed[name] += time.perf_counter() - start
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             with conn.cursor() as cursor, cursor.copy(
                 "COPY points (series_id, step, value, wall_time, epoch) FROM STDIN (FORMAT binary)"
             ) as copy:
@@ -184,10 +228,19 @@ def bench_postgres_side_by_side(batches: list[dict], workdir: Path, database_url
                     copy.write_row(row)
             conn.commit()
             elapsed["copy"] += time.perf_counter() - start
+            copy_client_cpu += time.process_time() - start_cpu
+        backends = sorted(set(backends) | set(api_backends()))
+        cpu = {
+            "sqlite": _cpu_s(servers["sqlite"], children=True) - cpu_before["sqlite"],
+            "postgres": _cpu_s(servers["postgres"], children=True) - cpu_before["postgres"],
+            "postgres backends": _cpu_s(backends) - cpu_before["postgres backends"],
+            "copy": _cpu_s([own_backend]) - cpu_before["copy"] + copy_client_cpu,
+        }
         conn.execute("DELETE FROM points WHERE series_id >= %s", (offset,))
         conn.commit()
     points = sum(points_in(b) for b in batches[1:])
-    return {name: points / seconds for name, seconds in elapsed.items()}
+    rates = {name: points / seconds for name, seconds in elapsed.items()}
+    return rates, {name: seconds / points * 1e6 for name, seconds in cpu.items()}
 
 
 def bytes_per_point(path: Path) -> float:
@@ -252,12 +305,35 @@ def bench_read(workdir: Path, n_points: int) -> tuple[float, float, float]:
     return statistics.median(server_side), statistics.median(end_to_end), statistics.median(full)
 
 
+def print_side_by_side(batches: list[dict], workdir: Path, database_url: str) -> None:
+    rates, cpu = bench_postgres_side_by_side(batches, workdir, database_url)
+    load = os.getloadavg()[0]
+    print(f"side by side, batch by batch (same batches; load average {load:.1f} at the end):")
+    print(f"  ingest via REST API on SQLite:     {rates['sqlite']:,.0f} points/s   "
+          f"CPU {cpu['sqlite']:.2f} us/point (server process)")
+    print(f"  ingest via REST API on PostgreSQL: {rates['postgres']:,.0f} points/s   "
+          f"CPU {cpu['postgres']:.2f} us/point (server process) + {cpu['postgres backends']:.2f} "
+          "(its PostgreSQL backends)")
+    print(f"  plain psycopg binary COPY, same rows, same PostgreSQL table: {rates['copy']:,.0f} points/s   "
+          f"CPU {cpu['copy']:.2f} us/point (client + backend)")
+    print(f"  PostgreSQL API / SQLite API: {rates['postgres'] / rates['sqlite']:.0%}   (goal >= 100%)")
+    print(f"  PostgreSQL API / plain COPY: {rates['postgres'] / rates['copy']:.0%}   (goal >= 60%)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--points", type=int, default=1_000_000, help="points to ingest")
     parser.add_argument("--read-points", type=int, default=1_000_000, help="length of the read series")
     parser.add_argument("--postgres", help="also ingest into this (empty, scratch) PostgreSQL database URL")
+    parser.add_argument("--postgres-only", action="store_true",
+                        help="with --postgres: only the side-by-side PostgreSQL comparison")
     args = parser.parse_args()
+    if args.postgres_only:
+        if not args.postgres:
+            parser.error("--postgres-only needs --postgres URL")
+        with tempfile.TemporaryDirectory(prefix="fitwatch-bench-") as tmp:
+            print_side_by_side(make_batches(args.points + POINTS_PER_BATCH), Path(tmp), args.postgres)
+        return
     batches = make_batches(args.points + POINTS_PER_BATCH)
     with tempfile.TemporaryDirectory(prefix="fitwatch-bench-") as tmp:
         workdir = Path(tmp)
@@ -271,13 +347,7 @@ def main() -> None:
                                 f"sqlite:///{workdir / 'one.db'}")
         print(f"ingest via REST API, one series, 1,000 points per request:                    {one_rate:,.0f} points/s   (goal >= 150,000)")
         if args.postgres:
-            rates = bench_postgres_side_by_side(batches, workdir, args.postgres)
-            print("side by side, batch by batch (same batches):")
-            print(f"  ingest via REST API on SQLite:     {rates['sqlite']:,.0f} points/s")
-            print(f"  ingest via REST API on PostgreSQL: {rates['postgres']:,.0f} points/s")
-            print(f"  plain psycopg binary COPY, same rows, same PostgreSQL table: {rates['copy']:,.0f} points/s")
-            print(f"  PostgreSQL API / SQLite API: {rates['postgres'] / rates['sqlite']:.0%}   (goal >= 100%)")
-            print(f"  PostgreSQL API / plain COPY: {rates['postgres'] / rates['copy']:.0%}   (goal >= 60%)")
+            print_side_by_side(batches, workdir, args.postgres)
         server_s, e2e_s, full_s = bench_read(workdir, args.read_points)
         print(f"read {args.read_points:,}-point series downsampled to 2,000: "
               f"server-side {server_s * 1000:.0f} ms (goal < 100 ms), over HTTP {e2e_s * 1000:.0f} ms")

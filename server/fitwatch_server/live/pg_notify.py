@@ -46,6 +46,13 @@ START_TIMEOUT_S = 15.0
 # other workers are told to resync once the connection is back.
 OUTBOX_SIZE = 10_000
 MAX_NOTICES_PER_STATEMENT = 500
+# A batch of more points than this travels as step ranges, whatever its series' sizes: a
+# bulk upload (`fitwatch sync`, an import, 10,000-point requests) cost the sending worker
+# ~1 us of CPU per point to encode inline (a 10,000-point batch is ~50 notices, 400 kB, that
+# every worker, the sender too, receives and parses), more than storing the points. A
+# receiving worker reads ranges from the database only if one of its clients charts the run.
+# Live training sends small batches (a few points per series every 0.1 s): those stay inline.
+MAX_INLINE_POINTS = 2_000
 RECONNECT_MAX_DELAY_S = 5.0
 
 
@@ -87,7 +94,11 @@ def points_notices(worker_id: str, run_id: str, series: list[SeriesPoints]) -> l
     range_head = _dumps({"w": worker_id, "t": "pr", "r": run_id})[:-1] + ',"s":'
     inline: list[str] = []
     ranges: list[str] = []
+    bulk = sum(len(s.steps) for s in series) > MAX_INLINE_POINTS
     for s in series:
+        if bulk and s.steps:
+            ranges.append(_dumps([s.key, s.scope, min(s.steps), max(s.steps)]))
+            continue
         entry = _dumps([s.key, s.scope, s.steps, [to_wire(v) for v in s.values], s.times, s.epochs])
         if len(inline_head) + len(entry) + 3 <= MAX_PAYLOAD_BYTES:
             inline.append(entry)
@@ -96,9 +107,13 @@ def points_notices(worker_id: str, run_id: str, series: list[SeriesPoints]) -> l
     return _pack(inline_head, inline) + _pack(range_head, ranges)
 
 
-def run_notice(worker_id: str, run: schemas.RunPublic, *, previous_project: str | None = None) -> str:
+def run_notice(
+    worker_id: str, run: schemas.RunPublic, *, previous_project: str | None = None
+) -> str:
     moved = {"pp": previous_project} if previous_project is not None else {}
-    whole = _dumps({"w": worker_id, "t": "r", "r": run.id, "run": run.model_dump(mode="json"), **moved})
+    whole = _dumps(
+        {"w": worker_id, "t": "r", "r": run.id, "run": run.model_dump(mode="json"), **moved}
+    )
     if len(whole) <= MAX_PAYLOAD_BYTES:
         return whole
     return _dumps({"w": worker_id, "t": "r", "r": run.id, **moved})
@@ -112,6 +127,9 @@ class PgNotifyHub(Hub):
     def __init__(self, settings: Settings, factory: sessionmaker[Session]) -> None:
         super().__init__(settings, factory)
         self.worker_id = uuid.uuid4().hex[:12]
+        # Every notice begins so (`_dumps` of a dict whose first key is "w"): this worker's
+        # own are recognised without parsing them.
+        self._own_prefix = _dumps({"w": self.worker_id})[:-1]
         self.conninfo = libpq_url(settings.database_url)
         self.listener_state = ListenerState.STOPPED
         self.notices_sent = 0
@@ -164,7 +182,9 @@ class PgNotifyHub(Hub):
         self.deliver_points(run_id, series)
         self._queue_notices(points_notices(self.worker_id, run_id, series))
 
-    async def publish_run(self, run: schemas.RunPublic, *, previous_project: str | None = None) -> None:
+    async def publish_run(
+        self, run: schemas.RunPublic, *, previous_project: str | None = None
+    ) -> None:
         self.deliver_run(run, previous_project=previous_project)
         self._queue_notices([run_notice(self.worker_id, run, previous_project=previous_project)])
 
@@ -176,7 +196,9 @@ class PgNotifyHub(Hub):
         self.deliver_layout(layout)
         whole = _dumps({"w": self.worker_id, "t": "l", "layout": layout.model_dump(mode="json")})
         if len(whole) > MAX_PAYLOAD_BYTES:  # the other workers read it from the database
-            whole = _dumps({"w": self.worker_id, "t": "l", "p": layout.project, "g": layout.page.value})
+            whole = _dumps(
+                {"w": self.worker_id, "t": "l", "p": layout.project, "g": layout.page.value}
+            )
         self._queue_notices([whole])
 
     def _queue_notices(self, payloads: list[str]) -> None:
@@ -190,7 +212,9 @@ class PgNotifyHub(Hub):
         delay = 0.1
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+                async with await psycopg.AsyncConnection.connect(
+                    self.conninfo, autocommit=True
+                ) as conn:
                     delay = 0.1
                     if self._lost_notices:
                         await self._send(conn, [_dumps({"w": self.worker_id, "t": "lost"})])
@@ -207,7 +231,11 @@ class PgNotifyHub(Hub):
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - any failure: reconnect, others resync
-                logger.warning("live: sending notices to PostgreSQL failed (%s); retrying in %.1f s", error, delay)
+                logger.warning(
+                    "live: sending notices to PostgreSQL failed (%s); retrying in %.1f s",
+                    error,
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
 
@@ -229,7 +257,9 @@ class PgNotifyHub(Hub):
                 ListenerState.RECONNECTING if listened_before else ListenerState.CONNECTING
             )
             try:
-                async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+                async with await psycopg.AsyncConnection.connect(
+                    self.conninfo, autocommit=True
+                ) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     self.listener_state = ListenerState.LISTENING
                     if listened_before:
@@ -245,11 +275,17 @@ class PgNotifyHub(Hub):
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - any failure: reconnect
-                logger.warning("live: LISTEN connection to PostgreSQL lost (%s); retrying in %.1f s", error, delay)
+                logger.warning(
+                    "live: LISTEN connection to PostgreSQL lost (%s); retrying in %.1f s",
+                    error,
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
 
     async def _on_notice(self, payload: str) -> None:
+        if payload.startswith(self._own_prefix) and payload[len(self._own_prefix)] in ",}":
+            return  # delivered locally when published
         try:
             notice = json.loads(payload)
             if notice.get("w") == self.worker_id:
@@ -271,10 +307,16 @@ class PgNotifyHub(Hub):
         elif kind == "pr":
             ranges = [(key, scope, int(lo), int(hi)) for key, scope, lo, hi in notice["s"]]
             if self.wants_points(run_id):
-                found = await run_in_threadpool(replay.read_ranges, self.factory, run_id=run_id, ranges=ranges)
+                found = await run_in_threadpool(
+                    replay.read_ranges, self.factory, run_id=run_id, ranges=ranges
+                )
                 series = [
                     SeriesPoints(
-                        key, scope, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                        key,
+                        scope,
+                        [r[0] for r in rows],
+                        [r[1] for r in rows],
+                        [r[2] for r in rows],
                         [r[3] for r in rows] if has_epochs else None,
                     )
                     for key, scope, rows, has_epochs in found
@@ -287,7 +329,9 @@ class PgNotifyHub(Hub):
                 schemas.RunPublic.model_validate(notice["run"])
                 if "run" in notice
                 else await run_in_threadpool(
-                    replay.read_run, self.factory, run_id=run_id,
+                    replay.read_run,
+                    self.factory,
+                    run_id=run_id,
                     heartbeat_timeout_s=self.settings.heartbeat_timeout_s,
                 )
             )
@@ -299,7 +343,9 @@ class PgNotifyHub(Hub):
             layout = (
                 schemas.ProjectLayoutPublic.model_validate(notice["layout"])
                 if "layout" in notice
-                else await run_in_threadpool(replay.read_layout, self.factory, project=notice["p"], page=notice["g"])
+                else await run_in_threadpool(
+                    replay.read_layout, self.factory, project=notice["p"], page=notice["g"]
+                )
             )
             if layout is not None:
                 self.deliver_layout(layout)

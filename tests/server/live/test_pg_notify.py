@@ -9,7 +9,7 @@ import httpx
 import psycopg
 
 from fitwatch_server.live.hub import SeriesPoints
-from fitwatch_server.live.pg_notify import MAX_PAYLOAD_BYTES, points_notices
+from fitwatch_server.live.pg_notify import MAX_INLINE_POINTS, MAX_PAYLOAD_BYTES, points_notices
 from tests.helpers.server import ServerProcess
 from tests.helpers.wait import wait_until
 from tests.server.live.client import LiveClient, of_type, received_points
@@ -22,7 +22,9 @@ def test_small_batches_travel_inline_and_large_ones_as_step_ranges() -> None:
     payloads = points_notices("w1", "run1", [small, big])
     assert all(len(p.encode()) <= MAX_PAYLOAD_BYTES for p in payloads)
     inline, ranges = (json.loads(p) for p in payloads)
-    assert inline["t"] == "p" and inline["s"] == [["loss", "batch", [0, 1], [0.5, "NaN"], [1.0, 2.0], [0, 0]]]
+    assert inline["t"] == "p" and inline["s"] == [
+        ["loss", "batch", [0, 1], [0.5, "NaN"], [1.0, 2.0], [0, 0]]
+    ]
     assert ranges["t"] == "pr" and ranges["s"] == [["a" * 200, "epoch", 0, 999]]
 
 
@@ -33,6 +35,36 @@ def test_many_small_series_are_split_over_several_notices() -> None:
     assert all(len(p.encode()) <= MAX_PAYLOAD_BYTES for p in payloads)
     keys = [entry[0] for p in payloads for entry in json.loads(p)["s"]]
     assert keys == [s.key for s in many]
+
+
+def test_a_bulk_batch_travels_as_step_ranges_however_small_its_series() -> None:
+    """100 series of 30 points each would fit inline, but 3,000 points in all is a bulk
+    upload: one notice of ranges, read from the database only where someone watches."""
+    many = [
+        SeriesPoints(f"m{i:02d}", "batch", list(range(5, 35)), [0.5] * 30, [1.0] * 30, None)
+        for i in range(100)
+    ]
+    assert sum(len(s.steps) for s in many) > MAX_INLINE_POINTS
+    (payload,) = points_notices("w1", "run1", many)
+    notice = json.loads(payload)
+    assert notice["t"] == "pr" and notice["s"] == [
+        [f"m{i:02d}", "batch", 5, 34] for i in range(100)
+    ]
+
+
+def test_a_worker_skips_its_own_notices_and_applies_those_of_a_worker_with_a_longer_id() -> None:
+    """Own notices are recognised by their first bytes, not parsed; a worker whose id merely
+    starts with this one's is another worker."""
+    import asyncio
+
+    from fitwatch_server.live.pg_notify import PgNotifyHub
+    from fitwatch_server.settings import Settings
+
+    hub = PgNotifyHub(Settings(database_url="postgresql://nobody@127.0.0.1:1/none"), None)  # type: ignore[arg-type]
+    point = [SeriesPoints("loss", "batch", [0], [1.0], [1.0], None)]
+    for worker, received in ((hub.worker_id, 0), (hub.worker_id + "0", 1)):
+        asyncio.run(hub._on_notice(points_notices(worker, "run1", point)[0]))
+        assert hub.notices_received == received
 
 
 def test_point_ingested_through_one_worker_reaches_a_subscriber_of_another(
@@ -53,7 +85,11 @@ def test_point_ingested_through_one_worker_reaches_a_subscriber_of_another(
     watcher.subscribe(runs=[run["id"]])
     ingest(api, a, run["id"], series("loss", "batch", [0, 1, 2], [1.0, "NaN", "-Infinity"]))
     watcher.until(lambda m: len(received_points(m, run["id"], "loss", "batch")) == 3)
-    assert received_points(watcher.messages, run["id"], "loss", "batch") == {0: 1.0, 1: "NaN", 2: "-Infinity"}
+    assert received_points(watcher.messages, run["id"], "loss", "batch") == {
+        0: 1.0,
+        1: "NaN",
+        2: "-Infinity",
+    }
     assert next(m for m in of_type(watcher.messages, "points"))["epochs"] == [0, 0, 0]
 
     # Too large for one notice: worker B reads the points from the database.
@@ -65,7 +101,9 @@ def test_point_ingested_through_one_worker_reaches_a_subscriber_of_another(
     summary = project_watcher.next_of("series")
     assert summary["run_id"] == run["id"] and summary["series"][0]["key"] == "loss"
 
-    api.patch(f"{a}/api/v1/runs/{run['id']}", json={"status": "finished", "notes": "x" * 9000}).raise_for_status()
+    api.patch(
+        f"{a}/api/v1/runs/{run['id']}", json={"status": "finished", "notes": "x" * 9000}
+    ).raise_for_status()
     changed = watcher.next_of("run")["run"]  # too large to travel whole: read by B
     assert changed["status"] == "finished" and len(changed["notes"]) == 9000
     api.delete(f"{a}/api/v1/runs/{run['id']}").raise_for_status()

@@ -118,3 +118,50 @@ def test_staged_overwrites_twice_in_one_transaction_leave_no_rows_behind(factory
         assert point_data.check_run(session, run_id=run_id) == []
     assert (series.count, series.last_step, series.max_value) == (201, 250, 199.0)
     assert (points.values[10], points.values[150], points.values[200]) == (7.0, 7.0, 7.0)
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_rows_inline_as_arrays_keep_nulls_nan_infinities_and_exact_floats(factory):
+    """`bulk.unnest_rows` sends rows as array literals (the rollup and summary merges)."""
+    rollups_table = cast(Table, models.PointRollup.__table__)
+    columns = ("series_id", "bucket", "min_value", "min_step")
+    rows = [
+        (2**31 - 1, 2**62, 0.1, None),
+        (1, 0, math.inf, 5),
+        (2, -3, -math.inf, 2**40),
+        (3, 4, 5e-324, 0),
+        (4, 5, 1 / 3, -1),
+        (5, 6, None, 7),
+        (6, 7, math.nan, 8),
+    ]
+    source, params = bulk.unnest_rows(rollups_table, columns, rows)
+    with session_scope(factory) as session:
+        found = (
+            session.connection()
+            .exec_driver_sql(f"SELECT {', '.join(columns)} FROM {source}", tuple(params))
+            .all()
+        )
+    assert [tuple(r) for r in found[:-1]] == rows[:-1]
+    assert found[-1][:2] == (6, 7) and math.isnan(found[-1][2])
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_statements_run_together_each_run_once(factory):
+    with session_scope(factory) as session:
+        run_id = _run(session, "together")
+        connection = session.connection()
+        bulk.execute_together(
+            connection,
+            [
+                ("UPDATE projects SET name = name || 'a' WHERE name = %s", ["bulk"]),
+                None,
+                ("UPDATE runs SET name = name || %s WHERE id = %s", ["b", run_id]),
+            ],
+        )
+        row = connection.exec_driver_sql(
+            "SELECT projects.name, runs.name FROM runs JOIN projects ON projects.id = runs.project_id "
+            "WHERE runs.id = %s",
+            (run_id,),
+        ).one()
+    # Each part ran once, with its own parameters in order.
+    assert tuple(row) == ("bulka", "togetherb")

@@ -6,21 +6,26 @@ ingest on PostgreSQL to about a fifth of SQLite's rate (docs/scale.md). A binary
 the same rows costs the server one statement and the client one C-level row encoder.
 
 Rows that cannot meet a stored row (appended points, under the run lock) are copied straight
-into their table. Rows that must merge with stored ones (overwritten points, rollups,
-summaries) are copied into a staging table first, and one `INSERT … SELECT … ON CONFLICT` or
-`UPDATE … FROM` merges them in SQL. Staging tables are temporary, one per connection, created
-on first use and emptied at every commit (`ON COMMIT DELETE ROWS`), so nothing outside the
-transaction ever sees them.
+into their table. The few hundred rollup and summary rows of a batch travel inline as arrays
+(`unnest_rows`) and are merged, with the runs' heartbeat, by one statement
+(`execute_together`). Overwritten points are copied into a staging table first, and one
+`INSERT … SELECT … ON CONFLICT` merges them; staging tables are temporary, one per
+connection, created on first use and emptied at every commit (`ON COMMIT DELETE ROWS`), so
+nothing outside the transaction ever sees them. Statements that must run in order but need
+no answer in between share one round trip (`pipelined`). Each round trip is a wait on a
+server process that shares the CPU (docs/scale.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, Table
+from sqlalchemy.exc import DBAPIError
 
 from fitwatch_server import models
 
@@ -140,3 +145,72 @@ def stage_rows(
     )
     copy_rows(connection, table, columns, rows, into=name)
     return f"WITH staged AS (DELETE FROM {name} RETURNING {names}) "
+
+
+Statement = tuple[str, list[object]]
+
+
+def unnest_rows(
+    table: Table, columns: Sequence[str], rows: Sequence[tuple[object, ...]]
+) -> Statement:
+    """`unnest(%s::type[], …) AS staged(columns)` and its parameters, one array per column:
+    `rows` as a relation inside a statement, with no staging table and no extra round trip.
+
+    The arrays travel as text literals: `repr` of a float reads back exactly (and `inf`,
+    `-inf`, `nan` are accepted by PostgreSQL's float input), None is NULL. psycopg's own list
+    adapter inspects every element in Python and costs more than this.
+    """
+    types = _types(table.name, tuple(columns))
+    params: list[object] = [
+        "{" + ",".join(["NULL" if v is None else repr(v) for v in column]) + "}"
+        for column in zip(*rows, strict=True)
+    ]
+    arrays = ", ".join(f"%s::{type_name}[]" for type_name in types)
+    return f"unnest({arrays}) AS staged({', '.join(columns)})", params
+
+
+def execute_together(connection: Connection, statements: Sequence[Statement | None]) -> None:
+    """Run data-modifying statements as one (`WITH s0 AS (…), s1 AS (…) <last>`): one round
+    trip. PostgreSQL runs every data-modifying `WITH` part exactly once, all on the same
+    snapshot, so the parts must not read what another part writes (each here writes its own
+    table: rollups, summaries, the runs' heartbeat)."""
+    parts = [statement for statement in statements if statement is not None]
+    if not parts:
+        return
+    *head, (last_sql, last_params) = parts
+    prefix = ", ".join(f"s{i} AS ({sql})" for i, (sql, _) in enumerate(head))
+    params = [param for _, part_params in head for param in part_params] + last_params
+    connection.exec_driver_sql(f"WITH {prefix} {last_sql}" if head else last_sql, tuple(params))
+
+
+def pipelined(
+    connection: Connection, statements: Sequence[tuple[str, Sequence[object]]]
+) -> list[list[Any]]:
+    """The rows of each statement, all sent at once (psycopg's pipeline mode): one round trip
+    for the lot, and for the `BEGIN` psycopg puts before the first. The server still runs them
+    one after the other, each on its own snapshot, so a statement after a lock sees what the
+    lock waited for, exactly as if sent one by one.
+
+    A driver error comes back as SQLAlchemy's `DBAPIError`, as from `exec_driver_sql`, so
+    `db.storage_error` maps a lock timeout to a 503 as anywhere else.
+    """
+    import psycopg  # the `postgres` extra: not installed with SQLite alone
+
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    cursors = []
+    try:
+        with driver.pipeline():
+            for sql, params in statements:
+                cursor = driver.cursor()
+                cursor.execute(sql, params)
+                cursors.append(cursor)
+        return [list(cursor.fetchall()) for cursor in cursors]
+    except psycopg.Error as error:
+        sql, params = statements[len(cursors) - 1 if cursors else 0]
+        raise DBAPIError.instance(
+            sql, params, error, psycopg.Error, dialect=connection.dialect
+        ) from error
+    finally:
+        for cursor in cursors:
+            cursor.close()

@@ -20,11 +20,11 @@ overwrites rebuild from the rollups.
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import Connection, Table, select
@@ -36,7 +36,10 @@ from fitwatch_server import models, schemas
 from fitwatch_server.errors import FitwatchError, LimitExceeded, NotFound
 from fitwatch_server.store import limits
 from fitwatch_server.store.point_data import bulk, rollups, summary
-from fitwatch_server.store.point_data.locks import lock_runs_for_points
+from fitwatch_server.store.point_data.locks import (
+    lock_for_points_statement,
+    lock_runs_for_points,
+)
 from fitwatch_server.store.point_data.summary import Summary
 
 _POINT_COLUMNS = ("series_id", "step", "value", "wall_time", "epoch")
@@ -79,7 +82,9 @@ def _columns(parts: list[schemas.SeriesPointsIn]) -> _Columns:
     values = cast(list[float], [v for part in parts for v in part.values])
     times = [t for part in parts for t in part.times]
     epochs = [
-        e for part in parts for e in (part.epochs if part.epochs is not None else [None] * len(part.steps))
+        e
+        for part in parts
+        for e in (part.epochs if part.epochs is not None else [None] * len(part.steps))
     ]
     if all(map(operator.lt, steps, steps[1:])):
         return _Columns(steps, values, times, epochs)
@@ -87,8 +92,10 @@ def _columns(parts: list[schemas.SeriesPointsIn]) -> _Columns:
     latest = {step: i for i, step in enumerate(steps)}
     order = [latest[step] for step in sorted(latest)]
     return _Columns(
-        [steps[i] for i in order], [values[i] for i in order],
-        [times[i] for i in order], [epochs[i] for i in order],
+        [steps[i] for i in order],
+        [values[i] for i in order],
+        [times[i] for i in order],
+        [epochs[i] for i in order],
     )
 
 
@@ -114,12 +121,15 @@ def _batch_summaries(
     sizes = [len(data[k].steps) for k in order]
     series_ids = np.repeat(np.array([ids[k] for k in order], dtype=np.int64), sizes)
     steps = np.fromiter((s for k in order for s in data[k].steps), dtype=np.int64, count=sum(sizes))
-    values = np.fromiter((v for k in order for v in data[k].values), dtype=np.float64, count=sum(sizes))
+    values = np.fromiter(
+        (v for k in order for v in data[k].values), dtype=np.float64, count=sum(sizes)
+    )
     rows = rollups.batch_rollups(series_ids, steps, values)
     # One bucket per series holds all of its new points: the coarsest level, combined.
-    whole = {row[0]: row for row in rollups.combine(
-        [r for r in rows if r[1] == rollups.BUCKET_SIZES[-1]], 2**64
-    )}
+    whole = {
+        row[0]: row
+        for row in rollups.combine([r for r in rows if r[1] == rollups.BUCKET_SIZES[-1]], 2**64)
+    }
     found = {}
     for key in order:
         columns = data[key]
@@ -131,8 +141,10 @@ def _batch_summaries(
             last_step=columns.steps[-1],
             last_value=None if last_value != last_value else last_value,
             last_wall_time=columns.times[-1],
-            min_value=min_value, min_step=min_step,  # type: ignore[arg-type]
-            max_value=max_value, max_step=max_step,  # type: ignore[arg-type]
+            min_value=min_value,  # type: ignore[arg-type]
+            min_step=min_step,  # type: ignore[arg-type]
+            max_value=max_value,  # type: ignore[arg-type]
+            max_step=max_step,  # type: ignore[arg-type]
         )
     return found, rows
 
@@ -150,16 +162,25 @@ def _create_series(
         .returning(table.c.id, table.c.run_id, table.c.key, table.c.scope)
     )
     rows = [
-        {"run_id": run_id, "key": key, "scope": scope, "count": 0,
-         "first_step": data[(run_id, key, scope)].steps[0], "last_step": -1, "last_wall_time": 0.0}
+        {
+            "run_id": run_id,
+            "key": key,
+            "scope": scope,
+            "count": 0,
+            "first_step": data[(run_id, key, scope)].steps[0],
+            "last_step": -1,
+            "last_wall_time": 0.0,
+        }
         for run_id, key, scope in new_keys
     ]
     created = {(r.run_id, r.key, r.scope): r.id for r in connection.execute(statement, rows)}
     missing = [k for k in new_keys if k not in created]
     if missing:  # cannot happen with the run locked, but a create must never be a 500
-        for row in connection.execute(select(table.c.id, table.c.run_id, table.c.key, table.c.scope).where(
-            table.c.run_id.in_({k[0] for k in missing})
-        )):
+        for row in connection.execute(
+            select(table.c.id, table.c.run_id, table.c.key, table.c.scope).where(
+                table.c.run_id.in_({k[0] for k in missing})
+            )
+        ):
             created.setdefault((row.run_id, row.key, row.scope), row.id)
     return created
 
@@ -179,9 +200,8 @@ def ingest_jobs(
     ran one after another.
     """
     connection = db.connection() if isinstance(db, Session) else db
-    present = lock_runs_for_points(connection, run_ids=sorted({job.run_id for job in jobs}))
     # One read of every series of these runs serves the ceiling check and the merge below.
-    stored = _stored_series(connection, run_ids=sorted(present))
+    present, stored = _lock_and_read(connection, run_ids=sorted({job.run_id for job in jobs}))
     known: dict[str, set[tuple[str, str]]] = {run_id: set() for run_id in present}
     for run_id, key, scope in stored:
         known[run_id].add((key, scope))
@@ -194,12 +214,16 @@ def ingest_jobs(
         if max_series_per_run > 0:
             try:
                 keys = known[job.run_id]
-                keys |= limits.check_series_ceiling(job.run_id, keys, job.batch, limit=max_series_per_run)
+                keys |= limits.check_series_ceiling(
+                    job.run_id, keys, job.batch, limit=max_series_per_run
+                )
             except LimitExceeded as error:
                 results.append(error)
                 continue
         for series_in in job.batch.series:
-            parts.setdefault((job.run_id, series_in.key, series_in.scope.value), []).append(series_in)
+            parts.setdefault((job.run_id, series_in.key, series_in.scope.value), []).append(
+                series_in
+            )
         results.append(_result(job.batch))
     if not parts:
         return results
@@ -214,6 +238,26 @@ class _Stored:
     summary: Summary
 
 
+def _lock_and_read(
+    connection: Connection, *, run_ids: list[str]
+) -> tuple[set[str], dict[SeriesKey, _Stored]]:
+    """Lock the runs (the ids that exist), then read every series of them with its summary.
+
+    On PostgreSQL both statements go in one round trip (`bulk.pipelined`), the read still
+    after the lock: the server runs them in order, and the read's snapshot is taken once the
+    lock is held, so it sees the summaries of whatever transaction the lock waited for.
+    """
+    if not bulk.is_postgresql(connection):
+        present = lock_runs_for_points(connection, run_ids=run_ids)
+        return present, _stored_series(connection, run_ids=sorted(present))
+    lock, params = lock_for_points_statement(connection, run_ids)
+    # Series of a run that does not exist: none (a delete removes them with the run).
+    locked, series = bulk.pipelined(
+        connection, [(lock, params), (summary.select_sql("%s", len(run_ids)), params)]
+    )
+    return {row[0] for row in locked}, _stored_from_rows(series)
+
+
 def _stored_series(connection: Connection, *, run_ids: list[str]) -> dict[SeriesKey, _Stored]:
     """Every series of these runs with its summary (read with the runs locked)."""
     if not run_ids:
@@ -221,9 +265,15 @@ def _stored_series(connection: Connection, *, run_ids: list[str]) -> dict[Series
     p = rollups.placeholder(connection)
     # Raw SQL on this path: it runs once per transaction and SQLAlchemy's statement building
     # costs more than the statements (docs/scale.md).
+    return _stored_from_rows(
+        connection.exec_driver_sql(summary.select_sql(p, len(run_ids)), tuple(run_ids))
+    )
+
+
+def _stored_from_rows(rows: Iterable[Sequence[Any]]) -> dict[SeriesKey, _Stored]:
     return {
         (row[1], row[2], row[3]): _Stored(row[0], summary.from_values(tuple(row[4:])))
-        for row in connection.exec_driver_sql(summary.select_sql(p, len(run_ids)), tuple(run_ids))
+        for row in rows
     }
 
 
@@ -246,28 +296,53 @@ def _write(
     overwritten = _drop_resent(connection, p, data, stored)
     appended = [k for k in data if k not in overwritten and data[k].steps]
     data = {k: v for k, v in data.items() if v.steps}
-    _touch_runs(connection, p, run_ids)
+    touch = _touch_runs(connection, p, run_ids)
+    postgresql = bulk.is_postgresql(connection)
+    if not data or not postgresql:
+        connection.exec_driver_sql(*touch)
     if not data:
         return
     _upsert_points(connection, p, data, ids, overwritten)
 
     updates: list[tuple[object, ...]] = []
+    rollup_rows: list[tuple[object, ...]] = []
     if appended:
         batches, rollup_rows = _batch_summaries(appended, data, ids)
-        rollups.merge_rollups(connection, rollup_rows)
+        if not postgresql:
+            rollups.merge_rollups(connection, rollup_rows)
         for key in appended:
-            merged = summary.extend(stored[key].summary, batches[key]) if key in stored else batches[key]
+            merged = (
+                summary.extend(stored[key].summary, batches[key]) if key in stored else batches[key]
+            )
             updates.append(summary.update_row(ids[key], merged))
     for key in overwritten:
         rollups.rebuild_rollups(connection, ids[key], data[key].steps)
         updates.append(summary.update_row(ids[key], summary.recompute(connection, ids[key])))
-    summary.write_summaries(connection, updates)
+    if not postgresql:
+        summary.write_summaries(connection, updates)
+        return
+    # PostgreSQL: the rollup merge, the summaries and the heartbeat in one statement, one
+    # round trip instead of three (each waits on a server that shares the CPU, docs/scale.md).
+    # They may run last and together: appended and overwritten series are disjoint, so the
+    # rebuilds above never read what the merge writes, and each part writes its own table.
+    touch_sql, touch_params = touch
+    bulk.execute_together(
+        connection,
+        [
+            rollups.merge_statement(rollup_rows),
+            summary.write_statement(updates),
+            (touch_sql, list(touch_params)),
+        ],
+    )
 
 
-def _touch_runs(connection: Connection, p: str, run_ids: list[str]) -> None:
-    # Any ingest (a resend too) proves the run is alive; it does not change a finished run's status.
+def _touch_runs(
+    connection: Connection, p: str, run_ids: list[str]
+) -> tuple[str, tuple[object, ...]]:
+    """The statement that marks the runs alive: any ingest (a resend too) proves a run is
+    alive; it does not change a finished run's status."""
     marks = ", ".join([p] * len(run_ids))
-    connection.exec_driver_sql(
+    return (
         f"UPDATE runs SET heartbeat_at = {p} WHERE id IN ({marks})",
         (_db_datetime(connection, datetime.now(UTC)), *run_ids),
     )
@@ -284,12 +359,16 @@ _RANGES_PER_READ = 100
 
 
 def _drop_resent(
-    connection: Connection, p: str, data: dict[SeriesKey, _Columns], stored: dict[SeriesKey, _Stored]
+    connection: Connection,
+    p: str,
+    data: dict[SeriesKey, _Columns],
+    stored: dict[SeriesKey, _Stored],
 ) -> set[SeriesKey]:
     """Remove from `data` the points stored exactly so already; return the series whose
     batch changes at least one stored point (read before the upsert)."""
     candidates = [
-        key for key, columns in data.items()
+        key
+        for key, columns in data.items()
         if key in stored and columns.steps[0] <= stored[key].summary.last_step
     ]
     if not candidates:
@@ -299,11 +378,17 @@ def _drop_resent(
         chunk = candidates[start : start + _RANGES_PER_READ]
         where = " OR ".join([f"(series_id = {p} AND step BETWEEN {p} AND {p})"] * len(chunk))
         params = [
-            v for key in chunk
-            for v in (stored[key].id, data[key].steps[0], min(data[key].steps[-1], stored[key].summary.last_step))
+            v
+            for key in chunk
+            for v in (
+                stored[key].id,
+                data[key].steps[0],
+                min(data[key].steps[-1], stored[key].summary.last_step),
+            )
         ]
         for series_id, step, value, wall_time, epoch in connection.exec_driver_sql(
-            f"SELECT series_id, step, value, wall_time, epoch FROM points WHERE {where}", tuple(params)
+            f"SELECT series_id, step, value, wall_time, epoch FROM points WHERE {where}",
+            tuple(params),
         ):
             existing[series_id][step] = (value, wall_time, epoch)
     changed = set()
@@ -326,17 +411,22 @@ def _drop_resent(
         if key in changed or len(keep) == len(columns.steps):
             continue
         data[key] = _Columns(
-            [columns.steps[i] for i in keep], [columns.values[i] for i in keep],
-            [columns.times[i] for i in keep], [columns.epochs[i] for i in keep],
+            [columns.steps[i] for i in keep],
+            [columns.values[i] for i in keep],
+            [columns.times[i] for i in keep],
+            [columns.epochs[i] for i in keep],
         )
     return changed
 
 
 def _point_rows(columns: _Columns, series_id: int) -> Iterator[tuple[object, ...]]:
     return zip(
-        [series_id] * len(columns.steps), columns.steps,
+        [series_id] * len(columns.steps),
+        columns.steps,
         [None if v != v else v for v in columns.values],  # NaN -> NULL, inline: hot loop
-        columns.times, columns.epochs, strict=True,
+        columns.times,
+        columns.epochs,
+        strict=True,
     )
 
 
@@ -347,16 +437,25 @@ def _encode_points(
     sizes = [len(data[k].steps) for k in keys]
     total = sum(sizes)
     # chain.from_iterable walks the lists in C; a generator expression costs a frame per value.
-    values = np.fromiter(chain.from_iterable(data[k].values for k in keys), dtype=np.float64, count=total)
+    values = np.fromiter(
+        chain.from_iterable(data[k].values for k in keys), dtype=np.float64, count=total
+    )
     epochs = list(chain.from_iterable(data[k].epochs for k in keys))
-    missing = np.fromiter((e is None for e in epochs), dtype=bool, count=total) if None in epochs else np.zeros(total, dtype=bool)
+    missing = (
+        np.fromiter((e is None for e in epochs), dtype=bool, count=total)
+        if None in epochs
+        else np.zeros(total, dtype=bool)
+    )
     types = bulk.column_types(_POINTS, _POINT_COLUMNS)
     columns = [
         np.repeat(np.array([ids[k] for k in keys], dtype=np.int64), sizes),
         np.fromiter(chain.from_iterable(data[k].steps for k in keys), dtype=np.int64, count=total),
         values,
-        np.fromiter(chain.from_iterable(data[k].times for k in keys), dtype=np.float64, count=total),
-        np.array([0 if e is None else e for e in epochs], dtype=np.int64) if missing.any()
+        np.fromiter(
+            chain.from_iterable(data[k].times for k in keys), dtype=np.float64, count=total
+        ),
+        np.array([0 if e is None else e for e in epochs], dtype=np.int64)
+        if missing.any()
         else np.array(epochs, dtype=np.int64),
     ]
     nulls = [None, None, np.isnan(values), None, missing]
@@ -364,7 +463,10 @@ def _encode_points(
 
 
 def _upsert_points(
-    connection: Connection, p: str, data: dict[SeriesKey, _Columns], ids: dict[SeriesKey, int],
+    connection: Connection,
+    p: str,
+    data: dict[SeriesKey, _Columns],
+    ids: dict[SeriesKey, int],
     overwritten: set[SeriesKey],
 ) -> None:
     if not bulk.is_postgresql(connection):
@@ -379,9 +481,12 @@ def _upsert_points(
     if appended:
         bulk.copy_encoded(connection, _POINTS, _POINT_COLUMNS, _encode_points(appended, data, ids))
     if overwritten:
-        staged = bulk.stage_rows(connection, _POINTS, _POINT_COLUMNS, (
-            row for key in overwritten for row in _point_rows(data[key], ids[key])
-        ))
+        staged = bulk.stage_rows(
+            connection,
+            _POINTS,
+            _POINT_COLUMNS,
+            (row for key in overwritten for row in _point_rows(data[key], ids[key])),
+        )
         names = ", ".join(_POINT_COLUMNS)
         connection.exec_driver_sql(
             f"{staged}INSERT INTO points ({names}) SELECT {names} FROM staged {_ON_CONFLICT_POINTS}"
@@ -392,8 +497,9 @@ def ingest_points(
     session: Session, *, run_id: str, batch: schemas.PointBatchIn, max_series_per_run: int = 0
 ) -> schemas.IngestResult:
     """Store one batch of one run in the caller's transaction (raises NotFound, LimitExceeded)."""
-    (result,) = ingest_jobs(session, [IngestJob(run_id, batch)], max_series_per_run=max_series_per_run)
+    (result,) = ingest_jobs(
+        session, [IngestJob(run_id, batch)], max_series_per_run=max_series_per_run
+    )
     if isinstance(result, FitwatchError):
         raise result
     return result
-

@@ -23,13 +23,19 @@ def lock_runs_for_points(connection: Connection, *, run_ids: list[str]) -> set[s
     Raw SQL: this runs once per ingest transaction, and building the statement with
     SQLAlchemy's expression language costs more than executing it.
     """
+    sql, params = lock_for_points_statement(connection, run_ids)
+    return {row[0] for row in connection.exec_driver_sql(sql, params)}
+
+
+def lock_for_points_statement(
+    connection: Connection, run_ids: list[str]
+) -> tuple[str, tuple[str, ...]]:
+    """The statement `lock_runs_for_points` runs (`SELECT id …`, the ids that exist)."""
     p = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     lock = " FOR NO KEY UPDATE" if connection.dialect.name == "postgresql" else ""
     marks = ", ".join([p] * len(run_ids))
-    rows = connection.exec_driver_sql(
-        f"SELECT id FROM runs WHERE id IN ({marks}) ORDER BY id{lock}", tuple(sorted(run_ids))
-    )
-    return {row[0] for row in rows}
+    sql = f"SELECT id FROM runs WHERE id IN ({marks}) ORDER BY id{lock}"
+    return sql, tuple(sorted(run_ids))
 
 
 def lock_run_for_delete(session: Session, *, run_id: str) -> bool:

@@ -193,17 +193,23 @@ def batch_rollups(series_ids: Int64s, steps: Int64s, values: Floats) -> list[tup
 
 def merge_rollups(connection: Connection, rows: list[tuple[object, ...]]) -> None:
     """Fold rollup rows of new points (steps not stored before, in any order) into the table:
-    an executemany on SQLite; on PostgreSQL the rows are staged by binary COPY and merged by one
-    `INSERT … SELECT … ON CONFLICT` with the same rules (`bulk.py`)."""
+    an executemany on SQLite, one `INSERT … SELECT … ON CONFLICT` on PostgreSQL."""
     if not rows:
         return
     if not bulk.is_postgresql(connection):
         connection.exec_driver_sql(_MERGE_ROLLUPS.format(p=placeholder(connection)), rows)
         return
-    staged = bulk.stage_rows(connection, _ROLLUPS, _COLUMNS.split(", "), rows)
-    connection.exec_driver_sql(
-        f"{staged}INSERT INTO point_rollups ({_COLUMNS}) SELECT {_COLUMNS} FROM staged {_ON_CONFLICT_MERGE}"
-    )
+    bulk.execute_together(connection, [merge_statement(rows)])
+
+
+def merge_statement(rows: list[tuple[object, ...]]) -> bulk.Statement | None:
+    """PostgreSQL: `merge_rollups` as one statement with the rows inline (`bulk.unnest_rows`),
+    for `bulk.execute_together`; None without rows."""
+    if not rows:
+        return None
+    source, params = bulk.unnest_rows(_ROLLUPS, _COLUMNS.split(", "), rows)
+    sql = f"INSERT INTO point_rollups ({_COLUMNS}) SELECT {_COLUMNS} FROM {source} {_ON_CONFLICT_MERGE}"
+    return sql, params
 
 
 def _ranges(buckets: list[int]) -> list[tuple[int, int]]:

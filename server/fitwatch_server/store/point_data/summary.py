@@ -36,11 +36,13 @@ class Summary:
         """Take `other`'s min/max where they beat ours; on a tie the earlier step wins, as in
         a scan of the points ("best epoch" is the first epoch that reached the best value)."""
         if other.min_value is not None and (
-            self.min_value is None or (other.min_value, other.min_step) < (self.min_value, self.min_step)
+            self.min_value is None
+            or (other.min_value, other.min_step) < (self.min_value, self.min_step)
         ):
             self.min_value, self.min_step = other.min_value, other.min_step
         if other.max_value is not None and (
-            self.max_value is None or (-other.max_value, other.max_step) < (-self.max_value, self.max_step)
+            self.max_value is None
+            or (-other.max_value, other.max_step) < (-self.max_value, self.max_step)
         ):
             self.max_value, self.max_step = other.max_value, other.max_step
 
@@ -60,18 +62,27 @@ def update_sql(placeholder: str) -> str:
 
 def write_summaries(connection: Connection, rows: list[tuple[object, ...]]) -> None:
     """Write `update_row` rows: an executemany on SQLite; on PostgreSQL one `UPDATE … FROM`
-    the rows staged by binary COPY (`bulk.py`), instead of one statement per series."""
+    the rows inline, instead of one statement per series."""
     if not rows:
         return
     if not bulk.is_postgresql(connection):
         connection.exec_driver_sql(update_sql(rollups.placeholder(connection)), rows)
         return
-    staged = bulk.stage_rows(connection, _series, (*SUMMARY_FIELDS, _series.c.id.name), rows)
+    bulk.execute_together(connection, [write_statement(rows)])
+
+
+def write_statement(rows: list[tuple[object, ...]]) -> bulk.Statement | None:
+    """PostgreSQL: `write_summaries` as one statement (`bulk.unnest_rows`), for
+    `bulk.execute_together`; None without rows."""
+    if not rows:
+        return None
+    source, params = bulk.unnest_rows(_series, (*SUMMARY_FIELDS, _series.c.id.name), rows)
     assignments = ", ".join(f"{name} = staged.{name}" for name in SUMMARY_FIELDS)
-    connection.exec_driver_sql(
-        f"{staged}UPDATE {_series.name} SET {assignments} FROM staged "
+    sql = (
+        f"UPDATE {_series.name} SET {assignments} FROM {source} "
         f"WHERE {_series.name}.{_series.c.id.name} = staged.{_series.c.id.name}"
     )
+    return sql, params
 
 
 def update_row(series_id: int, summary: Summary) -> tuple[object, ...]:
@@ -126,7 +137,8 @@ def recompute(connection: Connection, series_id: int) -> Summary:
         f"SELECT min(step), max(step) FROM points WHERE series_id = {p}", (series_id,)
     ).one()
     last_value, last_wall_time = connection.exec_driver_sql(
-        f"SELECT value, wall_time FROM points WHERE series_id = {p} AND step = {p}", (series_id, last_step)
+        f"SELECT value, wall_time FROM points WHERE series_id = {p} AND step = {p}",
+        (series_id, last_step),
     ).one()
     buckets = connection.exec_driver_sql(
         f"SELECT count, min_value, min_step, max_value, max_step FROM point_rollups "
@@ -134,8 +146,11 @@ def recompute(connection: Connection, series_id: int) -> Summary:
         (series_id, rollups.BUCKET_SIZES[-1]),
     ).all()
     summary = Summary(
-        count=sum(b[0] for b in buckets), first_step=first_step, last_step=last_step,
-        last_value=last_value, last_wall_time=last_wall_time,
+        count=sum(b[0] for b in buckets),
+        first_step=first_step,
+        last_step=last_step,
+        last_value=last_value,
+        last_wall_time=last_wall_time,
     )
     for _, min_value, min_step, max_value, max_step in buckets:
         summary.merge_extremes(
