@@ -190,7 +190,7 @@ def read_logdir(logdir: str | Path) -> list[ImportedRun]:
     root = Path(logdir)
     if not root.is_dir():
         raise ValueError(f"{root} is not a directory: give the log_dir of the TensorBoard callback")
-    runs = []
+    runs: list[ImportedRun] = []
     for run_dir, parts in sorted(find_run_directories(root).items()):
         name = root.resolve().name if run_dir == root else run_dir.relative_to(root).as_posix()
         runs.extend(run for run in read_run(run_dir, parts, name=name) if run.series)
