@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from fitwatch_server import write_turns
 from fitwatch_server.errors import (
     FitwatchError,
     StorageBusy,
@@ -86,6 +87,7 @@ def make_engine(database_url: str, *, lock_timeout_s: float = DEFAULT_LOCK_TIMEO
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            write_turns.for_database(_turns_key(url.database), lock_timeout_s)
         engine = create_engine(
             url, connect_args={"check_same_thread": False}, json_serializer=_json_serializer
         )
@@ -165,25 +167,55 @@ def make_write_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     )
 
 
+def _turns_key(database: str) -> str:
+    return str(Path(database).expanduser().resolve())
+
+
+def _write_turn(bind: Engine | Connection) -> AbstractContextManager[None]:
+    """This process's turn at SQLite's write lock for a write transaction (`write_turns`)."""
+    if not bind.get_execution_options().get(WRITE_OPTION, False):
+        return nullcontext()
+    url = (bind.engine if isinstance(bind, Connection) else bind).url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return nullcontext()
+    turns = write_turns.lookup(_turns_key(url.database))
+    return turns.turn() if turns is not None else nullcontext()
+
+
+def _busy(error: write_turns.TurnTimeout) -> StorageBusy:
+    return StorageBusy(
+        f"the database stayed locked by another writer past the lock timeout ({error}); "
+        "nothing of this request was stored: send it again",
+        retry_after_s=BUSY_RETRY_AFTER_S,
+    )
+
+
 @contextmanager
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error.
 
     A database that cannot take the transaction (full, locked, read-only) raises the
-    matching `errors.Storage*` instead of the driver's error.
+    matching `errors.Storage*` instead of the driver's error. A write transaction on SQLite
+    first waits for its turn among this process's writers (`write_turns`).
     """
-    session = factory()
+    bind = factory.kw.get("bind")
     try:
-        yield session
-        session.commit()
-    except BaseException as error:
-        session.rollback()
-        translated = storage_error(error)
-        if translated is not None:
-            raise translated from error
-        raise
-    finally:
-        session.close()
+        turn = _write_turn(bind) if bind is not None else nullcontext()
+        with turn:
+            session = factory()
+            try:
+                yield session
+                session.commit()
+            except BaseException as error:
+                session.rollback()
+                translated = storage_error(error)
+                if translated is not None:
+                    raise translated from error
+                raise
+            finally:
+                session.close()
+    except write_turns.TurnTimeout as error:
+        raise _busy(error) from error
 
 
 @contextmanager
@@ -192,8 +224,10 @@ def transaction_scope(connection: Connection) -> Iterator[Connection]:
     transaction on it, committed on success, rolled back on any error, with the same
     `errors.Storage*` in place of the driver's error."""
     try:
-        with connection.begin():
+        with _write_turn(connection), connection.begin():
             yield connection
+    except write_turns.TurnTimeout as error:
+        raise _busy(error) from error
     except BaseException as error:
         translated = storage_error(error)
         if translated is not None:
