@@ -12,7 +12,14 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from fitwatch_server.api.edge import host_allowed, origin_allowed, split_host
+from fitwatch_server.api.edge import (
+    HOST_VERDICTS_MAX,
+    EdgeMiddleware,
+    host_allowed,
+    origin_allowed,
+    split_host,
+)
+from fitwatch_server.settings import Settings
 from tests.helpers.factories import make_run, series_body
 
 POINTS = {"series": [series_body("loss", "epoch", [0], [1.0])]}
@@ -42,6 +49,19 @@ def test_configured_host_names_are_accepted(server_process, database_url):
 )
 def test_host_allowed_accepts_loopback_names_and_ip_literals_only(host, allowed):
     assert host_allowed(host, []) is allowed
+
+
+def test_the_host_verdict_cache_answers_as_the_check_does_and_stays_bounded(settings: Settings):
+    # The middleware remembers each Host header's verdict (a hot-path saving); a cached
+    # answer must be the one the check gives, and a caller sending many hosts cannot grow it.
+    edge = EdgeMiddleware(lambda *_: None, settings=settings.model_copy(update={"allowed_hosts": ["a.example"]}))
+    for _ in range(2):
+        for host, allowed in [("a.example", True), ("127.0.0.1:8000", True), ("b.example", False), ("a b", False)]:
+            scope = {"type": "http", "method": "GET", "path": "/", "headers": [(b"host", host.encode())]}
+            assert (edge.check(scope) is None) is allowed, host
+    for n in range(HOST_VERDICTS_MAX * 3):
+        assert edge.check({"type": "http", "method": "GET", "path": "/", "headers": [(b"host", f"h{n}.example".encode())]})
+    assert len(edge._host_verdicts) <= HOST_VERDICTS_MAX
 
 
 def test_split_host_refuses_malformed_headers():

@@ -49,6 +49,7 @@ LOOPBACK_NAMES = frozenset({"localhost"})
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 FORM_PATHS = ("/api/v1" + REMOTE_MONITOR_PREFIX + "/", KERAS_DEFAULT_PATH)
 FORM_MEDIA = "application/x-www-form-urlencoded"
+HOST_VERDICTS_MAX = 256
 
 
 def split_host(value: str) -> tuple[str, int | None] | None:
@@ -134,6 +135,11 @@ class EdgeMiddleware:
         self.app = app
         self.allowed_hosts = settings.allowed_hosts
         self.allowed_origins = settings.allowed_origins
+        # Host header -> allowed? Every request carries the same one or two values, and
+        # parsing it (urlsplit, ipaddress) was ~5% of the event loop's time on small
+        # requests (bench/small_requests.py, docs/scale.md). The header is the caller's, so
+        # the cache is bounded: past the bound it is emptied, never grown.
+        self._host_verdicts: dict[str, bool] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -150,11 +156,20 @@ class EdgeMiddleware:
             return
         await error_response(problem)(scope, receive, send)
 
+    def _host_allowed(self, raw_host: str) -> bool:
+        verdict = self._host_verdicts.get(raw_host)
+        if verdict is None:
+            host = split_host(raw_host)
+            verdict = host is not None and host_allowed(host[0], self.allowed_hosts)
+            if len(self._host_verdicts) >= HOST_VERDICTS_MAX:
+                self._host_verdicts.clear()
+            self._host_verdicts[raw_host] = verdict
+        return verdict
+
     def check(self, scope: Scope) -> FitwatchError | None:
         headers = Headers(scope=scope)
         raw_host = headers.get("host", "")
-        host = split_host(raw_host)
-        if host is None or not host_allowed(host[0], self.allowed_hosts):
+        if not self._host_allowed(raw_host):
             return HostNotAllowed(
                 f"this server does not answer to the host name {raw_host[:100]!r}: it answers to "
                 "localhost, IP addresses and the names in FITWATCH_ALLOWED_HOSTS (add yours there "
