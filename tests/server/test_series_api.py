@@ -83,6 +83,23 @@ def test_several_runs_in_one_call_share_step_buckets(client):
     assert 150 <= len(by_run[b["id"]]["steps"]) <= 260 < len(by_run[a["id"]]["steps"]) <= 420
 
 
+def test_several_runs_without_keys_read_every_key_of_the_scope(client):
+    """The compare page asks before it knows the keys (issue 11): no `keys` is every key the
+    runs logged in the scope, runs in the order asked, keys in key order, the same points."""
+    a, b = make_run(client, name="a"), make_run(client, name="b")
+    post_points(client, a["id"], series_body("loss", "batch", [0, 1, 2], [3.0, 2.0, 1.0]))
+    post_points(client, a["id"], series_body("acc", "batch", [0, 1, 2], [0.1, 0.2, 0.3]))
+    post_points(client, a["id"], series_body("val_loss", "epoch", [0], [2.5]))
+    post_points(client, b["id"], series_body("loss", "batch", [0, 1], [4.0, 3.5]))
+    params = {"runs": f"{b['id']},{a['id']}", "scope": "batch", "max_points": 400}
+    every = client.get("/api/v1/series", params=params).json()["series"]
+    assert [(s["run_id"], s["key"]) for s in every] == [(b["id"], "loss"), (a["id"], "acc"), (a["id"], "loss")]
+    named = client.get("/api/v1/series", params={**params, "keys": "acc,loss"}).json()["series"]
+    assert sorted(every, key=lambda s: (s["run_id"], s["key"])) == sorted(
+        named, key=lambda s: (s["run_id"], s["key"])
+    )
+
+
 def test_several_runs_with_an_unknown_run_is_404(client):
     a = make_run(client)
     response = client.get("/api/v1/series", params={"runs": f"{a['id']},nope", "keys": "loss"})

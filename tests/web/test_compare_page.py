@@ -251,3 +251,40 @@ def test_bands_line_up_by_canonical_metric_whatever_the_runs_spelled(
     assert "acc, accuracy" in means[0]["hover"]
     np.testing.assert_allclose(means[0]["y"], np.array(table).mean(axis=0), rtol=1e-12)
     assert page.locator(".chart[data-key=acc]").count() == 0
+
+
+def test_the_series_are_asked_for_beside_the_runs_and_afresh_after(
+    page: Any, live_server: str
+) -> None:
+    """Issue 11: the first drawing's GET /series goes out with GET /runs, without keys; a run
+    not found makes the page ask again with the keys; a later drawing always asks afresh."""
+    a = training_run(live_server, name="early-a", lr=0.001)
+    b = training_run(live_server, name="early-b", lr=0.01)
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/api/v1/series?" in r.url else None)
+    open_ready(page, f"{live_server}/compare.html?runs={a['id']},{b['id']}")
+    assert len(sent) == 1 and "keys=" not in sent[0]
+    names = [t["name"] for t in trace_data(page, "loss") if t["visible"] is True and t["x"]]
+    assert names == [
+        "early-a \u00b7 loss",
+        "early-a \u00b7 val_loss",
+        "early-b \u00b7 loss",
+        "early-b \u00b7 val_loss",
+    ]
+
+    sent.clear()
+    page.evaluate("delete document.documentElement.dataset.ready")
+    page.click("#scope button[data-scope=batch]")
+    page.wait_for_function("() => document.documentElement.dataset.ready === '1'")
+    assert len(sent) == 1 and "keys=" in sent[0] and "scope=batch" in sent[0]
+
+    sent.clear()
+    open_ready(page, f"{live_server}/compare.html?runs={a['id']},nope,{b['id']}")
+    assert len(sent) == 2 and "keys=" not in sent[0] and "keys=" in sent[1]
+    names = [t["name"] for t in trace_data(page, "loss") if t["visible"] is True and t["x"]]
+    assert names == [
+        "early-a \u00b7 loss",
+        "early-a \u00b7 val_loss",
+        "early-b \u00b7 loss",
+        "early-b \u00b7 val_loss",
+    ]

@@ -77,6 +77,9 @@ class ComparePage {
       document.documentElement.dataset.ready = "1";
       return;
     }
+    // The series are asked for now, beside the runs, rather than once the runs say which keys
+    // there are (issue 11: first paint); loadCharts checks the answer fits what it would ask.
+    this.early = this.earlySeries();
     let found;
     try {
       // One request for every chosen run with its series summaries.
@@ -212,14 +215,45 @@ class ComparePage {
     return step;
   }
 
-  maxPoints() {
-    const first = this.chartsHost.querySelector(".chart");
+  maxPoints(first = this.chartsHost.querySelector(".chart")) {
     return Math.max(200, Math.min(4000, Math.round((first ? first.clientWidth : 600) || 600)));
+  }
+
+  /** GET /series for every key of the chosen runs (no `keys`: the server reads the scope's),
+   * sent before the runs' answer; null where the view needs more (bands, a metric as x). The
+   * chart width is measured on a hidden stand-in card laid out as the real ones will be. */
+  earlySeries() {
+    if (this.state.group || metricXKey(this.state.x) !== null) return null;
+    const probe = el("div", { class: "charts", style: "visibility:hidden" }, el("div", { class: "chart-card" }, el("div", { class: "chart" })));
+    this.main.append(probe);
+    const maxPoints = this.maxPoints(probe.querySelector(".chart"));
+    probe.remove();
+    const runs = [...this.state.runs];
+    const scope = this.state.scope;
+    // A failure (a run not found, offline) only means loadCharts asks as it always did.
+    const read = api.readMany({ runs, scope, max_points: maxPoints }).catch(() => null);
+    return { runs, scope, maxPoints, read };
+  }
+
+  /** The early read when it asked what loadCharts is about to ask, else null. */
+  fitsEarly(early, runs, scope, maxPoints) {
+    if (!early || early.scope !== scope || early.maxPoints !== maxPoints || early.runs.join("\u0000") !== runs.join("\u0000")) return null;
+    return early.read;
+  }
+
+  /** Whether `series` has every series the runs' summaries list in `scope` (a key logged
+   * between the two answers would otherwise have no line). */
+  covers(series, scope) {
+    const have = new Set(series.map((d) => `${d.run_id}\u0000${d.key}`));
+    return this.runs.every((r) => (r.series || []).every((s) => s.scope !== scope || have.has(`${r.id}\u0000${s.key}`)));
   }
 
   async loadCharts() {
     const started = performance.now();
     const scope = this.state.scope;
+    // The early read serves the first drawing only: any later one reads afresh.
+    const early = this.early;
+    this.early = null;
     this.pending = [];
     for (const c of this.charts) c.purge();
     this.charts = [];
@@ -252,7 +286,11 @@ class ComparePage {
     let xData = [];
     try {
       // One request for every run and key: the server uses the same step buckets for every run.
-      const read = api.readMany({ runs: this.runs.map((r) => r.id), keys, scope, max_points: this.maxPoints() });
+      const runIds = this.runs.map((r) => r.id);
+      const maxPoints = this.maxPoints();
+      const fresh = () => api.readMany({ runs: runIds, keys, scope, max_points: maxPoints });
+      const fits = xKey === null ? this.fitsEarly(early, runIds, scope, maxPoints) : null;
+      const read = fits ? fits.then((body) => (body && this.covers(body.series, scope) ? body : fresh())) : fresh();
       // The x metric at every step of each run (never downsampled), for the join by step.
       const xRead = xKey === null ? null : api.readMany({ runs: this.runs.map((r) => r.id), keys: [xKey], scope: this.xScope(xKey) });
       startPlotly(); // executes while the server reads the series

@@ -147,13 +147,19 @@ def read_many(
     session: SessionDep,
     principal: PrincipalDep,
     runs: Annotated[str, Query(description="comma-separated run ids")],
-    keys: Annotated[str, Query(description="comma-separated keys")],
+    keys: Annotated[
+        str | None,
+        Query(description="comma-separated keys; omitted: every key the runs logged in the scope"),
+    ] = None,
     scope: schemas.Scope = schemas.Scope.epoch,
     start: StepBound = None,
     end: StepBound = None,
     max_points: MaxPoints = None,
 ) -> Response:
-    """The same keys across several runs, for comparison (shared step buckets)."""
+    """The same keys across several runs, for comparison (shared step buckets).
+
+    `keys` may be left out so that the compare page can ask for the series in parallel with
+    the runs (it learns the keys only from the runs' summaries)."""
     run_ids = _csv_list(runs, "run id")
     found = require_runs(session, run_ids=run_ids)
     if principal.project is not None:
@@ -163,7 +169,7 @@ def read_many(
         point_data.read_many(
             session,
             run_ids=run_ids,
-            keys=_csv_list(keys, "key"),
+            keys=None if keys is None else _csv_list(keys, "key"),
             scope=scope.value,
             start=start,
             end=end,

@@ -294,13 +294,14 @@ def read_many(
     session: Session,
     *,
     run_ids: list[str],
-    keys: list[str],
+    keys: list[str] | None,
     scope: str,
     start: int | None,
     end: int | None,
     max_points: int | None,
 ) -> list[schemas.SeriesPointsPublic]:
-    """The same keys across several runs; missing series are skipped.
+    """The same keys across several runs; missing series are skipped. `keys` None: every
+    key the runs logged in `scope`, in key order.
 
     When downsampling, every run gets the same step width per output point: a run that
     covers half the global step range gets half the points. Runs normally start at step 0,
@@ -310,8 +311,8 @@ def read_many(
         session.scalars(
             select(models.Series).where(
                 models.Series.run_id.in_(run_ids),
-                models.Series.key.in_(keys),
                 models.Series.scope == scope,
+                *([] if keys is None else [models.Series.key.in_(keys)]),
             )
         )
     )
@@ -321,7 +322,8 @@ def read_many(
     high = min(max(s.last_step for s in found), end if end is not None else 2**62)
     span = max(high - low, 1)
     order = {run_id: i for i, run_id in enumerate(run_ids)}
-    found.sort(key=lambda s: (order[s.run_id], keys.index(s.key)))
+    rank = {key: i for i, key in enumerate(keys or sorted({s.key for s in found}))}
+    found.sort(key=lambda s: (order[s.run_id], rank[s.key]))
     results = []
     for series in found:
         budget = max_points

@@ -1,0 +1,106 @@
+"""First paint of the compare page with the series asked for beside the runs, against the page
+that waited for the runs' answer to learn the keys (issue 11). Prints, never asserts.
+
+Both in the same run, on the same server and data, alternating, each in a fresh browser context
+(cold): the page as it is, and `web/js/pages/compare.js` as committed at `--before` (default
+`main`) served in its place (a Playwright route). Figures: `data-ready-ms` (two animation frames
+after the last chart's `Plotly.newPlot`), when the series answer ended, median of `--repeats`,
+and the ratio after/before.
+
+    python bench/compare_early_series.py [--runs 20] [--points 100000] [--repeats 5] [--before main]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.dashboard import CHROMIUM_ARGS, fill  # noqa: E402
+from tests.helpers.server import ServerProcess  # noqa: E402
+
+# The end of the last GET /series answer, ms since navigation (the early read, or the later one).
+SERIES_END = """Math.round(Math.max(...performance.getEntriesByType('resource')
+  .filter((e) => e.name.includes('/api/v1/series?')).map((e) => e.responseEnd)))"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--points", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--before", default="main", help="git revision of the page compared against"
+    )
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    before = subprocess.run(
+        ["git", "show", f"{args.before}:web/js/pages/compare.js"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    ).stdout
+    ready: dict[str, list[float]] = {"before": [], "after": []}
+    series_end: dict[str, list[float]] = {"before": [], "after": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        server = ServerProcess(
+            f"sqlite:///{tmp}/bench.db", log_path=Path(tmp) / "server.log"
+        ).start()
+        try:
+            with httpx.Client(base_url=server.url, timeout=120) as client:
+                ids = fill(client, args.runs, args.points)
+            url = f"{server.url}/compare.html?runs={','.join(ids)}&scope=batch"
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+                )
+                for _ in range(args.repeats):
+                    for mode in ready:
+                        context = browser.new_context(viewport={"width": 1400, "height": 900})
+                        page = context.new_page()
+                        if mode == "before":
+                            page.route(
+                                "**/js/pages/compare.js*",
+                                lambda route: route.fulfill(
+                                    body=before, content_type="text/javascript"
+                                ),
+                            )
+                        page.goto(url)
+                        page.wait_for_function(
+                            "() => document.documentElement.dataset.ready === '1'", timeout=180_000
+                        )
+                        ready[mode].append(
+                            float(page.evaluate("Number(document.documentElement.dataset.readyMs)"))
+                        )
+                        series_end[mode].append(float(page.evaluate(SERIES_END)))
+                        context.close()
+                browser.close()
+        finally:
+            server.stop()
+    print(
+        f"compare page, {args.runs} runs x {args.points} batch points, cold first paint "
+        f"(load average {os.getloadavg()[0]:.1f}):"
+    )
+    for mode in ready:
+        print(
+            f"  {mode:6s}: ready median {statistics.median(ready[mode]):6.0f} ms "
+            f"({', '.join(f'{t:.0f}' for t in ready[mode])}); series answered by "
+            f"{statistics.median(series_end[mode]):.0f} ms"
+        )
+    print(
+        f"  after / before: {statistics.median(ready['after']) / statistics.median(ready['before']):.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
