@@ -25,7 +25,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.dashboard import CHROMIUM_ARGS, fill  # noqa: E402
+from bench.dashboard import CHROMIUM_ARGS, READY_MS, alternating_cold_paints, fill  # noqa: E402
 from tests.helpers.server import ServerProcess  # noqa: E402
 
 # The end of the last GET /series answer, ms since navigation (the early read, or the later one).
@@ -50,8 +50,6 @@ def main() -> None:
         check=True,
         capture_output=True,
     ).stdout
-    ready: dict[str, list[float]] = {"before": [], "after": []}
-    series_end: dict[str, list[float]] = {"before": [], "after": []}
     with tempfile.TemporaryDirectory() as tmp:
         server = ServerProcess(
             f"sqlite:///{tmp}/bench.db", log_path=Path(tmp) / "server.log"
@@ -64,26 +62,13 @@ def main() -> None:
                 browser = playwright.chromium.launch(
                     executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
                 )
-                for _ in range(args.repeats):
-                    for mode in ready:
-                        context = browser.new_context(viewport={"width": 1400, "height": 900})
-                        page = context.new_page()
-                        if mode == "before":
-                            page.route(
-                                "**/js/pages/compare.js*",
-                                lambda route: route.fulfill(
-                                    body=before, content_type="text/javascript"
-                                ),
-                            )
-                        page.goto(url)
-                        page.wait_for_function(
-                            "() => document.documentElement.dataset.ready === '1'", timeout=180_000
-                        )
-                        ready[mode].append(
-                            float(page.evaluate("Number(document.documentElement.dataset.readyMs)"))
-                        )
-                        series_end[mode].append(float(page.evaluate(SERIES_END)))
-                        context.close()
+                found = alternating_cold_paints(
+                    browser,
+                    url,
+                    {"before": ("**/js/pages/compare.js*", before), "after": None},
+                    args.repeats,
+                    {"ready": READY_MS, "series_end": SERIES_END},
+                )
                 browser.close()
         finally:
             server.stop()
@@ -91,6 +76,8 @@ def main() -> None:
         f"compare page, {args.runs} runs x {args.points} batch points, cold first paint "
         f"(load average {os.getloadavg()[0]:.1f}):"
     )
+    ready = {mode: figures["ready"] for mode, figures in found.items()}
+    series_end = {mode: figures["series_end"] for mode, figures in found.items()}
     for mode in ready:
         print(
             f"  {mode:6s}: ready median {statistics.median(ready[mode]):6.0f} ms "

@@ -71,6 +71,37 @@ def fill(client: httpx.Client, runs: int, points: int) -> list[str]:
     return ids
 
 
+READY_MS = "Number(document.documentElement.dataset.readyMs)"
+
+
+def _serve(body: bytes):  # type: ignore[no-untyped-def]
+    """A Playwright route handler that answers with `body` as JavaScript."""
+    return lambda route: route.fulfill(body=body, content_type="text/javascript")
+
+
+def alternating_cold_paints(  # type: ignore[no-untyped-def]
+    browser, url: str, modes: dict[str, tuple[str, bytes] | None], repeats: int, measures: dict[str, str]
+) -> dict[str, dict[str, list[float]]]:
+    """Load `url` once per mode per round, each in a fresh browser context (cold), alternating
+    so that a noisy neighbour hits every mode alike. A mode's (glob, body) is served in place of
+    the file the glob matches (a Playwright route); None serves the page as it is. Returns,
+    per mode, each of `measures` (a JS expression evaluated once the page is ready) per load."""
+    found: dict[str, dict[str, list[float]]] = {mode: {name: [] for name in measures} for mode in modes}
+    for _ in range(repeats):
+        for mode, override in modes.items():
+            context = browser.new_context(viewport={"width": 1400, "height": 900})
+            page = context.new_page()
+            if override is not None:
+                glob, body = override
+                page.route(glob, _serve(body))
+            page.goto(url)
+            page.wait_for_function("() => document.documentElement.dataset.ready === '1'", timeout=180_000)
+            for name, expression in measures.items():
+                found[mode][name].append(float(page.evaluate(expression)))
+            context.close()
+    return found
+
+
 def first_paint(browser, url: str, repeats: int) -> None:  # type: ignore[no-untyped-def]
     times: list[float] = []
     warm: list[float] = []

@@ -22,7 +22,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.dashboard import CHROMIUM_ARGS, fill  # noqa: E402
+from bench.dashboard import CHROMIUM_ARGS, READY_MS, alternating_cold_paints, fill  # noqa: E402
 from tests.helpers.server import ServerProcess  # noqa: E402
 
 
@@ -48,26 +48,14 @@ def main() -> None:
                 browser = playwright.chromium.launch(
                     executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
                 )
-                found: dict[str, list[float]] = {"partial": [], "full": []}
-                for _ in range(args.repeats):
-                    for mode in found:
-                        context = browser.new_context(viewport={"width": 1400, "height": 900})
-                        page = context.new_page()
-                        if mode == "full":
-                            page.route(
-                                "**/vendor/plotly-basic.min.js",
-                                lambda route: route.fulfill(
-                                    body=full, content_type="text/javascript"
-                                ),
-                            )
-                        page.goto(url)
-                        page.wait_for_function(
-                            "() => document.documentElement.dataset.ready === '1'", timeout=180_000
-                        )
-                        found[mode].append(
-                            float(page.evaluate("Number(document.documentElement.dataset.readyMs)"))
-                        )
-                        context.close()
+                paints = alternating_cold_paints(
+                    browser,
+                    url,
+                    {"partial": None, "full": ("**/vendor/plotly-basic.min.js", full)},
+                    args.repeats,
+                    {"ready": READY_MS},
+                )
+                found = {mode: figures["ready"] for mode, figures in paints.items()}
                 browser.close()
         finally:
             server.stop()
