@@ -87,7 +87,7 @@ def make_engine(database_url: str, *, lock_timeout_s: float = DEFAULT_LOCK_TIMEO
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            write_turns.for_database(_turns_key(url.database), lock_timeout_s)
+            write_turns.for_database(url.database, lock_timeout_s)
         engine = create_engine(
             url, connect_args={"check_same_thread": False}, json_serializer=_json_serializer
         )
@@ -167,10 +167,6 @@ def make_write_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     )
 
 
-def _turns_key(database: str) -> str:
-    return str(Path(database).expanduser().resolve())
-
-
 def _write_turn(bind: Engine | Connection) -> AbstractContextManager[None]:
     """This process's turn at SQLite's write lock for a write transaction (`write_turns`)."""
     if not bind.get_execution_options().get(WRITE_OPTION, False):
@@ -178,7 +174,7 @@ def _write_turn(bind: Engine | Connection) -> AbstractContextManager[None]:
     url = (bind.engine if isinstance(bind, Connection) else bind).url
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return nullcontext()
-    turns = write_turns.lookup(_turns_key(url.database))
+    turns = write_turns.lookup(url.database)
     return turns.turn() if turns is not None else nullcontext()
 
 

@@ -10,7 +10,10 @@ instead; SQLite's own lock still guards against other processes (the CLI, a seco
 and its busy timeout still bounds that wait.
 
 SQLite is for one server process (docs/scale.md), so one queue per database file is all
-the fairness there is to give. PostgreSQL takes row locks in the store and needs none.
+the fairness there is to give. The queue is keyed by the file name as the database URL spells
+it, so the lookup on every write transaction is a dict read; two spellings of one file would
+get two queues, which costs fairness only (SQLite's lock still serialises them). PostgreSQL
+takes row locks in the store and needs none.
 """
 
 from __future__ import annotations
