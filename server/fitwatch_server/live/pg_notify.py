@@ -107,6 +107,28 @@ def points_notices(worker_id: str, run_id: str, series: list[SeriesPoints]) -> l
     return _pack(inline_head, inline) + _pack(range_head, ranges)
 
 
+# Points notices begin `{"w":…,"t":"p"|"pr","r":…` and go on `,"s":[…]}` (`points_notices`).
+# The first `,"s":` ends the head: inside a JSON string a quote is escaped, so none of the ids
+# can hold that sequence.
+_SERIES_FIELD = ',"s":'
+
+
+def points_notice_run(payload: str) -> str | None:
+    """The run of a points notice, read from its head without parsing its points; None for
+    any other notice (and for anything unexpected: the caller then parses it whole)."""
+    end = payload.find(_SERIES_FIELD)
+    if end < 0:
+        return None
+    try:
+        head = json.loads(payload[:end] + "}")
+    except ValueError:
+        return None
+    if not isinstance(head, dict) or head.get("t") not in ("p", "pr"):
+        return None
+    run_id = head.get("r")
+    return run_id if isinstance(run_id, str) else None
+
+
 def run_notice(
     worker_id: str, run: schemas.RunPublic, *, previous_project: str | None = None
 ) -> str:
@@ -286,6 +308,13 @@ class PgNotifyHub(Hub):
     async def _on_notice(self, payload: str) -> None:
         if payload.startswith(self._own_prefix) and payload[len(self._own_prefix)] in ",}":
             return  # delivered locally when published
+        run_id = points_notice_run(payload)
+        if run_id is not None and not (self.wants_points(run_id) or self.wants_summaries(run_id)):
+            # Nobody here watches the run: its points are not parsed. With two workers each
+            # receives every point the other stores; parsing them all for no one was CPU
+            # the worker's own requests needed (bench/pg_workers.py, docs/scale.md).
+            self.notices_received += 1
+            return
         try:
             notice = json.loads(payload)
             if notice.get("w") == self.worker_id:

@@ -67,6 +67,39 @@ def test_a_worker_skips_its_own_notices_and_applies_those_of_a_worker_with_a_lon
         assert hub.notices_received == received
 
 
+def test_points_of_a_run_nobody_here_watches_are_not_parsed(caplog) -> None:  # type: ignore[no-untyped-def]
+    """A worker reads only the head of another worker's points notice when none of its
+    connections watches the run; once one does, the notice is parsed and delivered."""
+    import asyncio
+    import logging
+
+    from fitwatch_server.live.pg_notify import PgNotifyHub, points_notice_run
+    from fitwatch_server.settings import Settings
+
+    run_id = 'run "1","s":'  # what ends a notice's head, inside the id: escaped in JSON
+    hub = PgNotifyHub(Settings(database_url="postgresql://nobody@127.0.0.1:1/none"), None)  # type: ignore[arg-type]
+    point = [SeriesPoints("loss", "batch", [0], [1.0], [1.0], None)]
+    (payload,) = points_notices("other-worker", run_id, point)
+    assert points_notice_run(payload) == run_id
+    # Points that would fail to parse: nobody watches, so nothing is parsed, nothing logged.
+    broken = payload[: payload.index(',"s":[')] + ',"s":[["loss","batch",[0],[not json'
+    with caplog.at_level(logging.ERROR):
+        asyncio.run(hub._on_notice(broken))
+    assert hub.notices_received == 1 and not caplog.records
+    # Someone here charts the run: the same notice is parsed (and its error reported).
+    watcher = hub.connect()
+    hub.subscribe(watcher, runs=[run_id], projects=[])
+    with caplog.at_level(logging.ERROR):
+        asyncio.run(hub._on_notice(broken))
+    assert "could not apply a notice" in caplog.text
+    asyncio.run(hub._on_notice(payload))
+    (message,) = (json.loads(item.text) for item in watcher._queue)
+    assert (message["type"], message["run_id"], message["steps"]) == ("points", run_id, [0])
+    # Other notices are never read by their head alone, whatever their content holds.
+    for other in (json.dumps({"w": "x", "t": "r", "r": "a", "run": {"a": 1, "s": 2}}), "{}"):
+        assert points_notice_run(other) is None
+
+
 def test_point_ingested_through_one_worker_reaches_a_subscriber_of_another(
     pg_url: str, server_process: type[ServerProcess], api: httpx.Client
 ) -> None:

@@ -33,7 +33,7 @@ def test_binary_copy_keeps_nulls_nan_infinities_and_wide_integers(factory):
     steps = np.array([0, 1, 2**40, 2**62], dtype=np.int64)
     values = np.array([1.5, math.inf, -math.inf, 5e-324])
     epochs = np.array([0, 7, 0, 2**31 - 1], dtype=np.int64)
-    data = bulk.encode_columns(
+    data = bulk.encode_rows(
         [
             ("integer", np.full(4, 2**31 - 1, dtype=np.int64), None),
             ("bigint", steps, None),

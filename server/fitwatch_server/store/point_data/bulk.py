@@ -18,7 +18,8 @@ server process that shares the CPU (docs/scale.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -82,11 +83,12 @@ _TRAILER = (-1).to_bytes(2, "big", signed=True)
 _WIRE = {"integer": ">i4", "bigint": ">i8", "double precision": ">f8"}
 
 
-def encode_columns(
+def encode_rows(
     columns: Sequence[tuple[str, npt.NDArray[np.generic], npt.NDArray[np.bool_] | None]],
 ) -> bytes:
     """Rows in PostgreSQL's binary COPY format from whole columns `(type, values, nulls)`, in
     a few NumPy passes: `write_row` costs a Python call per row (a third of ingest time).
+    Only the rows: `copy_in` sends the format's header and trailer around them.
 
     Every row is laid out at full width (field count, then per field its length and value);
     a NULL field gets length -1 and its value bytes are masked out of the result.
@@ -110,19 +112,39 @@ def encode_columns(
             offset = record.fields[f"v{i}"][1]  # type: ignore[index]
             keep[nulls, offset : offset + size] = False
     body = rows.view(np.uint8).reshape(n, record.itemsize)
-    data = body.tobytes() if keep is None else body[keep].tobytes()
-    return _HEADER + data + _TRAILER
+    return body.tobytes() if keep is None else body[keep].tobytes()
+
+
+@contextmanager
+def copy_in(
+    connection: Connection, table: Table, columns: Sequence[str]
+) -> Iterator[Callable[[bytes], None]]:
+    """An open binary `COPY` into `columns` of `table`; the block gets `send(rows)`, which hands
+    the server rows from `encode_rows` as soon as they are encoded. The COPY ends, and the
+    server's answer to it is checked, when the block exits (an error inside it aborts the COPY).
+
+    Why open: each `send` is flushed to the socket at once, so PostgreSQL stores those rows on
+    its own CPU while this process encodes the next ones or computes what the transaction
+    writes next (the rollups and summaries of the same points); the two overlap instead of
+    following each other (docs/scale.md). Nothing else may use the connection inside the block.
+    """
+    from psycopg.copy import LibpqWriter  # the `postgres` extra: not installed with SQLite alone
+
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT binary)"
+    with driver.cursor() as cursor:
+        # flush_threshold=0: every write goes to the server now, not when 1 MiB has piled up.
+        with cursor.copy(sql, writer=LibpqWriter(cursor, flush_threshold=0)) as copy:
+            copy.write(_HEADER)
+            yield copy.write
+            copy.write(_TRAILER)
 
 
 def copy_encoded(connection: Connection, table: Table, columns: Sequence[str], data: bytes) -> None:
-    """Send `encode_columns` output for `columns` of `table` in one binary COPY."""
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    with (
-        driver.cursor() as cursor,
-        cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT binary)") as copy,
-    ):
-        copy.write(data)
+    """Send `encode_rows` output for `columns` of `table` in one binary COPY."""
+    with copy_in(connection, table, columns) as send:
+        send(data)
 
 
 def column_types(table: Table, columns: Sequence[str]) -> list[str]:
