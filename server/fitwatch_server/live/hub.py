@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -100,15 +100,18 @@ class SeriesPoints:
 
 
 def series_from_batch(batch: schemas.PointBatchIn) -> list[SeriesPoints]:
+    """The batch's series for the hub. Their lists are the batch's own, not copies: nothing
+    changes a batch once validated, and copying (a float() call per value) cost ~2 ms per
+    10,000 points on every ingest with PostgreSQL, whose hub always sends what it stores."""
     return [
         SeriesPoints(
             key=s.key,
             scope=s.scope.value,
-            steps=list(s.steps),
+            steps=s.steps,
             # Validated by WireFloat: floats by now (NaN as float NaN).
-            values=[float(v) for v in s.values],
-            times=list(s.times),
-            epochs=list(s.epochs) if s.epochs is not None else None,
+            values=cast(list[float], s.values),
+            times=s.times,
+            epochs=cast(list[int | None], s.epochs),
         )
         for s in batch.series
     ]
