@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from fitwatch_server import models, schemas
 from fitwatch_server.errors import FitwatchError, LimitExceeded, NotFound
 from fitwatch_server.store import limits
-from fitwatch_server.store.point_data import bulk, rollups, summary
+from fitwatch_server.store.point_data import bulk, rollups, sqlite_rows, summary
 from fitwatch_server.store.point_data.locks import (
     lock_for_points_statement,
     lock_runs_for_points,
@@ -47,12 +47,10 @@ _ON_CONFLICT_POINTS = (
     "ON CONFLICT (series_id, step) DO UPDATE SET "
     "value = excluded.value, wall_time = excluded.wall_time, epoch = excluded.epoch"
 )
-# SQLite: raw DBAPI executemany with tuples (SQLAlchemy's per-row dict processing costs about
-# 40% of the insert rate, docs/scale.md). PostgreSQL: binary COPY (`bulk.py`).
-_UPSERT_POINTS = (
-    f"INSERT INTO points ({', '.join(_POINT_COLUMNS)}) VALUES ({{p}}, {{p}}, {{p}}, {{p}}, {{p}}) "
-    + _ON_CONFLICT_POINTS
-)
+# SQLite: many rows per statement on the driver's cursor (`sqlite_rows.py`; SQLAlchemy's
+# per-row dict processing cost about 40% of the insert rate, docs/scale.md). PostgreSQL:
+# binary COPY (`bulk.py`).
+_INSERT_POINTS = f"INSERT INTO points ({', '.join(_POINT_COLUMNS)})"
 _POINTS = cast(Table, models.Point.__table__)
 
 SeriesKey = tuple[str, str, str]  # (run_id, key, scope)
@@ -119,12 +117,18 @@ def _batch_summaries(
 ) -> tuple[dict[SeriesKey, Summary], list[tuple[object, ...]]]:
     """Summaries and rollup rows of each series' new points."""
     sizes = [len(data[k].steps) for k in order]
-    series_ids = np.repeat(np.array([ids[k] for k in order], dtype=np.int64), sizes)
-    steps = np.fromiter((s for k in order for s in data[k].steps), dtype=np.int64, count=sum(sizes))
-    values = np.fromiter(
-        (v for k in order for v in data[k].values), dtype=np.float64, count=sum(sizes)
-    )
-    rows = rollups.batch_rollups(series_ids, steps, values)
+    total = sum(sizes)
+    if total <= rollups.PLAIN_PYTHON_MAX_POINTS:
+        rows = rollups.batch_rollups_plain([(ids[k], data[k].steps, data[k].values) for k in order])
+    else:
+        series_ids = np.repeat(np.array([ids[k] for k in order], dtype=np.int64), sizes)
+        steps = np.fromiter(
+            chain.from_iterable(data[k].steps for k in order), dtype=np.int64, count=total
+        )
+        values = np.fromiter(
+            chain.from_iterable(data[k].values for k in order), dtype=np.float64, count=total
+        )
+        rows = rollups.batch_rollups(series_ids, steps, values)
     # One bucket per series holds all of its new points: the coarsest level, combined.
     whole = {
         row[0]: row
@@ -262,11 +266,10 @@ def _stored_series(connection: Connection, *, run_ids: list[str]) -> dict[Series
     """Every series of these runs with its summary (read with the runs locked)."""
     if not run_ids:
         return {}
-    p = rollups.placeholder(connection)
-    # Raw SQL on this path: it runs once per transaction and SQLAlchemy's statement building
-    # costs more than the statements (docs/scale.md).
+    # Raw SQL on the driver's cursor: it runs once per transaction, and SQLAlchemy's
+    # statement building and execution wrapper cost more than the statement (docs/scale.md).
     return _stored_from_rows(
-        connection.exec_driver_sql(summary.select_sql(p, len(run_ids)), tuple(run_ids))
+        sqlite_rows.execute(connection, summary.select_sql("?", len(run_ids)), run_ids)
     )
 
 
@@ -299,10 +302,13 @@ def _write(
     touch = _touch_runs(connection, p, run_ids)
     postgresql = bulk.is_postgresql(connection)
     if not data or not postgresql:
-        connection.exec_driver_sql(*touch)
+        if postgresql:
+            connection.exec_driver_sql(*touch)
+        else:
+            sqlite_rows.execute(connection, *touch)
     if not data:
         return
-    _upsert_points(connection, p, data, ids, overwritten)
+    _upsert_points(connection, data, ids, overwritten)
 
     updates: list[tuple[object, ...]] = []
     rollup_rows: list[tuple[object, ...]] = []
@@ -464,14 +470,15 @@ def _encode_points(
 
 def _upsert_points(
     connection: Connection,
-    p: str,
     data: dict[SeriesKey, _Columns],
     ids: dict[SeriesKey, int],
     overwritten: set[SeriesKey],
 ) -> None:
     if not bulk.is_postgresql(connection):
         rows = [row for key, columns in data.items() for row in _point_rows(columns, ids[key])]
-        connection.exec_driver_sql(_UPSERT_POINTS.format(p=p), rows)
+        sqlite_rows.insert_rows(
+            connection, _INSERT_POINTS, rows, width=len(_POINT_COLUMNS), tail=_ON_CONFLICT_POINTS
+        )
         return
     # PostgreSQL. With the run locked and resent points dropped, a series outside
     # `overwritten` holds only steps that are not stored (the summaries read under the lock

@@ -15,7 +15,7 @@ from typing import cast
 from sqlalchemy import Connection, Table
 
 from fitwatch_server import models
-from fitwatch_server.store.point_data import bulk, rollups
+from fitwatch_server.store.point_data import bulk, rollups, sqlite_rows
 
 
 @dataclass(slots=True)
@@ -66,7 +66,7 @@ def write_summaries(connection: Connection, rows: list[tuple[object, ...]]) -> N
     if not rows:
         return
     if not bulk.is_postgresql(connection):
-        connection.exec_driver_sql(update_sql(rollups.placeholder(connection)), rows)
+        sqlite_rows.execute_many(connection, update_sql("?"), rows)
         return
     bulk.execute_together(connection, [write_statement(rows)])
 
