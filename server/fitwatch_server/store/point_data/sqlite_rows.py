@@ -28,25 +28,43 @@ from sqlalchemy.exc import DBAPIError
 MAX_PARAMETERS = 999
 
 
-def _cursor(connection: Connection) -> sqlite3.Cursor:
-    driver = connection.connection.driver_connection
-    assert isinstance(driver, sqlite3.Connection), f"not a SQLite connection: {driver!r}"
-    return driver.cursor()
+class _Cursor:
+    """The connection's driver cursor, closed on exit; a driver error leaves it as
+    SQLAlchemy's `DBAPIError` carrying the statement that failed."""
+
+    def __init__(self, connection: Connection) -> None:
+        driver = connection.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection), f"not a SQLite connection: {driver!r}"
+        self._connection = connection
+        self._cursor = driver.cursor()
+        self._sql = ""
+        self._params: Sequence[object] = ()
+
+    def __enter__(self) -> _Cursor:
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
+        self._cursor.close()
+        if isinstance(error, sqlite3.Error):
+            raise DBAPIError.instance(
+                self._sql, self._params, error, sqlite3.Error, dialect=self._connection.dialect
+            ) from error
+
+    def execute(self, sql: str, params: Sequence[object]) -> sqlite3.Cursor:
+        self._sql, self._params = sql, params
+        return self._cursor.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
+        self._sql, self._params = sql, rows
+        self._cursor.executemany(sql, rows)
 
 
 def execute(
     connection: Connection, sql: str, params: Sequence[object] = ()
 ) -> list[tuple[Any, ...]]:
     """Run one statement on the connection's driver cursor; its rows (none for a write)."""
-    cursor = _cursor(connection)
-    try:
+    with _Cursor(connection) as cursor:
         return cursor.execute(sql, params).fetchall()
-    except sqlite3.Error as error:
-        raise DBAPIError.instance(
-            sql, params, error, sqlite3.Error, dialect=connection.dialect
-        ) from error
-    finally:
-        cursor.close()
 
 
 def rows_per_statement(width: int) -> int:
@@ -93,34 +111,18 @@ def insert_rows(
     sees the rows before it exactly as an `executemany` would."""
     if not rows:
         return
-    cursor = _cursor(connection)
     start = 0
-    sql = ""
-    params: list[object] = []
-    try:
+    with _Cursor(connection) as cursor:
         for size in chunk_sizes(len(rows), width):
-            sql = _values_sql(head, tail, width, size)
-            params = list(chain.from_iterable(rows[start : start + size]))
-            cursor.execute(sql, params)
+            cursor.execute(
+                _values_sql(head, tail, width, size),
+                list(chain.from_iterable(rows[start : start + size])),
+            )
             start += size
-    except sqlite3.Error as error:
-        raise DBAPIError.instance(
-            sql, params, error, sqlite3.Error, dialect=connection.dialect
-        ) from error
-    finally:
-        cursor.close()
 
 
 def execute_many(connection: Connection, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
     """`executemany` on the driver cursor (an UPDATE has no multi-row form)."""
-    if not rows:
-        return
-    cursor = _cursor(connection)
-    try:
-        cursor.executemany(sql, rows)
-    except sqlite3.Error as error:
-        raise DBAPIError.instance(
-            sql, rows, error, sqlite3.Error, dialect=connection.dialect
-        ) from error
-    finally:
-        cursor.close()
+    if rows:
+        with _Cursor(connection) as cursor:
+            cursor.executemany(sql, rows)
