@@ -94,11 +94,25 @@ def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_seconds(process: subprocess.Popen[bytes]) -> dict[int, float]:
+    """User + system CPU per thread of the process, by thread id (the event loop's is the
+    process id): where the server's CPU per request goes, without a profiler's distortion."""
+    found = {}
+    for task in Path(f"/proc/{process.pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # the thread ended
+            continue
+        found[int(task.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
 def wrk(
     port: int, script: Path, seconds: int, connections: int, offset: int, threads: int = 2,
     process: subprocess.Popen[bytes] | None = None,
 ) -> dict[str, float]:
     cpu_before = cpu_seconds(process) if process is not None else 0.0
+    threads_before = thread_cpu_seconds(process) if process is not None else {}
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(script), "--latency",
          f"http://127.0.0.1:{port}", "--", str(offset)],
@@ -108,7 +122,16 @@ def wrk(
     result: dict[str, float] = json.loads(line[len("RESULT "):])
     result["rps"] = result["requests"] / result["seconds"]
     if process is not None:
-        result["cpu_ms"] = (cpu_seconds(process) - cpu_before) * 1000 / max(result["requests"], 1)
+        requests = max(result["requests"], 1)
+        result["cpu_ms"] = (cpu_seconds(process) - cpu_before) * 1000 / requests
+        # The event loop's thread, and the busiest other one (fitwatch: the ingest writer).
+        spent = {
+            tid: cpu - threads_before.get(tid, 0.0)
+            for tid, cpu in thread_cpu_seconds(process).items()
+        }
+        loop = spent.pop(process.pid, 0.0)
+        result["loop_ms"] = loop * 1000 / requests
+        result["thread_ms"] = max(spent.values(), default=0.0) * 1000 / requests
     return result
 
 
@@ -142,7 +165,8 @@ def main() -> None:
         for name, rounds in results.items():
             for r in rounds:
                 print(f"{name:9s} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms"
-                      f"  server CPU {r['cpu_ms']:5.2f} ms/request  errors {r['errors']:.0f}")
+                      f"  server CPU {r['cpu_ms']:5.2f} ms/request (event loop {r['loop_ms']:4.2f},"
+                      f" busiest other thread {r['thread_ms']:4.2f})  errors {r['errors']:.0f}")
         bare_rps = sum(r["rps"] for r in results["bare"]) / args.rounds
         fw_rps = sum(r["rps"] for r in results["fitwatch"]) / args.rounds
         fw_p99 = max(r["p99_ms"] for r in results["fitwatch"])
@@ -151,6 +175,7 @@ def main() -> None:
         stored = httpx.get(f"http://127.0.0.1:{fw_port}/api/v1/runs/bench-0/series").json()["series"]
         print(f"fitwatch / bare: {fw_rps / bare_rps:.0%} (goal >= 60%); fitwatch p99 {fw_p99:.1f} ms "
               f"(goal < 50 ms); run bench-0 holds {sum(s['count'] for s in stored)} points")
+        print(f"load average {os.getloadavg()}")
         print(f"server CPU per request: bare {bare_cpu:.2f} ms, fitwatch {fw_cpu:.2f} ms "
               f"(bare / fitwatch {bare_cpu / fw_cpu:.0%}: the ratio a quiet machine would show)")
     finally:

@@ -240,10 +240,16 @@ class SeriesPointsIn(BaseModel):
 
     @model_validator(mode="after")
     def _columns_have_one_length(self) -> SeriesPointsIn:
-        lengths = {"steps": len(self.steps), "values": len(self.values), "times": len(self.times)}
-        if self.epochs is not None:
-            lengths["epochs"] = len(self.epochs)
-        if len(set(lengths.values())) != 1:
+        count = len(self.steps)
+        # The message's dict is built only for a refusal: this runs for every series posted.
+        if (
+            len(self.values) != count
+            or len(self.times) != count
+            or (self.epochs is not None and len(self.epochs) != count)
+        ):
+            lengths = {"steps": count, "values": len(self.values), "times": len(self.times)}
+            if self.epochs is not None:
+                lengths["epochs"] = len(self.epochs)
             raise ValueError(
                 f"steps, values, times and epochs must have the same length. Received lengths: {lengths}"
             )

@@ -11,7 +11,7 @@ from fitwatch_server import schemas
 from fitwatch_server.db import session_scope
 from fitwatch_server.errors import NotFound
 from fitwatch_server.store import point_data, runs
-from fitwatch_server.store.point_data import IngestJob
+from fitwatch_server.store.point_data import IngestJob, rollups
 from tests.helpers.factories import series_body
 
 
@@ -115,3 +115,33 @@ def test_a_resend_changes_nothing_and_a_changed_value_is_stored(factory):
         series = point_data.get_series(session, run_id=run_id, key="loss", scope="batch")
         assert (series.count, series.min_value, series.min_step) == (200, -1.0, 150)
         assert point_data.check_run(session, run_id=run_id) == []
+
+
+def _derived(session, run_id: str) -> tuple[object, list[tuple[object, ...]]]:  # type: ignore[no-untyped-def]
+    """A series' summary and rollup rows, without its id."""
+    series = point_data.get_series(session, run_id=run_id, key="loss", scope="batch")
+    rows = session.connection().exec_driver_sql(
+        "SELECT bucket_size, bucket, count, min_value, min_step, max_value, max_step, nan_step "
+        f"FROM point_rollups WHERE series_id = {series.id} ORDER BY bucket_size, bucket"
+    ).all()
+    return point_data.series_public(series).model_dump(exclude={"run_id"}), [tuple(r) for r in rows]
+
+
+def test_the_numpy_and_the_plain_python_rollups_store_the_same_rows(factory):
+    """One transaction past `rollups.PLAIN_PYTHON_MAX_POINTS` (NumPy) and the same points in
+    small transactions (plain Python) leave the same summary and rollups."""
+    total = rollups.PLAIN_PYTHON_MAX_POINTS * 2
+    values = ["NaN" if i % 97 == 5 else float((i * 7919) % 1000) - 500.0 for i in range(total)]
+    steps = [i * 3 for i in range(total)]  # spans every bucket level
+    with session_scope(factory) as session:
+        large, small = _run(session, "large"), _run(session, "small")
+    with session_scope(factory) as session:
+        point_data.ingest_points(session, run_id=large, batch=_batch(series_body("loss", "batch", steps, values)))
+    for start in range(0, total, 100):
+        with session_scope(factory) as session:
+            body = series_body("loss", "batch", steps[start : start + 100], values[start : start + 100])
+            point_data.ingest_points(session, run_id=small, batch=_batch(body))
+    with session_scope(factory) as session:
+        assert _derived(session, large) == _derived(session, small)
+        assert point_data.check_run(session, run_id=large) == []
+        assert point_data.check_run(session, run_id=small) == []

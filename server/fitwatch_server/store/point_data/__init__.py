@@ -9,6 +9,7 @@
     groups.py    statistics across the runs of a group per step bucket (bands)
     deletes.py   a run's or a series' data, all of it
     locks.py     the run lock every writer takes first
+    sqlite_rows.py  SQLite: the ingest's statements on the driver cursor, rows many per statement
     scan.py      recompute summaries and rollups from the points (consistency checks)
 """
 

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from fitwatch_server import models, schemas
 from fitwatch_server.errors import FitwatchError, LimitExceeded, NotFound
 from fitwatch_server.store import limits
-from fitwatch_server.store.point_data import bulk, rollups, summary
+from fitwatch_server.store.point_data import bulk, rollups, sqlite_rows, summary
 from fitwatch_server.store.point_data.locks import (
     lock_for_points_statement,
     lock_runs_for_points,
@@ -48,12 +48,10 @@ _ON_CONFLICT_POINTS = (
     "ON CONFLICT (series_id, step) DO UPDATE SET "
     "value = excluded.value, wall_time = excluded.wall_time, epoch = excluded.epoch"
 )
-# SQLite: raw DBAPI executemany with tuples (SQLAlchemy's per-row dict processing costs about
-# 40% of the insert rate, docs/scale.md). PostgreSQL: binary COPY (`bulk.py`).
-_UPSERT_POINTS = (
-    f"INSERT INTO points ({', '.join(_POINT_COLUMNS)}) VALUES ({{p}}, {{p}}, {{p}}, {{p}}, {{p}}) "
-    + _ON_CONFLICT_POINTS
-)
+# SQLite: many rows per statement on the driver's cursor (`sqlite_rows.py`; SQLAlchemy's
+# per-row dict processing cost about 40% of the insert rate, docs/scale.md). PostgreSQL:
+# binary COPY (`bulk.py`).
+_INSERT_POINTS = f"INSERT INTO points ({', '.join(_POINT_COLUMNS)})"
 _POINTS = cast(Table, models.Point.__table__)
 # PostgreSQL: appended points are copied in pieces of about this many (`_points_stored`).
 _COPY_PIECE_POINTS = 2_000
@@ -93,14 +91,16 @@ def _columns(parts: list[schemas.SeriesPointsIn]) -> _Columns:
             list[int | None], part.epochs if part.epochs is not None else [None] * len(steps)
         )
     else:
-        steps = [s for part in parts for s in part.steps]
-        values = cast(list[float], [v for part in parts for v in part.values])
-        times = [t for part in parts for t in part.times]
-        epochs = [
-            e
-            for part in parts
-            for e in (part.epochs if part.epochs is not None else [None] * len(part.steps))
-        ]
+        # chain.from_iterable walks the lists in C; a comprehension costs a step per value.
+        steps = list(chain.from_iterable(part.steps for part in parts))
+        values = cast(list[float], list(chain.from_iterable(part.values for part in parts)))
+        times = list(chain.from_iterable(part.times for part in parts))
+        epochs = list(
+            chain.from_iterable(
+                part.epochs if part.epochs is not None else [None] * len(part.steps)
+                for part in parts
+            )
+        )
     if all(map(operator.lt, steps, steps[1:])):
         return _Columns(steps, values, times, epochs)
     # Unsorted or repeated steps: the last occurrence of a step wins, as a later write would.
@@ -118,7 +118,8 @@ def _result(batch: schemas.PointBatchIn) -> schemas.IngestResult:
     """What one request stored: distinct points and series (a repeated step counts once)."""
     steps: dict[tuple[str, str], set[int] | int] = {}
     for part in batch.series:
-        name = (part.key, part.scope.value)
+        # str(), not `.value`: the same string for a StrEnum, without the enum property's cost.
+        name = (part.key, str(part.scope))
         if name in steps:
             seen = steps[name]
             steps[name] = (seen if isinstance(seen, set) else set()) | set(part.steps)
@@ -134,12 +135,18 @@ def _batch_summaries(
 ) -> tuple[dict[SeriesKey, Summary], list[tuple[object, ...]]]:
     """Summaries and rollup rows of each series' new points."""
     sizes = [len(data[k].steps) for k in order]
-    series_ids = np.repeat(np.array([ids[k] for k in order], dtype=np.int64), sizes)
-    steps = np.fromiter((s for k in order for s in data[k].steps), dtype=np.int64, count=sum(sizes))
-    values = np.fromiter(
-        (v for k in order for v in data[k].values), dtype=np.float64, count=sum(sizes)
-    )
-    rows = rollups.batch_rollups(series_ids, steps, values)
+    total = sum(sizes)
+    if total <= rollups.PLAIN_PYTHON_MAX_POINTS:
+        rows = rollups.batch_rollups_plain([(ids[k], data[k].steps, data[k].values) for k in order])
+    else:
+        series_ids = np.repeat(np.array([ids[k] for k in order], dtype=np.int64), sizes)
+        steps = np.fromiter(
+            chain.from_iterable(data[k].steps for k in order), dtype=np.int64, count=total
+        )
+        values = np.fromiter(
+            chain.from_iterable(data[k].values for k in order), dtype=np.float64, count=total
+        )
+        rows = rollups.batch_rollups(series_ids, steps, values)
     # One bucket per series holds all of its new points: the coarsest level, combined.
     whole = {
         row[0]: row
@@ -236,7 +243,8 @@ def ingest_jobs(
                 results.append(error)
                 continue
         for series_in in job.batch.series:
-            parts.setdefault((job.run_id, series_in.key, series_in.scope.value), []).append(
+            # str(scope) is its value (a StrEnum), and cheaper than `.value` per series.
+            parts.setdefault((job.run_id, series_in.key, str(series_in.scope)), []).append(
                 series_in
             )
         results.append(_result(job.batch))
@@ -277,11 +285,10 @@ def _stored_series(connection: Connection, *, run_ids: list[str]) -> dict[Series
     """Every series of these runs with its summary (read with the runs locked)."""
     if not run_ids:
         return {}
-    p = rollups.placeholder(connection)
-    # Raw SQL on this path: it runs once per transaction and SQLAlchemy's statement building
-    # costs more than the statements (docs/scale.md).
+    # Raw SQL on the driver's cursor: it runs once per transaction, and SQLAlchemy's
+    # statement building and execution wrapper cost more than the statement (docs/scale.md).
     return _stored_from_rows(
-        connection.exec_driver_sql(summary.select_sql(p, len(run_ids)), tuple(run_ids))
+        sqlite_rows.execute(connection, summary.select_sql("?", len(run_ids)), run_ids)
     )
 
 
@@ -314,13 +321,16 @@ def _write(
     touch = _touch_runs(connection, p, run_ids)
     postgresql = bulk.is_postgresql(connection)
     if not data or not postgresql:
-        connection.exec_driver_sql(*touch)
+        if postgresql:
+            connection.exec_driver_sql(*touch)
+        else:
+            sqlite_rows.execute(connection, *touch)
     if not data:
         return
     updates: list[tuple[object, ...]] = []
     rollup_rows: list[tuple[object, ...]] = []
     merge: bulk.Statement | None = None
-    with _points_stored(connection, p, data, ids, overwritten):
+    with _points_stored(connection, data, ids, overwritten):
         # On PostgreSQL the server is still storing the copied points here, so this
         # computation (no statement) runs beside it instead of after it (bulk.copy_in).
         if appended:
@@ -482,7 +492,6 @@ def _encode_points(
 @contextmanager
 def _points_stored(
     connection: Connection,
-    p: str,
     data: dict[SeriesKey, _Columns],
     ids: dict[SeriesKey, int],
     overwritten: set[SeriesKey],
@@ -491,7 +500,9 @@ def _points_stored(
     storing the appended points (their COPY is open); it must not use the connection."""
     if not bulk.is_postgresql(connection):
         rows = [row for key, columns in data.items() for row in _point_rows(columns, ids[key])]
-        connection.exec_driver_sql(_UPSERT_POINTS.format(p=p), rows)
+        sqlite_rows.insert_rows(
+            connection, _INSERT_POINTS, rows, width=len(_POINT_COLUMNS), tail=_ON_CONFLICT_POINTS
+        )
         yield
         return
     # PostgreSQL. With the run locked and resent points dropped, a series outside

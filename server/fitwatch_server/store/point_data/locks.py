@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from fitwatch_server import models
+from fitwatch_server.store.point_data import sqlite_rows
 
 
 def lock_runs_for_points(connection: Connection, *, run_ids: list[str]) -> set[str]:
@@ -24,6 +25,8 @@ def lock_runs_for_points(connection: Connection, *, run_ids: list[str]) -> set[s
     SQLAlchemy's expression language costs more than executing it.
     """
     sql, params = lock_for_points_statement(connection, run_ids)
+    if connection.dialect.name == "sqlite":  # the driver's cursor: see `sqlite_rows`
+        return {row[0] for row in sqlite_rows.execute(connection, sql, params)}
     return {row[0] for row in connection.exec_driver_sql(sql, params)}
 
 

@@ -14,7 +14,7 @@ import numpy.typing as npt
 from sqlalchemy import Connection, Table
 
 from fitwatch_server import models
-from fitwatch_server.store.point_data import bulk
+from fitwatch_server.store.point_data import bulk, sqlite_rows
 
 # Coarsest first when reading. 64 keeps raw reads of a downsampled range under ~32k points
 # per 1,000 requested; 16384 keeps a 100M-step series to ~6k rollup rows.
@@ -49,10 +49,8 @@ _ON_CONFLICT_MERGE = (
     "nan_step = CASE WHEN point_rollups.nan_step IS NULL OR excluded.nan_step < point_rollups.nan_step "
     "THEN excluded.nan_step ELSE point_rollups.nan_step END"
 )
-_MERGE_ROLLUPS = (
-    f"INSERT INTO point_rollups ({_COLUMNS}) VALUES ({{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}) "
-    + _ON_CONFLICT_MERGE
-)
+_MERGE_HEAD = f"INSERT INTO point_rollups ({_COLUMNS})"
+_WIDTH = len(_COLUMNS.split(", "))
 _INSERT_ROLLUPS = f"INSERT INTO point_rollups ({_COLUMNS}) VALUES ({{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}})"
 
 
@@ -180,6 +178,64 @@ def combine(children: list[tuple[object, ...]], bucket_size: int) -> list[tuple[
     return [(series_id, bucket_size, bucket, *row) for (series_id, bucket), row in parents.items()]
 
 
+# Up to this many new points in a transaction, `batch_rollups_plain` builds the rollup rows:
+# on what the SDK sends (a few hundred points per merged transaction) it takes about a
+# third of the time of the NumPy path, whose fixed cost per array call dominates there
+# (docs/scale.md). From 10,000 to 100,000 points the two were within ~25% of each other
+# (plain Python ahead), so large transactions stay on the NumPy path, the one the
+# consistency scan (`scan.py`) also uses.
+PLAIN_PYTHON_MAX_POINTS = 2048
+
+
+def finest_rows(
+    out: list[tuple[object, ...]], series_id: int, steps: list[int], values: list[float]
+) -> None:
+    """Append the finest rollup rows of one series' new points (steps sorted, each once):
+    `rollup_rows` in plain Python, by the same rules (NaN ignored by min/max, ties to the
+    earliest step, the first NaN's step); the two are tested against each other."""
+    bucket_size = BUCKET_SIZES[0]
+    bucket = steps[0] // bucket_size
+    count = 0
+    low: float | None = None
+    high: float | None = None
+    low_step: int | None = None
+    high_step: int | None = None
+    nan_step: int | None = None
+    for step, value in zip(steps, values, strict=True):
+        if step // bucket_size != bucket:
+            out.append(
+                (series_id, bucket_size, bucket, count, low, low_step, high, high_step, nan_step)
+            )
+            bucket = step // bucket_size
+            count = 0
+            low = high = low_step = high_step = nan_step = None
+        count += 1
+        if value != value:  # NaN
+            if nan_step is None:
+                nan_step = step
+            continue
+        if low is None or value < low:
+            low, low_step = value, step
+        if high is None or value > high:
+            high, high_step = value, step
+    out.append((series_id, bucket_size, bucket, count, low, low_step, high, high_step, nan_step))
+
+
+def batch_rollups_plain(
+    series: list[tuple[int, list[int], list[float]]],
+) -> list[tuple[object, ...]]:
+    """`batch_rollups` of `(series_id, steps, values)` per series (steps sorted, each once),
+    in plain Python: the same rows in the same order."""
+    level: list[tuple[object, ...]] = []
+    for series_id, steps, values in series:
+        finest_rows(level, series_id, steps, values)
+    rows = list(level)
+    for bucket_size in BUCKET_SIZES[1:]:
+        level = combine(level, bucket_size)
+        rows += level
+    return rows
+
+
 def batch_rollups(series_ids: Int64s, steps: Int64s, values: Floats) -> list[tuple[object, ...]]:
     """Rollup rows of new points (sorted by series, step) at every bucket size: the finest from
     the points in one vectorised pass, each coarser one from the level below."""
@@ -193,11 +249,14 @@ def batch_rollups(series_ids: Int64s, steps: Int64s, values: Floats) -> list[tup
 
 def merge_rollups(connection: Connection, rows: list[tuple[object, ...]]) -> None:
     """Fold rollup rows of new points (steps not stored before, in any order) into the table:
-    an executemany on SQLite, one `INSERT … SELECT … ON CONFLICT` on PostgreSQL."""
+    multi-row `INSERT … ON CONFLICT`s on SQLite (`sqlite_rows`), one `INSERT … SELECT … ON
+    CONFLICT` on PostgreSQL."""
     if not rows:
         return
     if not bulk.is_postgresql(connection):
-        connection.exec_driver_sql(_MERGE_ROLLUPS.format(p=placeholder(connection)), rows)
+        sqlite_rows.insert_rows(
+            connection, _MERGE_HEAD, rows, width=_WIDTH, tail=_ON_CONFLICT_MERGE
+        )
         return
     bulk.execute_together(connection, [merge_statement(rows)])
 

@@ -8,6 +8,7 @@ wrote those points, with the run locked (see `ingest.py`), so it cannot fall beh
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, fields
 from functools import cache
 from typing import cast
@@ -15,7 +16,7 @@ from typing import cast
 from sqlalchemy import Connection, Table
 
 from fitwatch_server import models
-from fitwatch_server.store.point_data import bulk, rollups
+from fitwatch_server.store.point_data import bulk, rollups, sqlite_rows
 
 
 @dataclass(slots=True)
@@ -66,7 +67,7 @@ def write_summaries(connection: Connection, rows: list[tuple[object, ...]]) -> N
     if not rows:
         return
     if not bulk.is_postgresql(connection):
-        connection.exec_driver_sql(update_sql(rollups.placeholder(connection)), rows)
+        sqlite_rows.execute_many(connection, update_sql("?"), rows)
         return
     bulk.execute_together(connection, [write_statement(rows)])
 
@@ -85,9 +86,13 @@ def write_statement(rows: list[tuple[object, ...]]) -> bulk.Statement | None:
     return sql, params
 
 
+_summary_values = operator.attrgetter(*SUMMARY_FIELDS)
+
+
 def update_row(series_id: int, summary: Summary) -> tuple[object, ...]:
-    # Not dataclasses.astuple: it deep-copies, and this runs once per series per ingest.
-    return (*(getattr(summary, name) for name in SUMMARY_FIELDS), series_id)
+    # Not dataclasses.astuple (it deep-copies), and one attrgetter rather than a getattr per
+    # field: this runs once per series per ingest.
+    return (*_summary_values(summary), series_id)
 
 
 @cache
