@@ -80,15 +80,11 @@ class ComparePage {
     // The series are asked for now, beside the runs, rather than once the runs say which keys
     // there are (issue 11: first paint); loadCharts checks the answer fits what it would ask.
     this.early = this.earlySeries();
-    // One request for every chosen run with its series summaries.
-    const filter = `id in (${this.state.runs.map((id) => JSON.stringify(id)).join(", ")})`;
-    const runsRead = api.listRuns({ filter, include: "series", limit: 1000 });
-    // Plotly executes (0.3-0.6 s of main thread) while the server answers both requests, not
-    // after the runs' answer: once the series come sooner (the point budget), it was the wait.
-    startPlotly();
     let found;
     try {
-      found = (await runsRead).runs;
+      // One request for every chosen run with its series summaries.
+      const filter = `id in (${this.state.runs.map((id) => JSON.stringify(id)).join(", ")})`;
+      found = (await api.listRuns({ filter, include: "series", limit: 1000 })).runs;
     } catch {
       return; // offline: the banner shows and "online" loads again
     }
