@@ -14,6 +14,7 @@ batch points, with a Chromium trace (devtools.timeline) and the page's resource 
 
     python bench/compare_paint_breakdown.py [--runs 20] [--points 100000] [--repeats 3]
         [--database sqlite:////tmp/bench.db --ids ids.json]   (an already filled database)
+        [--revision main]   (web/js/pages/compare.js as at that revision)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -139,10 +141,15 @@ def server_time(base: str, path: str, repeats: int = 3) -> float:
     return statistics.median(times)
 
 
-def one_load(browser: Any, url: str, tmp: Path) -> dict[str, Any]:
+def one_load(browser: Any, url: str, tmp: Path, page_js: bytes | None) -> dict[str, Any]:
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     context.add_init_script(WRAP_PLOTLY)
     page = context.new_page()
+    if page_js is not None:
+        page.route(
+            "**/js/pages/compare.js*",
+            lambda route: route.fulfill(body=page_js, content_type="text/javascript"),
+        )
     trace_path = tmp / "trace.json"
     browser.start_tracing(
         page=page, path=str(trace_path), categories=["devtools.timeline", "v8", "blink.user_timing"]
@@ -191,8 +198,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--database", help="an already filled database (with --ids)")
     parser.add_argument("--ids", help="a JSON list of the run ids in --database")
+    parser.add_argument("--revision", help="serve web/js/pages/compare.js as at this git revision")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
+
+    page_js = None
+    if args.revision:
+        page_js = subprocess.run(
+            ["git", "show", f"{args.revision}:web/js/pages/compare.js"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        ).stdout
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -218,7 +235,7 @@ def main() -> None:
                 )
                 loads = []
                 for i in range(args.repeats):
-                    loads.append(one_load(browser, url, tmp))
+                    loads.append(one_load(browser, url, tmp, page_js))
                     print(f"  cold load {i + 1} (load average {os.getloadavg()[0]:.1f}):")
                     report(loads[-1])
                 browser.close()
