@@ -329,6 +329,7 @@ def test_many_runs_ask_each_line_for_its_share_of_the_points_and_a_zoom_for_full
     lines = [t for t in trace_data(page, "loss") if t["visible"] is True and t["x"]]
     assert len(lines) == 12 and all(len(t["x"]) <= per_line + 4 for t in lines)
     assert max(lines[3]["y"]) > 50
+    screenshot(page, "compare-many-runs.png")
 
     sent.clear()
     chart = "document.querySelector('.chart[data-key=loss]')"
