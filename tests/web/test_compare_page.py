@@ -365,3 +365,45 @@ def test_two_runs_keep_one_point_per_pixel(page: Any, live_server: str) -> None:
     open_ready(page, f"{live_server}/compare.html?runs={','.join(ids)}&scope=batch")
     width = page.evaluate("document.querySelector('.chart[data-key=loss]').clientWidth")
     assert parse_qs(urlsplit(sent[0]).query)["max_points"] == [str(max(200, min(4000, width)))]
+
+
+def test_only_the_traces_shown_are_drawn_and_live_points_still_land(
+    page: Any, live_server: str
+) -> None:
+    """Issue 11: the compare page hands Plotly no hidden smoothed line and no empty markers
+    (a chart of 20 runs held 40 hidden traces). Live points still extend each run's line, a
+    first NaN arriving live brings its markers, and smoothing brings the smoothed lines."""
+    a = create_run(live_server, name="lean-a")
+    b = create_run(live_server, name="lean-b")
+    post_series(live_server, a["id"], series("loss", "epoch", [0, 1, 2], [1.0, "NaN", 0.8]))
+    post_series(live_server, b["id"], series("loss", "epoch", [0, 1, 2], [1.1, 0.9, 0.7]))
+    open_ready(page, f"{live_server}/compare.html?runs={a['id']},{b['id']}&smooth=0")
+    names = [t["name"] for t in trace_data(page, "loss")]
+    assert names == ["lean-a \u00b7 loss", "lean-a \u00b7 loss non-finite", "lean-b \u00b7 loss"]
+    assert trace_data(page, "loss")[1]["x"] == [1]
+
+    page.wait_for_function("() => document.documentElement.dataset.liveSubscribed === '1'")
+    post_series(live_server, a["id"], series("loss", "epoch", [3], [0.6]))
+    post_series(live_server, b["id"], series("loss", "epoch", [3, 4], [0.6, "Infinity"]))
+    wait_until(lambda: len(trace_data(page, "loss")) == 4)
+    wait_until(
+        lambda: (
+            {t["name"]: t for t in trace_data(page, "loss")}["lean-a \u00b7 loss"]["x"]
+            == [0, 1, 2, 3]
+        )
+    )
+    traces = {t["name"]: t for t in trace_data(page, "loss")}
+    assert traces["lean-b \u00b7 loss"]["x"] == [0, 1, 2, 3, 4]
+    assert traces["lean-b \u00b7 loss"]["y"] == [1.1, 0.9, 0.7, 0.6, None]
+    assert traces["lean-b \u00b7 loss non-finite"]["x"] == [4]
+    assert traces["lean-b \u00b7 loss non-finite"]["visible"] is True
+
+    page.evaluate("""() => { const s = document.querySelector('#smoothing');
+      s.value = '0.5'; s.dispatchEvent(new Event('input', {bubbles: true})); }""")
+    wait_until(lambda: len(trace_data(page, "loss")) == 6)
+    smoothed = [
+        t
+        for t in trace_data(page, "loss")
+        if t["name"] in ("lean-a \u00b7 loss", "lean-b \u00b7 loss")
+    ]
+    assert all(t["visible"] is True and len(t["x"]) >= 4 for t in smoothed)

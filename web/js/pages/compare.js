@@ -317,7 +317,7 @@ class ComparePage {
     for (const { group, div } of cards) {
       const chart = new MetricChart(div, { title: group.base, xFor: (s, step, t) => this.xFor(s, step, t), xMode: this.xMode(),
         xTitle: this.xTitle(), logY: this.state.log, logX: this.state.logx, outliers: this.state.outliers,
-        smoothing: this.state.smooth, showLegend: false, hovermode: "closest",
+        smoothing: this.state.smooth, showLegend: false, hovermode: "closest", drawnOnly: true,
         onZoom: (ranges) => this.zoom(chart, ranges) });
       for (const run of this.runs) {
         for (const [aligned, key] of group.keys.flatMap((a) => (realKeys.get(a).get(run.id) || []).map((k) => [a, k]))) {
