@@ -4,10 +4,20 @@ final/best values and the parallel-coordinates chart."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.web.dashboard import open_ready, screenshot, trace_data, training_run
+from tests.helpers.wait import wait_until
+from tests.web.dashboard import (
+    create_run,
+    open_ready,
+    post_series,
+    screenshot,
+    series,
+    trace_data,
+    training_run,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -288,3 +298,112 @@ def test_the_series_are_asked_for_beside_the_runs_and_afresh_after(
         "early-b \u00b7 loss",
         "early-b \u00b7 val_loss",
     ]
+
+
+def test_many_runs_ask_each_line_for_its_share_of_the_points_and_a_zoom_for_full_detail(
+    page: Any, live_server: str
+) -> None:
+    """Issue 11: 20 runs x one point per pixel was far more than a chart shows; each line asks
+    for max(MIN_POINTS_PER_LINE, POINTS_PER_PIXEL x width / runs), never above the width, and
+    the downsampling keeps each bucket's extremes, so a spike in one run still shows. A zoom
+    asks for the chart's full width in its window, and a reset for the budget again."""
+    steps = list(range(20_000))
+    runs = []
+    for i in range(12):
+        run = create_run(live_server, name=f"many-{i:02d}")
+        # Run 3 has one spike, which no budget may average away.
+        values = [1.0 + (s % 89) / 1000 + (50.0 if i == 3 and s == 12_345 else 0.0) for s in steps]
+        post_series(live_server, run["id"], series("loss", "batch", steps, values, 1000))
+        runs.append(run)
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/api/v1/series?" in r.url else None)
+    open_ready(
+        page, f"{live_server}/compare.html?runs={','.join(r['id'] for r in runs)}&scope=batch"
+    )
+    width = page.evaluate("document.querySelector('.chart[data-key=loss]').clientWidth")
+    module = "(await import('/js/pages/compare.js'))"
+    per_line = page.evaluate(f"async ([w, n]) => {module}.pointsPerLine(w, n)", [width, len(runs)])
+    floor = page.evaluate(f"async () => {module}.MIN_POINTS_PER_LINE")
+    assert per_line == max(floor, round(4 * width / len(runs))) < width
+    assert [parse_qs(urlsplit(url).query)["max_points"] for url in sent] == [[str(per_line)]]
+    lines = [t for t in trace_data(page, "loss") if t["visible"] is True and t["x"]]
+    assert len(lines) == 12 and all(len(t["x"]) <= per_line + 4 for t in lines)
+    assert max(lines[3]["y"]) > 50
+    screenshot(page, "compare-many-runs.png")
+
+    sent.clear()
+    chart = "document.querySelector('.chart[data-key=loss]')"
+    page.evaluate(f"Plotly.relayout({chart}, {{'xaxis.range': [5000, 15000]}})")
+    wait_until(lambda: len(sent) == 1 and page.evaluate(f"{chart}.data[0].x[0]") >= 4000)
+    query = parse_qs(urlsplit(sent[0]).query)
+    assert query["max_points"] == [
+        str(
+            page.evaluate(
+                "Math.max(200, Math.min(4000, Math.round(document.querySelector('.chart').clientWidth)))"
+            )
+        )
+    ]
+    sent.clear()
+    page.evaluate(f"Plotly.relayout({chart}, {{'xaxis.autorange': true}})")
+    wait_until(lambda: len(sent) == 1 and page.evaluate(f"{chart}.data[0].x[0]") == 0)
+    assert parse_qs(urlsplit(sent[0]).query)["max_points"] == [str(per_line)]
+
+
+def test_two_runs_keep_one_point_per_pixel(page: Any, live_server: str) -> None:
+    steps = list(range(20_000))
+    ids = []
+    for i in range(2):
+        run = create_run(live_server, name=f"pair-{i}")
+        post_series(
+            live_server,
+            run["id"],
+            series("loss", "batch", steps, [1 + (s % 89) / 1000 for s in steps], 1000),
+        )
+        ids.append(run["id"])
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/api/v1/series?" in r.url else None)
+    open_ready(page, f"{live_server}/compare.html?runs={','.join(ids)}&scope=batch")
+    width = page.evaluate("document.querySelector('.chart[data-key=loss]').clientWidth")
+    assert parse_qs(urlsplit(sent[0]).query)["max_points"] == [str(max(200, min(4000, width)))]
+
+
+def test_only_the_traces_shown_are_drawn_and_live_points_still_land(
+    page: Any, live_server: str
+) -> None:
+    """Issue 11: the compare page hands Plotly no hidden smoothed line and no empty markers
+    (a chart of 20 runs held 40 hidden traces). Live points still extend each run's line, a
+    first NaN arriving live brings its markers, and smoothing brings the smoothed lines."""
+    a = create_run(live_server, name="lean-a")
+    b = create_run(live_server, name="lean-b")
+    post_series(live_server, a["id"], series("loss", "epoch", [0, 1, 2], [1.0, "NaN", 0.8]))
+    post_series(live_server, b["id"], series("loss", "epoch", [0, 1, 2], [1.1, 0.9, 0.7]))
+    open_ready(page, f"{live_server}/compare.html?runs={a['id']},{b['id']}&smooth=0")
+    names = [t["name"] for t in trace_data(page, "loss")]
+    assert names == ["lean-a \u00b7 loss", "lean-a \u00b7 loss non-finite", "lean-b \u00b7 loss"]
+    assert trace_data(page, "loss")[1]["x"] == [1]
+
+    page.wait_for_function("() => document.documentElement.dataset.liveSubscribed === '1'")
+    post_series(live_server, a["id"], series("loss", "epoch", [3], [0.6]))
+    post_series(live_server, b["id"], series("loss", "epoch", [3, 4], [0.6, "Infinity"]))
+    wait_until(lambda: len(trace_data(page, "loss")) == 4)
+    wait_until(
+        lambda: (
+            {t["name"]: t for t in trace_data(page, "loss")}["lean-a \u00b7 loss"]["x"]
+            == [0, 1, 2, 3]
+        )
+    )
+    traces = {t["name"]: t for t in trace_data(page, "loss")}
+    assert traces["lean-b \u00b7 loss"]["x"] == [0, 1, 2, 3, 4]
+    assert traces["lean-b \u00b7 loss"]["y"] == [1.1, 0.9, 0.7, 0.6, None]
+    assert traces["lean-b \u00b7 loss non-finite"]["x"] == [4]
+    assert traces["lean-b \u00b7 loss non-finite"]["visible"] is True
+
+    page.evaluate("""() => { const s = document.querySelector('#smoothing');
+      s.value = '0.5'; s.dispatchEvent(new Event('input', {bubbles: true})); }""")
+    wait_until(lambda: len(trace_data(page, "loss")) == 6)
+    smoothed = [
+        t
+        for t in trace_data(page, "loss")
+        if t["name"] in ("lean-a \u00b7 loss", "lean-b \u00b7 loss")
+    ]
+    assert all(t["visible"] is True and len(t["x"]) >= 4 for t in smoothed)

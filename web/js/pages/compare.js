@@ -219,6 +219,12 @@ class ComparePage {
     return Math.max(200, Math.min(4000, Math.round((first ? first.clientWidth : 600) || 600)));
   }
 
+  /** Points asked for per run and key for a whole view (pointsPerLine). A zoom asks for
+   * `maxPoints()` in its window: full detail where the user looks. */
+  lineMaxPoints(first, runs = this.runs.length) {
+    return pointsPerLine(this.maxPoints(first), runs);
+  }
+
   /** GET /series for every key of the chosen runs (no `keys`: the server reads the scope's),
    * sent before the runs' answer; null where the view needs more (bands, a metric as x). The
    * chart width is measured on a hidden stand-in card laid out as the real ones will be. */
@@ -226,7 +232,7 @@ class ComparePage {
     if (this.state.group || metricXKey(this.state.x) !== null) return null;
     const probe = el("div", { class: "charts", style: "visibility:hidden" }, el("div", { class: "chart-card" }, el("div", { class: "chart" })));
     this.main.append(probe);
-    const maxPoints = this.maxPoints(probe.querySelector(".chart"));
+    const maxPoints = this.lineMaxPoints(probe.querySelector(".chart"), this.state.runs.length);
     probe.remove();
     const runs = [...this.state.runs];
     const scope = this.state.scope;
@@ -287,7 +293,7 @@ class ComparePage {
     try {
       // One request for every run and key: the server uses the same step buckets for every run.
       const runIds = this.runs.map((r) => r.id);
-      const maxPoints = this.maxPoints();
+      const maxPoints = this.lineMaxPoints();
       const fresh = () => api.readMany({ runs: runIds, keys, scope, max_points: maxPoints });
       const fits = xKey === null ? this.fitsEarly(early, runIds, scope, maxPoints) : null;
       const read = fits ? fits.then((body) => (body && this.covers(body.series, scope) ? body : fresh())) : fresh();
@@ -311,7 +317,7 @@ class ComparePage {
     for (const { group, div } of cards) {
       const chart = new MetricChart(div, { title: group.base, xFor: (s, step, t) => this.xFor(s, step, t), xMode: this.xMode(),
         xTitle: this.xTitle(), logY: this.state.log, logX: this.state.logx, outliers: this.state.outliers,
-        smoothing: this.state.smooth, showLegend: false, hovermode: "closest",
+        smoothing: this.state.smooth, showLegend: false, hovermode: "closest", drawnOnly: true,
         onZoom: (ranges) => this.zoom(chart, ranges) });
       for (const run of this.runs) {
         for (const [aligned, key] of group.keys.flatMap((a) => (realKeys.get(a).get(run.id) || []).map((k) => [a, k]))) {
@@ -415,7 +421,9 @@ class ComparePage {
     const keys = [...new Set(targets.map((s) => s.key))];
     let data;
     try {
-      data = (await api.readMany({ runs, keys, scope: this.state.scope, max_points: this.maxPoints(), start, end })).series;
+      // In a window, the chart's full detail; back to the whole range, the view's budget.
+      const maxPoints = ranges ? this.maxPoints() : this.lineMaxPoints();
+      data = (await api.readMany({ runs, keys, scope: this.state.scope, max_points: maxPoints, start, end })).series;
     } catch { return; }
     for (const s of targets) {
       const d = data.find((x) => x.run_id === s.runId && x.key === s.key);
@@ -598,6 +606,21 @@ class ComparePage {
       font: { family: "system-ui, sans-serif", color: chartTheme().text } }, { displaylogo: false, responsive: true });
     this.parcoordsHost.dataset.drawn = "1";
   }
+}
+
+// A chart of many runs asks each run for fewer points: 20 runs x one point per pixel drew
+// 26,000 points per chart (issue 11: most of the server's answer and of Plotly's drawing), far
+// more than a chart's pixels show. Each line gets its share of POINTS_PER_PIXEL points per
+// pixel of the chart, but never fewer than MIN_POINTS_PER_LINE (TensorBoard samples 1,000 per
+// series, W&B about 1,500 per line) nor more than one per pixel. The server's downsampling
+// keeps each bucket's min and max, so a spike stays visible; a zoom asks again at full detail.
+export const POINTS_PER_PIXEL = 4;
+export const MIN_POINTS_PER_LINE = 400;
+
+/** Points per line of a chart `maxPoints` pixels wide (one point per pixel) drawing `runs` runs. */
+export function pointsPerLine(maxPoints, runs) {
+  const share = Math.round((POINTS_PER_PIXEL * maxPoints) / Math.max(1, runs));
+  return Math.min(maxPoints, Math.max(MIN_POINTS_PER_LINE, share));
 }
 
 // Plotly centres each axis title over its axis, and the outer axes sit on the plot's edges:

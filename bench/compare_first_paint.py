@@ -1,0 +1,115 @@
+"""Cold first paint of the compare page, this worktree's against other revisions' (issue 11).
+Prints, never asserts.
+
+All in the same run, on the same server and data, alternating, each in a fresh browser
+context (cold): the page as it is ("now"), and `web/js/pages/compare.js` as committed at each
+`--revisions` served in its place (a Playwright route). Figures per mode, median of `--repeats`:
+`data-ready-ms` (two animation frames after the last chart's Plotly.newPlot), when the series
+answer ended, the points drawn, and the ratio to the first revision. The load average is
+printed after every round: the machine is shared, so a figure without it means little.
+
+    python bench/compare_first_paint.py [--runs 20] [--points 100000] [--repeats 5]
+        [--revisions main] [--database sqlite:////tmp/bench.db --ids ids.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.compare_early_series import SERIES_END  # noqa: E402
+from bench.dashboard import CHROMIUM_ARGS, READY_MS, alternating_cold_paints, fill  # noqa: E402
+from tests.helpers.server import ServerProcess  # noqa: E402
+
+POINTS = """[...document.querySelectorAll('.chart')].reduce((n, d) => n + Number(d.dataset.points || 0), 0)"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--points", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--revisions", nargs="+", default=["main"], help="git revisions of the page"
+    )
+    parser.add_argument("--database", help="an already filled database (with --ids)")
+    parser.add_argument("--ids", help="a JSON list of the run ids in --database")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    modes: dict[str, tuple[str, bytes] | None] = {}
+    for revision in args.revisions:
+        body = subprocess.run(
+            ["git", "show", f"{revision}:web/js/pages/compare.js"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        ).stdout
+        modes[revision] = ("**/js/pages/compare.js*", body)
+    modes["now"] = None
+    found: dict[str, dict[str, list[float]]] = {mode: {} for mode in modes}
+    loads: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        server = ServerProcess(
+            args.database or f"sqlite:///{tmp}/bench.db", log_path=Path(tmp) / "server.log"
+        ).start()
+        try:
+            if args.database:
+                ids = json.loads(Path(args.ids).read_text())
+            else:
+                with httpx.Client(base_url=server.url, timeout=120) as client:
+                    ids = fill(client, args.runs, args.points)
+            url = f"{server.url}/compare.html?runs={','.join(ids)}&scope=batch"
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+                )
+                for i in range(args.repeats):
+                    one = alternating_cold_paints(
+                        browser,
+                        url,
+                        modes,
+                        1,
+                        {"ready": READY_MS, "series_end": SERIES_END, "points": POINTS},
+                    )
+                    loads.append(os.getloadavg()[0])
+                    for mode, figures in one.items():
+                        for name, values in figures.items():
+                            found[mode].setdefault(name, []).extend(values)
+                    print(
+                        f"  round {i + 1} (load average {loads[-1]:.1f}): "
+                        + ", ".join(f"{mode} {one[mode]['ready'][0]:.0f} ms" for mode in modes),
+                        flush=True,
+                    )
+                browser.close()
+        finally:
+            server.stop()
+    print(
+        f"compare page, {args.runs} runs x {args.points} batch points, cold first paint "
+        f"(load average {min(loads):.1f}-{max(loads):.1f} over the rounds):"
+    )
+    first = statistics.median(found[args.revisions[0]]["ready"])
+    for mode, figures in found.items():
+        ready = statistics.median(figures["ready"])
+        print(
+            f"  {mode:10s}: ready median {ready:6.0f} ms "
+            f"({', '.join(f'{t:.0f}' for t in figures['ready'])}); series answered by "
+            f"{statistics.median(figures['series_end']):.0f} ms; "
+            f"{statistics.median(figures['points']):.0f} points drawn; "
+            f"/ {args.revisions[0]}: {ready / first:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
