@@ -226,21 +226,21 @@ def batch_rollups_plain(
 ) -> list[tuple[object, ...]]:
     """`batch_rollups` of `(series_id, steps, values)` per series (steps sorted, each once),
     in plain Python: the same rows in the same order."""
-    level: list[tuple[object, ...]] = []
+    finest: list[tuple[object, ...]] = []
     for series_id, steps, values in series:
-        finest_rows(level, series_id, steps, values)
-    rows = list(level)
-    for bucket_size in BUCKET_SIZES[1:]:
-        level = combine(level, bucket_size)
-        rows += level
-    return rows
+        finest_rows(finest, series_id, steps, values)
+    return _with_coarser_levels(finest)
 
 
 def batch_rollups(series_ids: Int64s, steps: Int64s, values: Floats) -> list[tuple[object, ...]]:
     """Rollup rows of new points (sorted by series, step) at every bucket size: the finest from
     the points in one vectorised pass, each coarser one from the level below."""
-    level = rollup_rows(series_ids, steps, values, BUCKET_SIZES[0])
-    rows = list(level)
+    return _with_coarser_levels(rollup_rows(series_ids, steps, values, BUCKET_SIZES[0]))
+
+
+def _with_coarser_levels(finest: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    """The finest level's rows, then each coarser level's, combined from the level below."""
+    level, rows = finest, list(finest)
     for bucket_size in BUCKET_SIZES[1:]:
         level = combine(level, bucket_size)
         rows += level
