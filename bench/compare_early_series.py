@@ -15,18 +15,19 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.dashboard import CHROMIUM_ARGS, READY_MS, alternating_cold_paints, fill  # noqa: E402
-from tests.helpers.server import ServerProcess  # noqa: E402
+from bench.dashboard import (  # noqa: E402
+    READY_MS,
+    alternating_cold_paints,
+    compare_js_at,
+    compare_page,
+)
 
 # The end of the last GET /series answer, ms since navigation (the early read, or the later one).
 SERIES_END = """Math.round(Math.max(...performance.getEntriesByType('resource')
@@ -42,36 +43,16 @@ def main() -> None:
         "--before", default="main", help="git revision of the page compared against"
     )
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
-    before = subprocess.run(
-        ["git", "show", f"{args.before}:web/js/pages/compare.js"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    ).stdout
+    before = compare_js_at(args.before)
     with tempfile.TemporaryDirectory() as tmp:
-        server = ServerProcess(
-            f"sqlite:///{tmp}/bench.db", log_path=Path(tmp) / "server.log"
-        ).start()
-        try:
-            with httpx.Client(base_url=server.url, timeout=120) as client:
-                ids = fill(client, args.runs, args.points)
-            url = f"{server.url}/compare.html?runs={','.join(ids)}&scope=batch"
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-                )
-                found = alternating_cold_paints(
-                    browser,
-                    url,
-                    {"before": ("**/js/pages/compare.js*", before), "after": None},
-                    args.repeats,
-                    {"ready": READY_MS, "series_end": SERIES_END},
-                )
-                browser.close()
-        finally:
-            server.stop()
+        with compare_page(Path(tmp), runs=args.runs, points=args.points) as (server, browser, url):
+            found = alternating_cold_paints(
+                browser,
+                url,
+                {"before": ("**/js/pages/compare.js*", before), "after": None},
+                args.repeats,
+                {"ready": READY_MS, "series_end": SERIES_END},
+            )
     print(
         f"compare page, {args.runs} runs x {args.points} batch points, cold first paint "
         f"(load average {os.getloadavg()[0]:.1f}):"

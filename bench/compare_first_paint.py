@@ -15,22 +15,22 @@ printed after every round: the machine is shared, so a figure without it means l
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
-
-import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.compare_early_series import SERIES_END  # noqa: E402
-from bench.dashboard import CHROMIUM_ARGS, READY_MS, alternating_cold_paints, fill  # noqa: E402
-from tests.helpers.server import ServerProcess  # noqa: E402
+from bench.dashboard import (  # noqa: E402
+    READY_MS,
+    alternating_cold_paints,
+    compare_js_at,
+    compare_page,
+)
 
 POINTS = """[...document.querySelectorAll('.chart')].reduce((n, d) => n + Number(d.dataset.points || 0), 0)"""
 
@@ -46,55 +46,34 @@ def main() -> None:
     parser.add_argument("--database", help="an already filled database (with --ids)")
     parser.add_argument("--ids", help="a JSON list of the run ids in --database")
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     modes: dict[str, tuple[str, bytes] | None] = {}
     for revision in args.revisions:
-        body = subprocess.run(
-            ["git", "show", f"{revision}:web/js/pages/compare.js"],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        ).stdout
+        body = compare_js_at(revision)
         modes[revision] = ("**/js/pages/compare.js*", body)
     modes["now"] = None
     found: dict[str, dict[str, list[float]]] = {mode: {} for mode in modes}
     loads: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
-        server = ServerProcess(
-            args.database or f"sqlite:///{tmp}/bench.db", log_path=Path(tmp) / "server.log"
-        ).start()
-        try:
-            if args.database:
-                ids = json.loads(Path(args.ids).read_text())
-            else:
-                with httpx.Client(base_url=server.url, timeout=120) as client:
-                    ids = fill(client, args.runs, args.points)
-            url = f"{server.url}/compare.html?runs={','.join(ids)}&scope=batch"
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        with compare_page(
+            Path(tmp), runs=args.runs, points=args.points, database=args.database, ids_file=args.ids
+        ) as (server, browser, url):
+            for i in range(args.repeats):
+                one = alternating_cold_paints(
+                    browser,
+                    url,
+                    modes,
+                    1,
+                    {"ready": READY_MS, "series_end": SERIES_END, "points": POINTS},
                 )
-                for i in range(args.repeats):
-                    one = alternating_cold_paints(
-                        browser,
-                        url,
-                        modes,
-                        1,
-                        {"ready": READY_MS, "series_end": SERIES_END, "points": POINTS},
-                    )
-                    loads.append(os.getloadavg()[0])
-                    for mode, figures in one.items():
-                        for name, values in figures.items():
-                            found[mode].setdefault(name, []).extend(values)
-                    print(
-                        f"  round {i + 1} (load average {loads[-1]:.1f}): "
-                        + ", ".join(f"{mode} {one[mode]['ready'][0]:.0f} ms" for mode in modes),
-                        flush=True,
-                    )
-                browser.close()
-        finally:
-            server.stop()
+                loads.append(os.getloadavg()[0])
+                for mode, figures in one.items():
+                    for name, values in figures.items():
+                        found[mode].setdefault(name, []).extend(values)
+                print(
+                    f"  round {i + 1} (load average {loads[-1]:.1f}): "
+                    + ", ".join(f"{mode} {one[mode]['ready'][0]:.0f} ms" for mode in modes),
+                    flush=True,
+                )
     print(
         f"compare page, {args.runs} runs x {args.points} batch points, cold first paint "
         f"(load average {min(loads):.1f}-{max(loads):.1f} over the rounds):"

@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,8 +35,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.dashboard import CHROMIUM_ARGS, fill  # noqa: E402
-from tests.helpers.server import ServerProcess  # noqa: E402
+from bench.dashboard import compare_js_at, compare_page  # noqa: E402
 
 # Installed before the page's own scripts: time every Plotly.newPlot/react from call to promise.
 WRAP_PLOTLY = """
@@ -200,16 +198,9 @@ def main() -> None:
     parser.add_argument("--ids", help="a JSON list of the run ids in --database")
     parser.add_argument("--revision", help="serve web/js/pages/compare.js as at this git revision")
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     page_js = None
     if args.revision:
-        page_js = subprocess.run(
-            ["git", "show", f"{args.revision}:web/js/pages/compare.js"],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        ).stdout
+        page_js = compare_js_at(args.revision)
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -217,28 +208,19 @@ def main() -> None:
         path = os.pathsep.join(
             [str(ROOT / "bench" / "server_timing"), os.environ.get("PYTHONPATH", "")]
         )
-        server = ServerProcess(
-            args.database or f"sqlite:///{tmp}/bench.db",
-            log_path=tmp / "server.log",
+        with compare_page(
+            tmp,
+            runs=args.runs,
+            points=args.points,
+            database=args.database,
+            ids_file=args.ids,
             env={"PYTHONPATH": path},
-        ).start()
-        try:
-            if args.database:
-                ids = json.loads(Path(args.ids).read_text())
-            else:
-                with httpx.Client(base_url=server.url, timeout=120) as client:
-                    ids = fill(client, args.runs, args.points)
-            url = f"{server.url}/compare.html?runs={','.join(ids)}&scope=batch"
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-                )
-                loads = []
-                for i in range(args.repeats):
-                    loads.append(one_load(browser, url, tmp, page_js))
-                    print(f"  cold load {i + 1} (load average {os.getloadavg()[0]:.1f}):")
-                    report(loads[-1])
-                browser.close()
+        ) as (server, browser, url):
+            loads = []
+            for i in range(args.repeats):
+                loads.append(one_load(browser, url, tmp, page_js))
+                print(f"  cold load {i + 1} (load average {os.getloadavg()[0]:.1f}):")
+                report(loads[-1])
             series = [r["name"] for r in loads[-1]["res"] if "/api/v1/series?" in r["name"]]
             runs = [r["name"] for r in loads[-1]["res"] if "/api/v1/runs?" in r["name"]]
             for name in runs + series:
@@ -247,8 +229,6 @@ def main() -> None:
                     f"  the same {path.split('?')[0]} from Python, server + transfer: "
                     f"median {server_time(server.url, path):.0f} ms ({len(path)} characters of URL)"
                 )
-        finally:
-            server.stop()
     print(
         f"ready median {statistics.median(f['ready'] for f in loads):.0f} ms, all drawn median "
         f"{statistics.median(f['allDrawn'] for f in loads):.0f} ms (load average {os.getloadavg()[0]:.1f})"

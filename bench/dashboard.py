@@ -18,11 +18,14 @@ through the REST API.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -100,6 +103,54 @@ def alternating_cold_paints(  # type: ignore[no-untyped-def]
                 found[mode][name].append(float(page.evaluate(expression)))
             context.close()
     return found
+
+
+def compare_js_at(revision: str) -> bytes:
+    """`web/js/pages/compare.js` as at a git revision, to serve in place of today's."""
+    return subprocess.run(
+        ["git", "show", f"{revision}:web/js/pages/compare.js"],
+        cwd=Path(__file__).resolve().parent.parent,
+        check=True,
+        capture_output=True,
+    ).stdout
+
+
+@contextmanager
+def compare_page(  # type: ignore[no-untyped-def]
+    tmp: Path,
+    *,
+    runs: int,
+    points: int,
+    database: str | None = None,
+    ids_file: str | None = None,
+    env: dict[str, str] | None = None,
+):
+    """`(server, browser, url)`: a server on `database` (its run ids in the JSON list
+    `ids_file`) or on a new SQLite file in `tmp` filled with `runs` x `points` (`fill`),
+    headless Chromium, and the compare page of those runs; both stopped on exit."""
+    from playwright.sync_api import sync_playwright
+
+    server = ServerProcess(
+        database or f"sqlite:///{tmp}/bench.db", log_path=tmp / "server.log", env=env
+    ).start()
+    try:
+        if database:
+            assert ids_file, "an already filled database needs its run ids (--ids)"
+            ids = json.loads(Path(ids_file).read_text())
+        else:
+            with httpx.Client(base_url=server.url, timeout=120) as client:
+                ids = fill(client, runs, points)
+        url = f"{server.url}/compare.html?runs={','.join(ids)}&scope=batch"
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+            )
+            try:
+                yield server, browser, url
+            finally:
+                browser.close()
+    finally:
+        server.stop()
 
 
 def first_paint(browser, url: str, repeats: int) -> None:  # type: ignore[no-untyped-def]

@@ -18,12 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.dashboard import CHROMIUM_ARGS, READY_MS, alternating_cold_paints, fill  # noqa: E402
-from tests.helpers.server import ServerProcess  # noqa: E402
+from bench.dashboard import READY_MS, alternating_cold_paints, compare_page  # noqa: E402
 
 
 def main() -> None:
@@ -33,32 +30,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     import plotly
-    from playwright.sync_api import sync_playwright
 
     full = (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
     with tempfile.TemporaryDirectory() as tmp:
-        server = ServerProcess(
-            f"sqlite:///{tmp}/bench.db", log_path=Path(tmp) / "server.log"
-        ).start()
-        try:
-            with httpx.Client(base_url=server.url, timeout=120) as client:
-                ids = fill(client, args.runs, args.points)
-            url = f"{server.url}/compare.html?runs={','.join(ids)}&scope=batch"
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-                )
-                paints = alternating_cold_paints(
-                    browser,
-                    url,
-                    {"partial": None, "full": ("**/vendor/plotly-basic.min.js", full)},
-                    args.repeats,
-                    {"ready": READY_MS},
-                )
-                found = {mode: figures["ready"] for mode, figures in paints.items()}
-                browser.close()
-        finally:
-            server.stop()
+        with compare_page(Path(tmp), runs=args.runs, points=args.points) as (server, browser, url):
+            paints = alternating_cold_paints(
+                browser,
+                url,
+                {"partial": None, "full": ("**/vendor/plotly-basic.min.js", full)},
+                args.repeats,
+                {"ready": READY_MS},
+            )
+            found = {mode: figures["ready"] for mode, figures in paints.items()}
     print(f"compare page, {args.runs} runs x {args.points} batch points, cold first paint:")
     for mode, times in found.items():
         print(
