@@ -145,3 +145,51 @@ def test_the_numpy_and_the_plain_python_rollups_store_the_same_rows(factory):
         assert _derived(session, large) == _derived(session, small)
         assert point_data.check_run(session, run_id=large) == []
         assert point_data.check_run(session, run_id=small) == []
+
+
+def test_only_rollup_rows_at_or_before_the_stored_last_steps_bucket_may_meet_a_stored_row():
+    """`split_new`: per level, a bucket after the one holding the stored last step is new."""
+    rows: list[tuple[object, ...]] = [
+        (1, 64, 0, 1, 0.0, 0, 0.0, 0, None),  # holds stored step 63: stored
+        (1, 64, 1, 1, 0.0, 64, 0.0, 64, None),  # starts at 64, after 63: new
+        (1, 1024, 0, 2, 0.0, 0, 0.0, 0, None),  # holds 63: stored
+        (2, 64, 3, 1, 0.0, 200, 0.0, 200, None),  # before series 2's last step 5000: may be
+        (2, 16384, 0, 1, 0.0, 200, 0.0, 200, None),
+        (3, 64, 0, 1, 0.0, 0, 0.0, 0, None),  # series 3 has no stored points: new
+    ]
+    fresh, merged = rollups.split_new(rows, {1: 63, 2: 5000})
+    assert fresh == [rows[1], rows[5]]
+    assert merged == [rows[0], rows[2], rows[3], rows[4]]
+
+
+@given(
+    cuts=st.lists(st.integers(1, 40_000), min_size=1, max_size=5, unique=True),
+    gap=st.booleans(),
+)
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_appends_across_bucket_edges_of_every_level_leave_the_rollups_of_a_scan(factory, cuts, gap):
+    """Appended batches that end and start anywhere relative to the 64, 1,024 and 16,384-step
+    buckets (rows after the stored last step's bucket are inserted without a merge), and with
+    `gap` a batch that then fills steps left out earlier (every one of its rows may meet a
+    stored bucket): the rollups and summaries equal a scan of the points."""
+    edges = sorted(cuts)
+    ranges = list(zip([0, *edges], [*edges, edges[-1] + 700], strict=True))
+    skipped = {step for step in range(0, edges[-1] + 700) if step % 5 == 3} if gap else set()
+    with session_scope(factory) as session:
+        run_id = _run(session, "edges")
+    for start, stop in ranges:
+        steps = [s for s in range(start, stop) if s not in skipped]
+        if not steps:
+            continue
+        with session_scope(factory) as session:
+            point_data.ingest_points(session, run_id=run_id, batch=_batch(series_body(
+                "loss", "batch", steps, [float((s * 7919) % 1009) for s in steps]
+            )))
+    if skipped:
+        steps = sorted(skipped)
+        with session_scope(factory) as session:
+            point_data.ingest_points(session, run_id=run_id, batch=_batch(series_body(
+                "loss", "batch", steps, [-float(s % 13) for s in steps]
+            )))
+    with session_scope(factory) as session:
+        assert point_data.check_run(session, run_id=run_id) == []

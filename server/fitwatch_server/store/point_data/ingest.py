@@ -329,7 +329,7 @@ def _write(
         return
     updates: list[tuple[object, ...]] = []
     rollup_rows: list[tuple[object, ...]] = []
-    merge: bulk.Statement | None = None
+    merges: list[bulk.Statement | None] = []
     with _points_stored(connection, data, ids, overwritten):
         # On PostgreSQL the server is still storing the copied points here, so this
         # computation (no statement) runs beside it instead of after it (bulk.copy_in).
@@ -343,7 +343,16 @@ def _write(
                 )
                 updates.append(summary.update_row(ids[key], merged))
             if postgresql:
-                merge = rollups.merge_statement(rollup_rows)
+                # Rows of buckets after a series' stored last step are new (`split_new`):
+                # inserted plainly; only the others go through the merge.
+                fresh, possibly_stored = rollups.split_new(
+                    rollup_rows,
+                    {ids[k]: stored[k].summary.last_step for k in appended if k in stored},
+                )
+                merges = [
+                    rollups.insert_statement(fresh),
+                    rollups.merge_statement(possibly_stored),
+                ]
     if rollup_rows and not postgresql:
         rollups.merge_rollups(connection, rollup_rows)
     for key in overwritten:
@@ -359,7 +368,7 @@ def _write(
     touch_sql, touch_params = touch
     bulk.execute_together(
         connection,
-        [merge, summary.write_statement(updates), (touch_sql, list(touch_params))],
+        [*merges, summary.write_statement(updates), (touch_sql, list(touch_params))],
     )
 
 

@@ -271,6 +271,41 @@ def merge_statement(rows: list[tuple[object, ...]]) -> bulk.Statement | None:
     return sql, params
 
 
+def split_new(
+    rows: list[tuple[object, ...]], last_steps: dict[int, int]
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Rollup rows of new points as (rows no stored bucket can hold, the others).
+
+    `last_steps` is each series' stored last step, read with its run locked (absent: the
+    series has no points yet). A bucket row exists only where a stored point lies (rows are
+    written with their points and deleted only with their series), and every stored point is
+    at or before the last step, so a bucket that starts after it cannot be stored yet: its
+    row may be inserted without `ON CONFLICT`. Only a series' bucket holding the last step,
+    per level, and earlier ones (steps filling a gap) can meet a stored row.
+    """
+    fresh: list[tuple[object, ...]] = []
+    merged: list[tuple[object, ...]] = []
+    for row in rows:
+        series_id, bucket_size, bucket = cast(tuple[int, int, int], row[:3])
+        last = last_steps.get(series_id)
+        if last is None or bucket > last // bucket_size:
+            fresh.append(row)
+        else:
+            merged.append(row)
+    return fresh, merged
+
+
+def insert_statement(rows: list[tuple[object, ...]]) -> bulk.Statement | None:
+    """PostgreSQL: a plain `INSERT … SELECT` of rollup rows that meet no stored row
+    (`split_new`), for `bulk.execute_together`; None without rows. No `ON CONFLICT`: a
+    speculative insertion costs PostgreSQL an index probe and a confirmation record per row
+    more than a plain one (docs/scale.md)."""
+    if not rows:
+        return None
+    source, params = bulk.unnest_rows(_ROLLUPS, _COLUMNS.split(", "), rows)
+    return f"INSERT INTO point_rollups ({_COLUMNS}) SELECT {_COLUMNS} FROM {source}", params
+
+
 def _ranges(buckets: list[int]) -> list[tuple[int, int]]:
     """Sorted bucket numbers as (first, last) runs of consecutive numbers."""
     runs: list[tuple[int, int]] = []
