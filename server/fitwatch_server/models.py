@@ -185,6 +185,8 @@ class PointRollup(Base):
     per million rows on SQLite). These buckets are MinMaxLTTB's min/max preselection done
     ahead of time: a read takes the min and max point of each bucket and runs LTTB on those.
     `bucket_size` is one of `store.point_data.rollups.BUCKET_SIZES`; `bucket` is `step // bucket_size`.
+    On PostgreSQL the table has fillfactor 70 (migration 0010), so the ingest's updates of the
+    latest buckets stay on their page (HOT, no new index entry).
     """
 
     __tablename__ = "point_rollups"

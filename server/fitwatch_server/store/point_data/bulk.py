@@ -194,8 +194,9 @@ def unnest_rows(
 def execute_together(connection: Connection, statements: Sequence[Statement | None]) -> None:
     """Run data-modifying statements as one (`WITH s0 AS (…), s1 AS (…) <last>`): one round
     trip. PostgreSQL runs every data-modifying `WITH` part exactly once, all on the same
-    snapshot, so the parts must not read what another part writes (each here writes its own
-    table: rollups, summaries, the runs' heartbeat)."""
+    snapshot, so the parts must not read what another part writes (here: new rollup rows,
+    merged rollup rows of other buckets, summaries, the runs' heartbeat; the two rollup parts
+    write disjoint rows of one table, `rollups.split_new`)."""
     parts = [statement for statement in statements if statement is not None]
     if not parts:
         return

@@ -364,7 +364,8 @@ def _write(
     # PostgreSQL: the rollup merge, the summaries and the heartbeat in one statement, one
     # round trip instead of three (each waits on a server that shares the CPU, docs/scale.md).
     # They may run last and together: appended and overwritten series are disjoint, so the
-    # rebuilds above never read what the merge writes, and each part writes its own table.
+    # rebuilds above never read what the merge writes, and no two parts write the same rows
+    # (the plain rollup insert and the merge take disjoint buckets, `rollups.split_new`).
     touch_sql, touch_params = touch
     bulk.execute_together(
         connection,
