@@ -177,3 +177,17 @@ def test_replicas_upgrading_an_empty_postgresql_at_once_all_succeed(postgres_url
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_postgresql_point_rollups_leave_room_on_each_page_for_updates(postgres_url):
+    """Migration 0010: fillfactor 70, so the ingest's updates of the latest buckets are HOT."""
+    import psycopg
+
+    from tests.conftest import PG_ADMIN_URL, require
+
+    require(postgres_url is not None, f"PostgreSQL is not reachable at {PG_ADMIN_URL}")
+    with psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        (options,) = conn.execute(
+            "SELECT reloptions FROM pg_class WHERE relname = 'point_rollups'"
+        ).fetchone()
+    assert options == ["fillfactor=70"]
