@@ -5,8 +5,9 @@ message is a JSON object with a `type`. A websocket frame carries one message, e
 client that connected with `?batch=1`: when several messages are ready at once the server
 sends them, in order, as one frame holding a JSON array of them (at most `MAX_FRAME_MESSAGES`
 messages and `MAX_FRAME_CHARS` characters unless one message alone is longer). Nothing waits
-to fill a frame; a lone message is still sent as a plain object. Client messages are parsed with `parse_client_message`,
-which raises `ProtocolError` with a message that says what to fix and quotes what was received.
+to fill a frame; a lone message is still sent as a plain object. Client messages are parsed
+with `parse_client_message`, which raises `ProtocolError` with a message that says what to fix
+and quotes what was received.
 
 Example (client → server):
     {"type": "subscribe", "runs": ["a1b2"], "projects": ["digits"],
