@@ -8,10 +8,13 @@ connections watch the project and five runs each. Prints:
 - how many `finish()` calls returned True;
 - points sent == points stored and readable (every series read back whole);
 - the server's resident memory at the start, the middle and the end;
-- messages the subscribers received.
+- messages the subscribers received, and in how many websocket frames (they connect with
+  `?batch=1` unless `--single-frames`; a server without batching sends one message a frame);
+- the CPU of the server's event-loop thread (Linux /proc) per point request and per live
+  message delivered: a figure that survives a loaded machine better than latency.
 Goals: p99 < 100 ms, 0 5xx, sent == stored, RSS flat.
 
-    python bench/soak.py [--seconds 60] [--runs 50] [--postgres]
+    python bench/soak.py [--seconds 60] [--runs 50] [--postgres] [--single-frames]
 """
 
 from __future__ import annotations
@@ -85,20 +88,22 @@ def _load(url: str, run_ids: list[str], seconds: float, journal: str, out: mp.Qu
     out.put({"timings": timings, "sent": sent, "finished": finished})
 
 
-def _subscribers(url: str, run_ids: list[str], seconds: float, out: mp.Queue) -> None:  # type: ignore[type-arg]
+def _subscribers(url: str, run_ids: list[str], seconds: float, batch: bool, out: mp.Queue) -> None:  # type: ignore[type-arg]
     import websockets
 
     counts = [0] * 10
+    frames = [0] * 10
 
     async def watch(n: int) -> None:
         watched = "&".join(f"run={r}" for r in run_ids[n * 5 : n * 5 + 5])
-        uri = url.replace("http://", "ws://") + f"/api/v1/live?project=soak&{watched}"
+        uri = url.replace("http://", "ws://") + f"/api/v1/live?project=soak&{watched}" + ("&batch=1" if batch else "")
         async with websockets.connect(uri, max_size=None) as socket:
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:
                 try:
-                    await asyncio.wait_for(socket.recv(), timeout=1.0)
-                    counts[n] += 1
+                    frame = await asyncio.wait_for(socket.recv(), timeout=1.0)
+                    frames[n] += 1
+                    counts[n] += len(json.loads(frame)) if frame[:1] == "[" else 1
                 except TimeoutError:
                     pass
 
@@ -106,7 +111,7 @@ def _subscribers(url: str, run_ids: list[str], seconds: float, out: mp.Queue) ->
         await asyncio.gather(*(watch(n) for n in range(10)))
 
     asyncio.run(main())
-    out.put({"messages": counts})
+    out.put({"messages": counts, "frames": frames})
 
 
 def _rss_mb(pid: int) -> float:
@@ -114,6 +119,12 @@ def _rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _loop_cpu_s(pid: int) -> float:
+    """User + system CPU of the server's event-loop thread (its main thread: tid == pid)."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _database(postgres: bool, tmp: Path) -> tuple[str, str | None]:
@@ -132,6 +143,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--single-frames", action="store_true", help="subscribers do not ask for ?batch=1")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="fitwatch-soak-"))
     database_url, pg_name = _database(args.postgres, tmp)
@@ -144,8 +156,9 @@ def main() -> None:
     processes = [
         context.Process(target=_load, args=(server.url, run_ids[i::5], args.seconds, str(tmp / "journal"), out))
         for i in range(5)
-    ] + [context.Process(target=_subscribers, args=(server.url, run_ids, args.seconds + 5, out))]
+    ] + [context.Process(target=_subscribers, args=(server.url, run_ids, args.seconds + 5, not args.single_frames, out))]
     try:
+        loop_cpu = _loop_cpu_s(pid)
         for process in processes:
             process.start()
         rss = [_rss_mb(pid)]
@@ -155,11 +168,13 @@ def main() -> None:
         for process in processes:
             process.join()
         rss.append(_rss_mb(pid))
+        loop_cpu = _loop_cpu_s(pid) - loop_cpu
 
         timings = [t for r in reports for t in r.get("timings", [])]
         sent = {k: v for r in reports for k, v in r.get("sent", {}).items()}
         finished = {k: v for r in reports for k, v in r.get("finished", {}).items()}
         messages = next(r["messages"] for r in reports if "messages" in r)
+        frames = next(r["frames"] for r in reports if "frames" in r)
         latencies = sorted(t for t, _ in timings)
         errors = sum(1 for _, status in timings if status >= 500)
         stored = readable = system = 0
@@ -184,7 +199,10 @@ def main() -> None:
         print(f"points sent {sum(sent.values())}, stored {stored}, readable {readable} "
               f"(and {system} system-metrics points the SDK sampled)")
         print(f"server RSS MB: start {rss[0]:.0f}, middle {rss[1]:.0f}, end {rss[2]:.0f}")
-        print(f"subscriber messages: {sum(messages)} ({json.dumps(messages)})")
+        print(f"subscriber messages: {sum(messages)} ({json.dumps(messages)}) in {sum(frames)} frames")
+        print(f"event-loop CPU: {loop_cpu:.1f} s; {1000 * loop_cpu / max(len(latencies), 1):.2f} ms per point request, "
+              f"{1e6 * loop_cpu / max(sum(messages), 1):.0f} us per live message delivered")
+        print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         for process in processes:
             if process.is_alive():

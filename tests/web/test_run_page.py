@@ -146,6 +146,22 @@ def test_nan_and_infinity_are_marked_gaps(page: Any, live_server: str) -> None:
     assert trace_data(page, "loss")[0]["y"][-2:] == [None, 0.4]
 
 
+def test_messages_that_arrive_together_in_one_frame_all_reach_their_charts(page: Any, live_server: str) -> None:
+    keys = ["loss", "accuracy", "mae", "auc"]
+    run = create_run(live_server, name="batched")
+    post_series(live_server, run["id"], *(series(k, "epoch", [0, 1], [0.5, 0.4]) for k in keys))
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload))))
+    open_ready(page, f"{live_server}/run.html?run={run['id']}&smooth=0")
+    page.wait_for_function("() => document.documentElement.dataset.liveSubscribed === '1'")
+    # One request of four series: four `points` messages ready at once, sent as one array.
+    post_series(live_server, run["id"], *(series(k, "epoch", [2, 3], [0.3, 0.2]) for k in keys))
+    for key in keys:
+        wait_until(lambda key=key: trace_data(page, key)[0]["x"] == [0, 1, 2, 3])
+        assert trace_data(page, key)[0]["y"] == [0.5, 0.4, 0.3, 0.2]
+    assert any(frame.startswith("[") for frame in frames), "the page did not get several messages in one frame"
+
+
 def test_zooming_refetches_downsampled_series_at_full_detail(page: Any, live_server: str) -> None:
     run = create_run(live_server, name="long")
     steps = list(range(20_000))

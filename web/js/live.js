@@ -54,7 +54,9 @@ export class LiveClient {
 
   _url() {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    return `${proto}//${location.host}/api/v1/live`;
+    // batch=1: when several messages are ready the server sends them as one frame holding a
+    // JSON array (fewer frames to compress and send under load; docs/api.md "Live updates").
+    return `${proto}//${location.host}/api/v1/live?batch=1`;
   }
 
   _setState(state) {
@@ -87,7 +89,11 @@ export class LiveClient {
       this._touch();
       let message;
       try { message = JSON.parse(event.data); } catch { return; }
-      this._dispatch(message);
+      if (Array.isArray(message)) {
+        for (const one of message) this._dispatch(one);
+      } else {
+        this._dispatch(message);
+      }
     };
     socket.onclose = () => {
       if (this.socket !== socket) return;

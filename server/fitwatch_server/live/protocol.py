@@ -1,14 +1,19 @@
 """The websocket protocol of `/api/v1/live`: every message a client sends or receives.
 
 docs/api.md ("Live updates") is the prose for these models; keep both in step. Every
-message is a JSON object with a `type`. Client messages are parsed with `parse_client_message`,
-which raises `ProtocolError` with a message that says what to fix and quotes what was received.
+message is a JSON object with a `type`. A websocket frame carries one message, except for a
+client that connected with `?batch=1`: when several messages are ready at once the server
+sends them, in order, as one frame holding a JSON array of them (at most `MAX_FRAME_MESSAGES`
+messages and `MAX_FRAME_CHARS` characters unless one message alone is longer). Nothing waits
+to fill a frame; a lone message is still sent as a plain object. Client messages are parsed
+with `parse_client_message`, which raises `ProtocolError` with a message that says what to fix
+and quotes what was received.
 
 Example (client → server):
     {"type": "subscribe", "runs": ["a1b2"], "projects": ["digits"],
      "resume": {"a1b2": [{"key": "loss", "scope": "batch", "last_step": 1199}]}}
 
-Example (server → client):
+Example (server → client; with `?batch=1` several may come as one array `[{...}, {...}]`):
     {"type": "points", "run_id": "a1b2", "key": "loss", "scope": "batch",
      "steps": [1200, 1201], "values": [0.31, "NaN"], "times": [1732354900.1, 1732354900.2],
      "epochs": [3, 3], "replay": false}
@@ -32,6 +37,11 @@ MAX_RESUME_CURSORS = 10_000
 QUOTE_CHARS = 200
 # A client message larger than this is refused before parsing.
 MAX_CLIENT_MESSAGE_CHARS = 1_000_000
+# One frame to a `?batch=1` client holds at most this many messages and, unless its first
+# message alone is longer, this many characters (websockets clients refuse frames over 1 MiB
+# by default).
+MAX_FRAME_MESSAGES = 256
+MAX_FRAME_CHARS = 256 * 1024
 
 
 class ProtocolError(ValueError):

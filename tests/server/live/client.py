@@ -31,6 +31,8 @@ class LiveClient:
         )
         self.ws: ClientConnection = self._connect.__enter__()
         self.messages: list[Message] = []
+        # Each frame as parsed: a message, or a list of messages (clients with ?batch=1).
+        self.frames: list[Message | list[Message]] = []
 
     def send(self, message: Message | str) -> None:
         self.ws.send(message if isinstance(message, str) else json.dumps(message))
@@ -47,9 +49,11 @@ class LiveClient:
                 tail = [m.get("type") for m in self.messages[-20:]]
                 raise AssertionError(f"condition not met within {timeout} s; last types: {tail}")
             try:
-                self.messages.append(json.loads(self.ws.recv(timeout=left)))
+                frame = json.loads(self.ws.recv(timeout=left))
             except TimeoutError:
                 continue
+            self.frames.append(frame)
+            self.messages.extend(frame if isinstance(frame, list) else [frame])
 
     def next_of(self, kind: str, timeout: float = 15.0) -> Message:
         """The first message of type `kind` not yet taken by `next_of`."""
@@ -90,8 +94,8 @@ class RawClient:
     """A websocket client on a plain socket with a tiny receive buffer: it reads only when
     told to, so the test decides exactly when it is a stuck client."""
 
-    def __init__(self, base_url: str, *, rcvbuf: int = 4096) -> None:
-        uri = parse_uri(ws_url(base_url))
+    def __init__(self, base_url: str, query: str = "", *, rcvbuf: int = 4096) -> None:
+        uri = parse_uri(ws_url(base_url, query))
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         # Set before connect so the advertised window stays small.
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -125,7 +129,8 @@ class RawClient:
             for event in self.protocol.events_received():
                 opcode = getattr(event, "opcode", None)
                 if opcode is Opcode.TEXT:
-                    self.messages.append(json.loads(event.data))
+                    frame = json.loads(event.data)
+                    self.messages.extend(frame if isinstance(frame, list) else [frame])
             self._flush()  # pongs
 
     def send(self, message: Message) -> None:

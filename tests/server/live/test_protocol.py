@@ -63,3 +63,25 @@ def test_points_encode_non_finite_values_like_rest() -> None:
         "values": ["NaN", "Infinity", "-Infinity"], "times": [1.0, 2.0, 3.0], "epochs": None,
         "replay": False,
     }
+
+
+@pytest.mark.parametrize("has_epochs", [True, False])
+@pytest.mark.parametrize("replay", [True, False])
+def test_the_hubs_points_messages_are_what_the_points_model_encodes(has_epochs: bool, replay: bool) -> None:
+    from fitwatch_server.live.hub import MAX_POINTS_PER_MESSAGE, points_messages
+
+    values = [0.5, math.nan, math.inf, -math.inf, -0.0, 1e-300, 1.7e308, 3.0]
+    rows = [(s, values[s % len(values)], 1_732_354_900.0 + s / 20, s // 10) for s in range(MAX_POINTS_PER_MESSAGE + 7)]
+    texts = points_messages("a1", "val_loss", "batch", rows, has_epochs=has_epochs, replay_=replay)
+    chunks = [rows[:MAX_POINTS_PER_MESSAGE], rows[MAX_POINTS_PER_MESSAGE:]]
+    assert len(texts) == len(chunks)
+    for text, chunk in zip(texts, chunks, strict=True):
+        model = protocol.Points(
+            run_id="a1", key="val_loss", scope=schemas.Scope.batch, steps=[r[0] for r in chunk],
+            values=[r[1] for r in chunk], times=[r[2] for r in chunk],
+            epochs=[r[3] for r in chunk] if has_epochs else None, replay=replay,
+        )
+        fast, reference = json.loads(text), json.loads(protocol.encode(model))
+        assert fast == reference
+        assert list(fast) == list(reference)  # the same fields in the same order
+        assert [math.copysign(1, v) for v in fast["values"] if v == 0] == [-1.0] * sum(1 for r in chunk if r[1] == 0)

@@ -44,3 +44,37 @@ def test_held_messages_follow_the_ack_and_replay() -> None:
         assert [t.text for t in texts if t] == ["hello", "ack", "replay-1", "replay-2", "live"]
 
     asyncio.run(scenario())
+
+
+def test_take_ready_gives_queued_messages_in_order_within_the_frame_limits() -> None:
+    async def scenario() -> None:
+        subscriber = Subscriber(queue_size=10)
+        for text in ("a" * 10, "b" * 10, "c" * 10, "d" * 50, "e"):
+            subscriber.offer(text)
+        assert [i.text[0] for i in subscriber.take_ready(max_items=2, max_chars=1000)] == ["a", "b"]
+        # The characters limit stops before a message that would pass it...
+        assert [i.text[0] for i in subscriber.take_ready(max_items=10, max_chars=30)] == ["c"]
+        # ...but a first message longer than the limit still goes, alone.
+        assert [i.text[0] for i in subscriber.take_ready(max_items=10, max_chars=20)] == ["d"]
+        assert [i.text for i in subscriber.take_ready(max_items=10, max_chars=20)] == ["e"]
+        assert subscriber.take_ready(max_items=10, max_chars=20) == []
+        # Taken messages left the bound: the queue holds its full size again.
+        for n in range(10):
+            subscriber.offer(str(n))
+        assert subscriber.state is SubscriberState.LIVE
+
+    asyncio.run(scenario())
+
+
+def test_take_ready_gives_nothing_while_a_subscribe_is_answered() -> None:
+    async def scenario() -> None:
+        subscriber = Subscriber(queue_size=10)
+        subscriber.offer_control("hello")
+        subscriber.hold()
+        subscriber.offer("live")
+        assert subscriber.take_ready(max_items=10, max_chars=1000) == []
+        subscriber.release(["ack"], ["replay"])
+        taken = subscriber.take_ready(max_items=10, max_chars=1000)
+        assert [i.text for i in taken] == ["hello", "ack", "replay", "live"]
+
+    asyncio.run(scenario())

@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/live", tags=["live"])
 # What the credential watcher returns when the connection must close.
 _REVOKED = "revoked"
+# What the stall watcher returns when a client has read nothing for too long.
+_STALLED = "stalled"
 
 
 @router.get("/status")
@@ -72,14 +74,23 @@ class _Connection:
         # A write that cannot reach the socket for this long means a stuck client; uvicorn's
         # keepalive would close it after interval + timeout, but cannot while its buffer is full.
         self.send_stall_s = 2 * settings.live_ping_interval_s
+        self._sending_since: float | None = None  # loop time the current send began
         self.factory: sessionmaker[Session] = hub.factory
         hello = protocol.Hello(coalesce_s=settings.live_coalesce_s, ping_interval_s=self.ping_interval_s)
         subscriber.offer_control(protocol.encode(hello))
+        # ?batch=1: the client takes a JSON array of messages in one frame (docs/api.md).
+        batch = websocket.query_params.get("batch", "0")
+        if batch not in ("0", "1"):
+            self._error(
+                f"'batch' must be 1 (several messages per frame) or 0. Received: batch={batch!r}",
+                batch[: protocol.QUOTE_CHARS],
+            )
+        self.frame_messages = protocol.MAX_FRAME_MESSAGES if batch == "1" else 1
 
     async def run(self) -> None:
         writer = asyncio.create_task(self._write())
         reader = asyncio.create_task(self._read())
-        tasks: set[asyncio.Task[object]] = {writer, reader}
+        tasks: set[asyncio.Task[object]] = {writer, reader, asyncio.create_task(self._watch_stall())}
         if self.principal.token_id is not None:
             tasks.add(asyncio.create_task(self._watch_credential()))
         done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -115,18 +126,33 @@ class _Connection:
 
     async def _write(self) -> None:
         while True:
-            item = await self.subscriber.next(timeout=self.ping_interval_s)
-            text = item.text if item is not None else protocol.encode(protocol.Ping(time=time.time()))
+            if await self.subscriber.wait(timeout=self.ping_interval_s):
+                items = self.subscriber.take_ready(max_items=self.frame_messages, max_chars=protocol.MAX_FRAME_CHARS)
+                # Pre-serialised objects joined with commas are a JSON array of them.
+                text = items[0].text if len(items) == 1 else "[" + ",".join(item.text for item in items) + "]"
+            else:
+                items, text = [], protocol.encode(protocol.Ping(time=time.time()))
+            self._sending_since = asyncio.get_running_loop().time()
             try:
-                async with asyncio.timeout(self.send_stall_s):
-                    await self.websocket.send_text(text)
-            except TimeoutError:
-                logger.warning("live: closing a client that read nothing for %.0f s", self.send_stall_s)
-                return
+                await self.websocket.send_text(text)
             except (WebSocketDisconnect, RuntimeError, OSError):
                 return  # closed underneath us; the reader sees it too
-            if item is not None:
+            finally:
+                self._sending_since = None
+            for item in items:
                 self.subscriber.sent(item)
+
+    async def _watch_stall(self) -> object:
+        """Close a client that reads nothing: a send still waiting for room in the socket's
+        buffer after `send_stall_s`. One timer per connection, not a timeout per send (most
+        sends never wait: uvicorn only makes them wait while the transport is paused)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.send_stall_s / 4)
+            since = self._sending_since
+            if since is not None and loop.time() - since >= self.send_stall_s:
+                logger.warning("live: closing a client that read nothing for %.0f s", self.send_stall_s)
+                return _STALLED
 
     async def _read(self) -> None:
         # Start-up subscription from the query string (?run=..&project=..) goes through the
