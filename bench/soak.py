@@ -4,7 +4,8 @@ One `fitwatch server` (one worker; SQLite by default, `--postgres` for a tempora
 PostgreSQL database). Five load processes run ten SDK runs each (`fitwatch.init` with its
 default flush interval, 0.1 s), each logging 5 keys at 20 steps/s; ten subscriber
 connections watch the project and five runs each. Prints:
-- request latency as the SDK saw it (p50/p99/max) and the count of 5xx answers;
+- request latency as the SDK saw it (p50/p99/max) and the count of 5xx answers, and the
+  server's own part of it (a `Server-Timing` header that only the bench adds, bench/server_timing/);
 - how many `finish()` calls returned True;
 - points sent == points stored and readable (every series read back whole);
 - the server's resident memory at the start, the middle and the end;
@@ -50,6 +51,7 @@ def _load(url: str, run_ids: list[str], seconds: float, journal: str, out: mp.Qu
     from fitwatch import client as client_module
 
     timings: list[tuple[float, int]] = []
+    server_times: list[float] = []  # the server's own share of each answer (Server-Timing)
     original = client_module.Client._request
 
     def timed(self, method, path, body=None):  # type: ignore[no-untyped-def]
@@ -58,6 +60,9 @@ def _load(url: str, run_ids: list[str], seconds: float, journal: str, out: mp.Qu
         try:
             response = original(self, method, path, body)
             status = response.status_code
+            timing = response.headers.get("server-timing", "")
+            if path.endswith("/points") and "dur=" in timing:
+                server_times.append(float(timing.split("dur=", 1)[1]) / 1000)
             return response
         except client_module.ServerError as error:
             status = error.status_code or 599
@@ -85,7 +90,7 @@ def _load(url: str, run_ids: list[str], seconds: float, journal: str, out: mp.Qu
         thread.start()
     for thread in threads:
         thread.join()
-    out.put({"timings": timings, "sent": sent, "finished": finished})
+    out.put({"timings": timings, "server_times": server_times, "sent": sent, "finished": finished})
 
 
 def _subscribers(url: str, run_ids: list[str], seconds: float, batch: bool, out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -147,7 +152,11 @@ def main() -> None:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="fitwatch-soak-"))
     database_url, pg_name = _database(args.postgres, tmp)
-    server = ServerProcess(database_url, log_path=tmp / "server.log").start(timeout=120)
+    # bench/server_timing adds a Server-Timing header (the app's own time) to every answer, so
+    # that the latency the SDK saw splits into the server's part and the rest (the client
+    # processes, scheduling on a shared machine).
+    timing_path = os.pathsep.join(filter(None, [str(ROOT / "bench" / "server_timing"), os.environ.get("PYTHONPATH")]))
+    server = ServerProcess(database_url, log_path=tmp / "server.log", env={"PYTHONPATH": timing_path}).start(timeout=120)
     assert server.process is not None
     pid = server.process.pid
     run_ids = [f"soak-{n:03d}" for n in range(args.runs)]
@@ -195,6 +204,11 @@ def main() -> None:
         print(f"point requests: {len(latencies)} ({len(latencies) / args.seconds:.0f}/s); "
               f"p50 {1000 * p[49]:.1f} ms, p99 {1000 * p[98]:.1f} ms, max {1000 * latencies[-1]:.1f} ms; "
               f"5xx: {errors}")
+        in_server = sorted(t for r in reports for t in r.get("server_times", []))
+        if len(in_server) >= 2:
+            q = statistics.quantiles(in_server, n=100)
+            print(f"  of which in the server (arrival to answer, Server-Timing): p50 {1000 * q[49]:.1f} ms, "
+                  f"p99 {1000 * q[98]:.1f} ms")
         print(f"finish() True: {sum(finished.values())} of {len(finished)}")
         print(f"points sent {sum(sent.values())}, stored {stored}, readable {readable} "
               f"(and {system} system-metrics points the SDK sampled)")

@@ -1,4 +1,4 @@
-"""Bench only (bench/compare_paint_breakdown.py puts this folder on the server's PYTHONPATH):
+"""Bench only (bench/compare_paint_breakdown.py and bench/soak.py put this folder on the server's PYTHONPATH):
 a `Server-Timing: app;dur=…` header on every HTTP response, the time from the request's
 arrival in the app to the start of its response, so that the browser's resource timings say
 how much of a request's wait was the server's."""
