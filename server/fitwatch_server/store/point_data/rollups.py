@@ -264,11 +264,7 @@ def merge_rollups(connection: Connection, rows: list[tuple[object, ...]]) -> Non
 def merge_statement(rows: list[tuple[object, ...]]) -> bulk.Statement | None:
     """PostgreSQL: `merge_rollups` as one statement with the rows inline (`bulk.unnest_rows`),
     for `bulk.execute_together`; None without rows."""
-    if not rows:
-        return None
-    source, params = bulk.unnest_rows(_ROLLUPS, _COLUMNS.split(", "), rows)
-    sql = f"INSERT INTO point_rollups ({_COLUMNS}) SELECT {_COLUMNS} FROM {source} {_ON_CONFLICT_MERGE}"
-    return sql, params
+    return _insert_select(rows, f" {_ON_CONFLICT_MERGE}")
 
 
 def split_new(
@@ -300,10 +296,15 @@ def insert_statement(rows: list[tuple[object, ...]]) -> bulk.Statement | None:
     (`split_new`), for `bulk.execute_together`; None without rows. No `ON CONFLICT`: a
     speculative insertion costs PostgreSQL an index probe and a confirmation record per row
     more than a plain one (docs/scale.md)."""
+    return _insert_select(rows, "")
+
+
+def _insert_select(rows: list[tuple[object, ...]], tail: str) -> bulk.Statement | None:
+    """`INSERT … SELECT` of rollup rows inline as arrays (`bulk.unnest_rows`), then `tail`."""
     if not rows:
         return None
     source, params = bulk.unnest_rows(_ROLLUPS, _COLUMNS.split(", "), rows)
-    return f"INSERT INTO point_rollups ({_COLUMNS}) SELECT {_COLUMNS} FROM {source}", params
+    return f"{_MERGE_HEAD} SELECT {_COLUMNS} FROM {source}{tail}", params
 
 
 def _ranges(buckets: list[int]) -> list[tuple[int, int]]:
