@@ -124,6 +124,34 @@ def test_smoothing_and_scope_toggles_change_what_is_drawn(page: Any, live_server
     assert len(trace_data(page, "loss")[0]["x"]) == 4
 
 
+def y_range(page: Any, key: str) -> list[float]:
+    return page.evaluate(  # type: ignore[no-any-return]
+        """(key) => document.querySelector(`.chart[data-key="${CSS.escape(key)}"]`)._fullLayout.yaxis.range""",
+        key,
+    )
+
+
+def test_a_constant_series_is_drawn_flat_on_an_axis_around_its_value(page: Any, live_server: str) -> None:
+    # The debiased EMA of 0.001 rounds to 0.001 +/- 1 ulp at most steps; the autoscaled y axis
+    # then zoomed into that rounding and drew a square wave around the value.
+    run = create_run(live_server, name="constant lr")
+    post_series(live_server, run["id"], series("lr", "batch", list(range(200)), [0.001] * 200))
+    open_ready(page, f"{live_server}/run.html?run={run['id']}&scope=batch&smooth=0.9")
+    page.wait_for_function("() => document.documentElement.dataset.liveSubscribed === '1'")
+    post_series(live_server, run["id"], series("lr", "batch", list(range(200, 300)), [0.001] * 100))
+    wait_until(lambda: len(trace_data(page, "lr")[1]["y"]) == 300)
+    raw, smoothed = trace_data(page, "lr")[:2]
+    assert smoothed["visible"] is True
+    assert set(raw["y"]) == {0.001} and set(smoothed["y"]) == {0.001}  # first paint and live
+    # The axis is around the value: not the rounding, and not Plotly's -1..1 for a flat line.
+    low, high = y_range(page, "lr")
+    assert 0.0005 < low < 0.001 < high < 0.002
+    # A live value off the line gives the axis back to autorange.
+    post_series(live_server, run["id"], series("lr", "batch", [300], [0.0001]))
+    wait_until(lambda: y_range(page, "lr")[0] < 0.0001)
+    assert y_range(page, "lr")[1] > 0.001
+
+
 def test_batch_scope_says_values_are_running_means(page: Any, live_server: str) -> None:
     run = training_run(live_server, name="notes")
     open_ready(page, f"{live_server}/run.html?run={run['id']}")

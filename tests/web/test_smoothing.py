@@ -13,15 +13,18 @@ pytestmark = pytest.mark.browser
 
 
 def debiased_ema(values: list[float], weight: float) -> list[float]:
-    """TensorBoard's smoothing, written out in Python as the reference."""
+    """TensorBoard's smoothing, written out in Python as the reference, clamped to the values
+    seen so far (a mean lies between them; the debiasing division can round just outside)."""
     last, count, out = 0.0, 0, []
+    low, high = math.inf, -math.inf
     for value in values:
         if not math.isfinite(value):
             out.append(value)
             continue
         last = last * weight + (1 - weight) * value
         count += 1
-        out.append(last / (1 - weight**count))
+        low, high = min(low, value), max(high, value)
+        out.append(min(high, max(low, last / (1 - weight**count))))
     return out
 
 
@@ -50,3 +53,18 @@ def test_smoothing_starts_at_the_first_value_and_passes_gaps_through(page: Any, 
     assert out[1] == "NaN" and out[3] == "Infinity"
     expected = debiased_ema([3.0, 1.0, 2.0], 0.9)
     assert [out[0], out[2], out[4]] == expected
+
+
+def test_a_constant_series_smooths_to_itself(page: Any, live_server: str) -> None:
+    open_ready(page, f"{live_server}/compare.html")
+    for value in (0.001, 0.1, 1e-4, 3.3):
+        for weight in (0.6, 0.9, 0.99):
+            assert set(smooth_in_page(page, [value] * 300, weight)) == {value}
+
+
+def test_smoothed_values_stay_between_the_values_seen(page: Any, live_server: str) -> None:
+    open_ready(page, f"{live_server}/compare.html")
+    values = [0.1 + 1e-17 * (i % 3) for i in range(100)] + [0.3] * 50 + [0.2] * 50
+    out = smooth_in_page(page, values, 0.95)
+    for i, smoothed in enumerate(out):
+        assert min(values[: i + 1]) <= smoothed <= max(values[: i + 1])

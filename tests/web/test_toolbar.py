@@ -282,3 +282,18 @@ def test_zoom_on_a_log_metric_axis_refetches_the_steps_in_view(page: Any, live_s
     x = trace_data(page, "loss")[0]["x"]
     # Up to the downsampled points either side of the view, not the whole run.
     assert 900 < min(x) and max(x) < 1200
+
+
+def test_a_flat_chart_gets_a_range_around_its_value(page: Any, live_server: str) -> None:
+    open_ready(page, f"{live_server}/compare.html")
+    ranges = page.evaluate(
+        """async () => { const { flatRange } = await import("/js/toolbar.js");
+          return [flatRange([0.001, 0.001, NaN, 0.001]), flatRange([-2, -2]), flatRange([0.001], { log: true }),
+                  flatRange([0.001, 0.0010000000000000002]), flatRange([0, 0]), flatRange([NaN]),
+                  flatRange([-1], { log: true })]; }"""
+    )
+    flat, negative, log, nearly, zeros, none, log_negative = ranges
+    assert flat == pytest.approx([0.0009, 0.0011]) and negative == pytest.approx([-2.2, -1.8])
+    assert log == pytest.approx([-3.0458, -2.9586], abs=1e-4)  # log10 of 0.0009 and 0.0011
+    # Values that differ are real data (Plotly autoranges them); zeros keep Plotly's -1..1.
+    assert nearly is None and zeros is None and none is None and log_negative is None

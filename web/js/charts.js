@@ -4,7 +4,7 @@
 
 import { createEma, clampWeight } from "./smoothing.js";
 import { decodeValue } from "./wire.js";
-import { robustRange, isMetricX } from "./toolbar.js";
+import { flatRange, robustRange, isMetricX } from "./toolbar.js";
 
 /** One colour per run, kept across every chart of a page (Tableau 10 + 10 darker). */
 export const PALETTE = [
@@ -270,10 +270,13 @@ export class MetricChart {
     };
   }
 
-  /** The outlier-ignoring y range (percentiles of every value drawn), or autorange. */
+  /** The outlier-ignoring y range (percentiles of every value drawn), a range around a flat
+   * chart's one value, or autorange. */
   _yRange() {
-    if (!this.outliers) return { autorange: true };
-    const range = robustRange(this.series.flatMap((s) => s.values), { log: this.logY });
+    const values = this.series.flatMap((s) => s.values);
+    const range = this.outliers ? robustRange(values, { log: this.logY }) : flatRange(values, { log: this.logY });
+    // Remembered so that the first live value off the flat line gives the axis back to autorange.
+    this._flatValue = !this.outliers && range ? values.find((v) => Number.isFinite(v)) : null;
     return range ? { range, autorange: false } : { autorange: true };
   }
 
@@ -372,6 +375,10 @@ export class MetricChart {
         s._marksVisible = true;
         Plotly.restyle(this.container, { visible: true }, [slots.marks]);
       }
+    }
+    if (this._flatValue != null && raw.some((v) => v !== null && v !== this._flatValue)) {
+      this._flatValue = null;
+      Plotly.relayout(this.container, { "yaxis.autorange": true });
     }
     this._markCount();
     return x.length;

@@ -109,6 +109,22 @@ export function applyToCharts(charts, kind, state, xTitle) {
   return Promise.resolve();
 }
 
+/** The y range for values that are all one number v (finite ones only; v > 0 on a log axis,
+ * returned as log10): v ± 10 %. Plotly pads such a series by ±1 whatever v is, so a constant
+ * learning rate of 0.001 sat at the middle of an axis from -1 to 1 and read as 0. Null when
+ * the values differ, or are all 0 (±1 is right there). Pure, for tests. */
+export function flatRange(values, { log = false } = {}) {
+  let v = null;
+  for (const x of values) {
+    if (!Number.isFinite(x)) continue;
+    if (v === null) v = x;
+    else if (x !== v) return null;
+  }
+  if (v === null || v === 0 || (log && v < 0)) return null;
+  const [lo, hi] = v > 0 ? [v * 0.9, v * 1.1] : [v * 1.1, v * 0.9];
+  return log ? [Math.log10(lo), Math.log10(hi)] : [lo, hi];
+}
+
 /** The [lo, hi] range between two percentiles of `values` (finite only; positive only on a log
  * axis, returned as log10), padded by 5 %; null when fewer than 2 values. Pure, for tests. */
 export function robustRange(values, { log = false, percentiles = OUTLIER_PERCENTILES } = {}) {
