@@ -111,6 +111,21 @@ def test_every_step_is_a_bucket_without_max_points_and_infinity_propagates(clien
     assert series["mean"][2] == 4.0 and series["std"][2] == 1.0
 
 
+def test_a_value_every_run_shares_has_that_mean_and_no_spread(client):
+    """Seven runs at a constant learning rate of 0.1: the float sums round (SQLite's AVG of
+    one value repeated, NumPy's mean of seven 0.1s), the figures must not."""
+    for seed in range(7):
+        run = make_run(client, name=f"s{seed}", config={"seed": seed})
+        steps = list(range(1000))
+        post_points(client, run["id"], series_body("lr", "batch", steps, [0.1] * 1000))
+    params = {"keys": "lr", "scope": "batch", "max_points": 100}
+    (group,) = client.get("/api/v1/series/groups", params=params).json()["groups"]
+    (series,) = group["series"]
+    assert set(series["count"]) == {7}
+    assert set(series["mean"]) == set(series["min"]) == set(series["max"]) == {0.1}
+    assert set(series["std"]) == {0.0}
+
+
 def test_grouping_by_everything_but_the_seed(client):
     for lr in (0.1, 0.2):
         for seed in range(2):

@@ -146,6 +146,22 @@ def test_bands_average_the_seeds_per_group(page: Any, live_server: str) -> None:
     screenshot(page, "compare-bands.png")
 
 
+def test_a_band_of_one_value_is_drawn_on_an_axis_around_it(page: Any, live_server: str) -> None:
+    from tests.web.dashboard import create_run, post_series, series
+
+    for seed in range(3):
+        run = create_run(live_server, name=f"seed{seed}", config={"seed": seed})
+        post_series(live_server, run["id"], series("lr", "epoch", list(range(6)), [0.001] * 6))
+    open_ready(page, f"{live_server}/compare.html?runs={','.join(httpx_runs(live_server))}&group=-config.seed")
+    page.wait_for_function(
+        "() => document.querySelector('.chart[data-key=lr]').dataset.groups === '1'"
+    )
+    low, high = page.evaluate(
+        "document.querySelector('.chart[data-key=lr]')._fullLayout.yaxis.range"
+    )
+    assert 0.0005 < low < 0.001 < high < 0.002  # not Plotly's -1..1 around a flat band
+
+
 def test_bands_from_the_address_and_back_to_lines(page: Any, live_server: str) -> None:
     seed_runs(live_server, lrs=(0.05,), seeds=2)
     runs = httpx_runs(live_server)

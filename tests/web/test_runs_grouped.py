@@ -71,3 +71,16 @@ def test_grouped_runs_table_shows_mean_and_std_per_group_and_expands(page: Any, 
     page.select_option("#group-by", "")
     page.wait_for_function("() => document.querySelectorAll('tbody tr[data-run]').length === 6")
     assert page.locator("tr.group-row").count() == 0
+
+
+def test_a_value_every_run_of_a_group_shares_has_no_spread(page: Any, live_server: str) -> None:
+    open_ready(page, f"{live_server}/")
+    stats = page.evaluate(
+        """async () => { const { columnStats } = await import("/js/grouping.js");
+          const col = { value: (run) => ({ value: run.v }) };
+          return [columnStats(col, Array(7).fill({ v: 0.1 })), columnStats(col, [{ v: 1 }, { v: 3 }])]; }"""
+    )
+    same, spread = stats
+    # Seven 0.1s sum to 0.7000000000000001: the mean and std must still be 0.1 and 0.
+    assert (same["mean"], same["std"], same["min"], same["max"], same["n"]) == (0.1, 0, 0.1, 0.1, 7)
+    assert (spread["mean"], spread["std"]) == (2, 1)

@@ -2,6 +2,7 @@
 // and key: the mean line, a mean ± std band and a fainter min–max band, in the group's colour.
 
 import { parseValue, formatValue, plotlyReady, plotlyText, chartTheme, spikes } from "./charts.js";
+import { flatRange } from "./toolbar.js";
 import { isValidation } from "./metrics.js";
 
 /** rgba() of a "#rrggbb" colour. */
@@ -64,6 +65,7 @@ export class BandChart {
         if (stats) traces.push(...bandTraces({ label: g.label, key, color: g.color, stats, width }));
       }
     }
+    this._traces = traces;
     const theme = chartTheme();
     const layout = {
       margin: { l: 56, r: 14, t: 34, b: 40 }, height: this.height, hovermode: "x unified", uirevision: "keep",
@@ -74,13 +76,20 @@ export class BandChart {
       xaxis: { type: this.logX ? "log" : "linear", title: { text: this.xTitle, font: { size: 11, color: theme.muted } }, gridcolor: theme.grid, zeroline: false,
         linecolor: theme.line, showline: true, ...spikes(theme) },
       yaxis: { type: this.logY ? "log" : "linear", gridcolor: theme.grid, zeroline: false, linecolor: theme.line, showline: true,
-        tickformat: "~g", hoverformat: ".6g" },
+        tickformat: "~g", hoverformat: ".6g", ...this._yRange(traces) },
     };
     const config = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
     if (this.drawn) await Plotly.react(this.container, traces, layout, config);
     else await Plotly.newPlot(this.container, traces, layout, config);
     this.drawn = true;
     this.container.dataset.groups = String(groups.length);
+  }
+
+  /** Bands of one value (a learning rate every seed shares) get an axis around it, as a
+   * run line does (`flatRange`); anything else autoranges. */
+  _yRange(traces) {
+    const range = flatRange(traces.flatMap((t) => t.y), { log: this.logY });
+    return range ? { range, autorange: false } : { autorange: true };
   }
 
   // The page's toolbar calls these on every chart. Bands are figures per step bucket: they
@@ -99,7 +108,9 @@ export class BandChart {
 
   async setLog(logY) {
     this.logY = logY;
-    if (this.drawn) await Plotly.relayout(this.container, { "yaxis.type": logY ? "log" : "linear" });
+    if (!this.drawn) return;
+    const y = this._yRange(this._traces);
+    await Plotly.relayout(this.container, { "yaxis.type": logY ? "log" : "linear", "yaxis.autorange": y.autorange, ...(y.range ? { "yaxis.range": y.range } : {}) });
   }
 
   purge() {

@@ -52,7 +52,11 @@ export function columnStats(col, runs) {
     if (Number.isFinite(n)) values.push(n);
   }
   if (!values.length) return null;
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) * (b - mean), 0) / values.length);
-  return { n: values.length, mean, std, min: Math.min(...values), max: Math.max(...values) };
+  const min = Math.min(...values);
+  const max = Math.max(...values);
+  // A mean lies between the values and equal values have no spread; the float sum rounds
+  // (seven runs at 0.1 gave 0.1 ± 1.4e-17), so both are kept exact, as the bands' are.
+  const mean = Math.min(max, Math.max(min, values.reduce((a, b) => a + b, 0) / values.length));
+  const std = min === max ? 0 : Math.sqrt(values.reduce((a, b) => a + (b - mean) * (b - mean), 0) / values.length);
+  return { n: values.length, mean, std, min, max };
 }
