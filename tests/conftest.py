@@ -11,6 +11,7 @@ skipped there.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,9 +136,24 @@ def client(app):  # type: ignore[no-untyped-def]
         yield test_client
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    # Kept on the test item, so that fixtures can tell in their teardown whether it failed.
+    report: pytest.TestReport = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+SERVER_LOG_TAIL = 60
+
+
 @pytest.fixture
-def server_process(tmp_path: Path) -> Iterator[type[ServerProcess]]:
-    """The ServerProcess class; every instance made through it is stopped after the test."""
+def server_process(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[type[ServerProcess]]:
+    """The ServerProcess class; every instance made through it is stopped after the test.
+
+    When the test failed, the end of each server's log is printed with the failure: CI's
+    temp directories are gone by the time anyone reads why a test failed there.
+    """
     made: list[ServerProcess] = []
 
     class TrackedServerProcess(ServerProcess):
@@ -149,6 +165,14 @@ def server_process(tmp_path: Path) -> Iterator[type[ServerProcess]]:
     yield TrackedServerProcess
     for server in made:
         server.stop()
+    call = getattr(request.node, "report_call", None)
+    if call is not None and call.failed:
+        for server in made:
+            if server.log_path is not None and server.log_path.exists():
+                lines = server.log_path.read_text(errors="replace").splitlines()[-SERVER_LOG_TAIL:]
+                # Printed in teardown, pytest shows it with the failure ("Captured stdout teardown").
+                sys.stdout.write(f"--- the last {len(lines)} lines of {server.log_path.name} ---\n")
+                sys.stdout.write("".join(line + "\n" for line in lines))
 
 
 @pytest.fixture

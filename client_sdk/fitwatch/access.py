@@ -4,7 +4,10 @@ A read-only token, a token for another project or a wrong token would otherwise 
 out only when the first batch is refused, deep inside `fit()` where fitwatch must not
 raise. Asking first lets `init()` and the Keras callback's constructor raise a clear
 `ValueError` while the user is still there to read it. An unreachable server is not an
-error here: the run journals to disk as usual and is sent when the server is back.
+error here: the run journals to disk as usual and is sent when the server is back. Nor is
+a server that takes the request and does not answer: after `ACCESS_CHECK_TIMEOUT_S` the run
+starts as if it were unreachable, instead of holding `init()` (and the start of training)
+for the whole request timeout.
 """
 
 from __future__ import annotations
@@ -16,14 +19,17 @@ from fitwatch.client import Client
 from fitwatch.errors import ServerError, TransportError
 from fitwatch.settings import ClientSettings, Mode
 
+ACCESS_CHECK_TIMEOUT_S = 5.0
+
 
 def check_access(settings: ClientSettings, *, project: str) -> ClientSettings:
     """Raise `ValueError` if this token cannot log runs to `project`; returns the settings,
     with `max_points_per_request` lowered to the server's ceiling when that is smaller."""
     if settings.mode is not Mode.online:
         return settings
+    timeout = min(settings.request_timeout_s, ACCESS_CHECK_TIMEOUT_S)
     try:
-        with Client(settings) as client:
+        with Client(replace(settings, request_timeout_s=timeout)) as client:
             me = client.whoami()
     except TransportError:
         return settings  # offline for now: the journal keeps everything

@@ -327,8 +327,9 @@ class Run:
         else:
             self.warner.warn(
                 "finish-pending",
-                f"{self._sender.pending_records} records of run {self.id} could not be sent and are kept "
-                f"in {self.journal.directory}; upload them with `fitwatch sync` when the server is back",
+                f"{self._sender.pending_records} records of run {self.id} could not be sent within "
+                f"{wait:g} s ({self._sender.waiting_on()}) and are kept in {self.journal.directory}; "
+                "upload them with `fitwatch sync` when the server is back",
             )
         return done
 

@@ -124,6 +124,9 @@ class Sender:
                 target=self._ship_loop, name=f"fitwatch-sender-{run_id[:8]}", daemon=True
             )
         self.sent_requests = 0
+        # Why records still wait, for the warning when `close()` gives up on them.
+        self._last_error: str | None = None
+        self._request_started: float | None = None
         # 429 answers: each one delays the next send by the server's Retry-After; what waits
         # stays in the journal and goes out merged into fewer, larger requests.
         self.rate_limited = 0
@@ -209,6 +212,15 @@ class Sender:
     @property
     def pending_records(self) -> int:
         return len(self._unacked)
+
+    def waiting_on(self) -> str:
+        """What the records still pending wait for, in words (for the finish warning)."""
+        started = self._request_started
+        if started is not None:
+            return f"a request has waited {time.monotonic() - started:.1f} s for the server's answer"
+        if self._last_error is not None:
+            return f"the last attempt failed: {self._last_error}"
+        return "the sender stopped before it sent them"
 
     def _idle(self) -> bool:
         with self._settled:
@@ -314,6 +326,7 @@ class Sender:
             if not batch:
                 return
             first = batch[0]
+            self._request_started = time.monotonic()
             try:
                 self._send(client, first.op, batch)
             except RejectedError as exc:
@@ -321,10 +334,14 @@ class Sender:
                 # for a human rather than block every later record behind it.
                 self.warner.warn(
                     f"rejected:{exc.status_code}",
-                    f"the server rejected a request; it is kept in {self.journal.directory}: {exc}",
+                    f"the server rejected a request; it is kept in {self.journal.rejected_path}: {exc}",
                 )
                 self._keep_rejected(batch, str(exc))
+                # Acknowledged by `_keep_rejected`: acking it again here acknowledged the
+                # records after it unsent (their points were lost, and finish() said True).
+                continue
             except ServerError as exc:
+                self._failed(exc)
                 # A 503 (busy, locked or read-only database) waits at least its Retry-After
                 # in `_back_off` and warns once: a read-only database needs a person.
                 if exc.status_code != 429:
@@ -340,13 +357,20 @@ class Sender:
                 logger.debug("fitwatch: rate limited by the server; sending again in %.1f s", wait)
                 return
             except TransportError as exc:
+                self._failed(exc)
                 self._back_off(exc)
                 return
+            self._request_started = None
+            self._last_error = None
             self._ack(batch)
             if self._failures:
                 logger.info("fitwatch: the server at %s is back", self.settings.url)
                 self._failures = 0
                 self.warner.forget("offline")
+
+    def _failed(self, exc: FitwatchError) -> None:
+        self._request_started = None
+        self._last_error = str(exc)
 
     def _back_off(self, exc: FitwatchError) -> None:
         """The server is unreachable or failing: wait longer after each failure, warn once."""
@@ -395,15 +419,6 @@ class Sender:
         self._settle(items)
 
     def _keep_rejected(self, batch: list[Record], reason: str) -> None:
-        import json
-
-        path = self.journal.directory / "rejected.jsonl"
-        with open(path, "a", encoding="utf-8") as handle:
-            for record in batch:
-                handle.write(
-                    json.dumps(
-                        {"reason": reason, "seq": record.seq, "op": record.op, "body": record.body}
-                    )
-                    + "\n"
-                )
+        with self._journal_lock:
+            self.journal.set_aside(batch, reason)
         self._ack(batch)

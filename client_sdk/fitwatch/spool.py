@@ -2,7 +2,9 @@
 
 Layout: `<journal_dir>/<run_id>/journal.jsonl`, one JSON object a line:
 `{"seq": n, "op": "create"|"points"|"update", "body": {...}}` for a record and
-`{"ack": n}` once every record up to `n` is stored on the server. Appending acks to the
+`{"ack": n}` once every record up to `n` is stored on the server. A record the server
+rejects (a 4xx that resending cannot fix) is set aside in `rejected.jsonl` beside it, with
+the server's reason, and outlives the journal: it is for a person to read. Appending acks to the
 same file keeps it append-only, so a crash can only tear the last line, which replay
 skips. A live run holds an exclusive `flock` on `lock`, so `fitwatch sync` never replays
 a journal that its own run is still writing. No networking here.
@@ -26,6 +28,7 @@ JOURNAL_FILE = "journal.jsonl"
 # rewritten to just the run's `create` record, so a long online run keeps a small file.
 COMPACT_BYTES = 4 * 1024 * 1024
 LOCK_FILE = "lock"
+REJECTED_FILE = "rejected.jsonl"
 OPS = ("create", "points", "update")
 
 
@@ -156,10 +159,29 @@ class Journal:
         records, _ = self._read()
         return next((r.body for r in records if r.op == "create"), None)
 
+    @property
+    def rejected_path(self) -> Path:
+        return self.directory / REJECTED_FILE
+
+    def set_aside(self, records: list[Record], reason: str) -> None:
+        """Keep `records`, which the server rejected, in `rejected.jsonl` with `reason`."""
+        try:
+            with open(self.rejected_path, "a", encoding="utf-8") as handle:
+                for record in records:
+                    line = {"reason": reason, "seq": record.seq, "op": record.op, "body": record.body}
+                    handle.write(json.dumps(line) + "\n")
+        except OSError as exc:
+            raise JournalError(f"cannot write {self.rejected_path}: {exc}") from exc
+
     def delete(self) -> None:
-        """Remove the journal once every record is acknowledged."""
+        """Remove the journal once every record is acknowledged (what the server rejected
+        stays: the directory then holds only `rejected.jsonl`)."""
         self.close()
-        shutil.rmtree(self.directory, ignore_errors=True)
+        if not self.rejected_path.exists():
+            shutil.rmtree(self.directory, ignore_errors=True)
+            return
+        for name in (JOURNAL_FILE, LOCK_FILE):
+            (self.directory / name).unlink(missing_ok=True)
 
 
 def list_journals(journal_dir: Path) -> Iterator[Journal]:

@@ -3,7 +3,9 @@
 Replays each journal's unacknowledged records in order over the same idempotent REST
 calls the sender uses: the run id was chosen by the SDK, so creating the run again is a
 no-op, and points are keyed by (run, key, scope, step), so a record that had reached the
-server before the outage is simply overwritten with the same value.
+server before the outage is simply overwritten with the same value. A record the server
+rejects (a 4xx that resending cannot fix) is set aside in the run's `rejected.jsonl`, as the
+sender does, so that it cannot hold back every record after it on every later sync.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import TypeVar
 
 from fitwatch import wire
 from fitwatch.client import Client
-from fitwatch.errors import FitwatchError, ServerError
+from fitwatch.errors import FitwatchError, RejectedError, ServerError
 from fitwatch.settings import ClientSettings
 from fitwatch.spool import Journal, Record, list_journals
 
@@ -42,11 +44,17 @@ class SyncReport:
     uploaded: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    # (run id, the server's reason) per record set aside in the run's rejected.jsonl.
+    rejected: list[tuple[str, str]] = field(default_factory=list)
     points: int = 0
 
 
-def replay(journal: Journal, client: Client, *, max_points: int) -> int:
-    """Send every pending record of `journal` in order, acking as it goes; returns points sent."""
+def replay(
+    journal: Journal, client: Client, *, max_points: int, rejected: list[str] | None = None
+) -> int:
+    """Send every pending record of `journal` in order, acking as it goes; returns points sent.
+
+    What the server rejects is set aside (`Journal.set_aside`), its reason added to `rejected`."""
     run_id = journal.directory.name
     create_body = journal.run_body()
     pending = journal.pending()
@@ -63,9 +71,15 @@ def replay(journal: Journal, client: Client, *, max_points: int) -> int:
                 if total > max_points:
                     break
                 batch.append(nxt)
-        _send(client, run_id, create_body, batch)
-        if record.op == "points":
-            sent += sum(wire.count_points(r.body) for r in batch)
+        try:
+            _send(client, run_id, create_body, batch)
+        except RejectedError as exc:
+            journal.set_aside(batch, str(exc))
+            if rejected is not None:
+                rejected.append(str(exc))
+        else:
+            if record.op == "points":
+                sent += sum(wire.count_points(r.body) for r in batch)
         journal.ack(batch[-1].seq)
         i += len(batch)
     return sent
@@ -111,8 +125,11 @@ def sync_journals(
                 report.skipped.append((run_id, "in use by a running process"))
                 say(f"skipped {run_id}: in use by a running process")
                 continue
+            rejected: list[str] = []
             try:
-                points = replay(journal, client, max_points=settings.max_points_per_request)
+                points = replay(
+                    journal, client, max_points=settings.max_points_per_request, rejected=rejected
+                )
             except FitwatchError as exc:
                 report.failed.append((run_id, str(exc)))
                 say(f"failed {run_id}: {exc} (kept; run `fitwatch sync` again)")
@@ -121,7 +138,10 @@ def sync_journals(
                 continue
             report.points += points
             report.uploaded.append(run_id)
+            report.rejected.extend((run_id, reason) for reason in rejected)
             say(f"uploaded {run_id}: {points} points")
+            for reason in rejected:
+                say(f"rejected by the server (kept in {journal.rejected_path}): {reason}")
             journal.unlock()
             journal.delete()
     return report

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
 import warnings
 from pathlib import Path
+
+import pytest
 
 import fitwatch
 from fitwatch.cli import main
@@ -71,3 +74,30 @@ def test_sync_twice_is_harmless_and_skips_a_live_journal(live_server: str, journ
 
 def test_sync_reports_a_bad_url_politely(journal_dir: Path, capsys: object) -> None:
     assert main(["sync", "--url", "localhost:1", "--dir", str(journal_dir)]) == 2
+
+
+def test_sync_sets_a_rejected_record_aside_and_uploads_the_rest(
+    live_server: str, journal_dir: Path, stored: Stored, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep: dict[str, object] = {}
+    for _ in range(100):  # deeper than the server's 64 levels: a 422 whenever it is sent
+        deep = {"a": deep}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        run = fitwatch.init(project="sync", mode="offline")
+        run.log({"loss": 0.0}, step=0)
+        run.update_config({"deep": deep})
+        run.log({"loss": 1.0}, step=1)
+        run.finish()
+    assert main(["sync", "--url", live_server, "--dir", str(journal_dir)]) == 1
+    out = capsys.readouterr().out
+    assert f"uploaded {run.id}: 2 points" in out
+    assert "1 runs uploaded (2 points), 0 skipped, 0 failed, 1 records rejected" in out
+    assert stored.points(run.id, "loss", "epoch") == {0: 0.0, 1: 1.0}
+    assert stored.run(run.id)["status"] == "finished"
+    kept = journal_dir / run.id / "rejected.jsonl"
+    assert str(kept) in out
+    [line] = kept.read_text().splitlines()
+    assert json.loads(line)["op"] == "update"
+    # Nothing is left to send: a second sync finds no journal and succeeds.
+    assert main(["sync", "--url", live_server, "--dir", str(journal_dir)]) == 0

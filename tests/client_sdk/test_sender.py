@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
 import time
 import warnings
@@ -10,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import fitwatch
+from fitwatch.access import ACCESS_CHECK_TIMEOUT_S
 from fitwatch.spool import Journal
 from tests.client_sdk.conftest import Stored
 from tests.helpers.server import ServerProcess, free_port
@@ -73,11 +76,35 @@ def test_finish_waits_a_bounded_time_and_keeps_the_journal(
         warnings.simplefilter("always")
         run = fitwatch.init(project="outage", url=server.url, **FAST_RETRY)
         run.log({"loss": 1.0})
+        wait_until(lambda: run._sender._failures >= 1)
         assert run.finish(timeout=0.3) is False
-    assert any("fitwatch sync" in str(w.message) for w in caught)
+    [message] = [str(w.message) for w in caught if "fitwatch sync" in str(w.message)]
+    assert "within 0.3 s (the last attempt failed: POST /runs failed: ConnectError" in message
     pending = Journal.for_run(journal_dir, run.id).pending()
     assert [r.op for r in pending] == ["create", "points", "update"]
     assert pending[-1].body == {"status": "finished"}
+
+
+def test_finish_says_so_when_the_server_took_a_request_and_never_answered(journal_dir: Path) -> None:
+    # A listening socket nobody accepts from: the kernel takes the connection and the
+    # request, and no answer ever comes (a hung server, a stuck proxy).
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            started = time.monotonic()
+            run = fitwatch.init(project="silent", url=f"http://127.0.0.1:{silent.getsockname()[1]}")
+            # The access check gives up well before the 30 s request timeout: training starts.
+            assert time.monotonic() - started < ACCESS_CHECK_TIMEOUT_S + 5
+            run.log({"loss": 1.0})
+            assert run.finish(timeout=1.0) is False
+            silent.close()  # the stuck request fails now; its warning is caught here
+            assert run._sender._shipper is not None
+            run._sender._shipper.join(timeout=10)
+    [message] = [str(w.message) for w in caught if "fitwatch sync" in str(w.message)]
+    assert "within 1 s (a request has waited " in message, message
+    assert [r.op for r in Journal.for_run(journal_dir, run.id).pending()][-1] == "update"
 
 
 def test_a_burst_over_the_rate_limit_waits_out_429s_and_loses_no_point(
@@ -211,4 +238,43 @@ def test_a_503_with_retry_after_is_not_retried_sooner(
         holder.close()
     assert run.finish(timeout=30) is True
     assert stored.points(run.id, "loss", "epoch") == {0: 1.0}
+    stored.close()
+
+
+def nested(depth: int) -> dict[str, object]:
+    document: dict[str, object] = {}
+    for _ in range(depth):
+        document = {"a": document}
+    return document
+
+
+def test_a_rejected_update_is_kept_aside_and_the_records_after_it_are_still_sent(
+    server_process: type[ServerProcess], tmp_path: Path, journal_dir: Path
+) -> None:
+    # The records wait in the journal until the server comes up, so the rejected update has
+    # points records before and after it when the sender ships them.
+    server = server_process(f"sqlite:///{tmp_path / 'rejects.db'}", free_port())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = fitwatch.init(project="rejects", url=server.url, **FAST_RETRY)
+        run.log({"loss": 0.0}, step=0)
+        run.update_config(nested(100))  # deeper than the server's 64: a 422, whenever sent
+        for step in range(1, 4):
+            run.log({"loss": float(step)}, step=step)
+        wait_until(lambda: [r.op for r in Journal.for_run(journal_dir, run.id).pending()][-1:] == ["points"])
+        server.start()
+        assert run.finish(timeout=30) is True
+    stored = Stored(server.url)
+    assert stored.points(run.id, "loss", "epoch") == {s: float(s) for s in range(4)}
+    assert stored.run(run.id)["status"] == "finished"
+    rejected_warnings = [str(w.message) for w in caught if "the server rejected" in str(w.message)]
+    assert len(rejected_warnings) == 1 and "422" in rejected_warnings[0]
+    # The warning says where the request is kept; it is still there after a finish() that
+    # removed the journal, for a person to read.
+    kept = journal_dir / run.id / "rejected.jsonl"
+    assert str(kept) in rejected_warnings[0]
+    [line] = kept.read_text().splitlines()
+    record = json.loads(line)
+    assert record["op"] == "update" and "422" in record["reason"]
+    assert not Journal.for_run(journal_dir, run.id).pending()
     stored.close()

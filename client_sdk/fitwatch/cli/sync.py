@@ -23,9 +23,11 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     report = sync_journals(settings, run_ids=args.run or None, progress=say)
     sys.stdout.write(
         f"fitwatch sync: {len(report.uploaded)} runs uploaded ({report.points} points), "
-        f"{len(report.skipped)} skipped, {len(report.failed)} failed\n"
+        f"{len(report.skipped)} skipped, {len(report.failed)} failed"
+        + (f", {len(report.rejected)} records rejected" if report.rejected else "")
+        + "\n"
     )
-    return 1 if report.failed else 0
+    return 1 if report.failed or report.rejected else 0
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
