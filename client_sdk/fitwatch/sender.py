@@ -39,10 +39,10 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-from fitwatch import wire
+from fitwatch import refusals, wire
 from fitwatch.client import Client
 from fitwatch.codec import json_safe
-from fitwatch.errors import FitwatchError, RejectedError, ServerError, TransportError
+from fitwatch.errors import FitwatchError, JournalError, RejectedError, ServerError, TransportError
 from fitwatch.settings import ClientSettings, Mode
 from fitwatch.spool import Journal, Record
 
@@ -164,7 +164,7 @@ class Sender:
         if journal_create:
             self._hand_over()
             with self._journal_lock:
-                self._journaled(self.journal.append("create", self._create_body), 1)
+                self._journaled(self._append("create", self._create_body), 1)
         self.state = SenderState.running
         self._thread.start()
         if self._shipper is not None:
@@ -285,15 +285,39 @@ class Sender:
                 else:
                     self._journal_points(points, items)
                     points, items = [], 0
-                    self._journaled(self.journal.append("update", payload), 1)
+                    self._journaled(self._append("update", payload), 1)
             self._journal_points(points, items)
             return len(self._unacked) > before
 
     def _journal_points(self, points: list[wire.Point], items: int) -> None:
+        # No record holds more points than a request may carry (the server's ceiling, from
+        # whoami): one log() of many keys would otherwise make a record the server refuses.
+        ceiling = self.settings.max_points_per_request
+        while len(points) > ceiling:
+            self._journaled(self._append("points", wire.encode_points(points[:ceiling])), 0)
+            points = points[ceiling:]
         if points:
-            self._journaled(self.journal.append("points", wire.encode_points(points)), items)
+            # The items settle with the last of their records: records are acked in order.
+            self._journaled(self._append("points", wire.encode_points(points)), items)
         elif items:
             self._settle(items)  # only empty lists: nothing to send
+
+    def _append(self, op: str, body: dict[str, Any]) -> Record:
+        """Journal a record; if the disk refuses it (full, read-only), keep it in memory only.
+
+        The record is still sent: a journal that cannot be written costs the crash safety of
+        what is logged meanwhile, never the points themselves (issue 8: they were taken off
+        the queue, then lost with the failed write).
+        """
+        try:
+            return self.journal.append(op, body)
+        except JournalError as exc:
+            self.warner.warn(
+                "journal-write",
+                f"{exc}; points are still sent, but what is logged until the disk has room is "
+                "lost if this process is killed",
+            )
+            return self.journal.append_in_memory(op, body)
 
     def _journaled(self, record: Record, items: int) -> None:
         """`record` is on disk: offline that settles it; online it waits for the server's ack."""
@@ -325,21 +349,16 @@ class Sender:
             batch = self._next_batch()
             if not batch:
                 return
-            first = batch[0]
             self._request_started = time.monotonic()
             try:
-                self._send(client, first.op, batch)
+                refused = self._send(client, batch)
             except RejectedError as exc:
-                # Resending cannot fix a malformed request; keep it beside the journal
-                # for a human rather than block every later record behind it.
-                self.warner.warn(
-                    f"rejected:{exc.status_code}",
-                    f"the server rejected a request; it is kept in {self.journal.rejected_path}: {exc}",
-                )
-                self._keep_rejected(batch, str(exc))
-                # Acknowledged by `_keep_rejected`: acking it again here acknowledged the
-                # records after it unsent (their points were lost, and finish() said True).
-                continue
+                self._failed(exc)
+                # A refused token (revoked, expired) or a refused create (every record needs
+                # the run) is fixed by a person, not by dropping the data: it stays in the
+                # journal for `fitwatch sync`, and finish() says it was not sent.
+                self._back_off(exc)
+                return
             except ServerError as exc:
                 self._failed(exc)
                 # A 503 (busy, locked or read-only database) waits at least its Retry-After
@@ -362,6 +381,8 @@ class Sender:
                 return
             self._request_started = None
             self._last_error = None
+            if refused:
+                self._set_aside(batch[0], refused)
             self._ack(batch)
             if self._failures:
                 logger.info("fitwatch: the server at %s is back", self.settings.url)
@@ -390,35 +411,62 @@ class Sender:
             f"{problem} ({exc}); points are kept in {self.journal.directory} and sent when it is back",
         )
 
-    def _send(self, client: Client, op: str, batch: list[Record]) -> None:
+    def _send(self, client: Client, batch: list[Record]) -> refusals.Refused:
+        """Send `batch` as one request; returns the parts the server refused, with its
+        reasons (`refusals.py`: one bad point must not cost the points sent with it).
+
+        Errors other than a refusal of the data (the server down or busy, a refused token)
+        propagate: the whole batch stays in the journal and is sent again later, which is
+        harmless (points are idempotent by step).
+        """
+        body = batch[0].body if len(batch) == 1 else wire.merge_bodies(r.body for r in batch)
+        return refusals.send(lambda op, part: self._request(client, op, part), batch[0].op, body)
+
+    def _request(self, client: Client, op: str, body: dict[str, Any], *, created: bool = False) -> None:
         self.sent_requests += 1
         try:
             if op == "create":
-                client.create_run(batch[0].body)
+                client.create_run(body)
             elif op == "points":
-                body = (
-                    batch[0].body if len(batch) == 1 else wire.merge_bodies(r.body for r in batch)
-                )
                 client.post_points(self.run_id, body)
             else:
-                client.update_run(self.run_id, batch[0].body)
+                client.update_run(self.run_id, body)
         except ServerError as exc:
-            if exc.status_code != 404 or op == "create":
+            if exc.status_code != 404 or op == "create" or created:
                 raise
             # The server does not know the run (it was down when we created it, or its
             # database was replaced): create it again, idempotently, and resend.
-            client.create_run(self._create_body)
-            self._send(client, op, batch)
+            try:
+                client.create_run(self._create_body)
+            except RejectedError as refused:
+                # Not this record's fault: it stays in the journal, not set aside.
+                raise ServerError(
+                    f"the server refuses to create run {self.run_id} again: {refused}",
+                    status_code=refused.status_code,
+                    detail=refused.detail,
+                ) from refused
+            self._request(client, op, body, created=True)
 
     def _ack(self, batch: list[Record]) -> None:
         with self._journal_lock:
-            self.journal.ack(batch[-1].seq)
             items = sum(self._unacked.popleft()[1] for _ in batch)
-            if not self._unacked:
-                self.journal.compact(self._create_body)
+            try:
+                self.journal.ack(batch[-1].seq)
+                if not self._unacked:
+                    self.journal.compact(self._create_body)
+            except JournalError as exc:
+                # The server has the records: an ack line that cannot be written only means
+                # they are sent again after a crash, which is harmless (idempotent).
+                self.warner.warn("journal-ack", f"{exc}; sending goes on")
         self._settle(items)
 
-    def _keep_rejected(self, batch: list[Record], reason: str) -> None:
+    def _set_aside(self, first: Record, refused: refusals.Refused) -> None:
+        """Keep what the server refused beside the journal, for a person (never resent)."""
         with self._journal_lock:
-            self.journal.set_aside(batch, reason)
-        self._ack(batch)
+            for body, reason in refused:
+                self.journal.set_aside(Record(first.seq, first.op, body), reason)
+        self.warner.warn(
+            f"rejected:{first.op}",
+            f"the server refused {refusals.describe(first.op, refused)} (the rest of the request "
+            f"was stored); they are kept in {self.journal.rejected_path}: {refused[0][1]}",
+        )

@@ -46,6 +46,7 @@ class Journal:
         self.directory = directory
         self.path = directory / JOURNAL_FILE
         self._file: IO[str] | None = None
+        self._torn = False  # the last write failed, maybe halfway through a line
         self._lock_file: IO[str] | None = None
         records, acked = self._read()
         self._next_seq = records[-1].seq + 1 if records else 1
@@ -83,6 +84,13 @@ class Journal:
         self._next_seq += 1
         return record
 
+    def append_in_memory(self, op: str, body: dict[str, Any]) -> Record:
+        """The record `append` would have written, numbered in order but not on disk (the
+        sender's fallback when the disk refuses the write)."""
+        record = Record(self._next_seq, op, body)
+        self._next_seq += 1
+        return record
+
     def ack(self, seq: int) -> None:
         """Mark every record up to `seq` as stored on the server."""
         if seq > self.acked:
@@ -90,15 +98,31 @@ class Journal:
             self.acked = seq
 
     def _write(self, obj: dict[str, Any]) -> None:
+        # Python's json writes NaN as a bare token; the journal is ours to read back.
+        line = json.dumps(obj, separators=(",", ":")) + "\n"
         try:
             if self._file is None:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-            # Python's json writes NaN as a bare token; the journal is ours to read back.
-            self._file.write(json.dumps(obj, separators=(",", ":")) + "\n")
+            if self._torn:
+                # A failed write may have left part of a line: end it, so that it is the only
+                # line replay skips, not the next record too.
+                line = "\n" + line
+            self._file.write(line)
             self._file.flush()
+            self._torn = False
         except OSError as exc:
+            self._torn = True
+            self._discard_file()
             raise JournalError(f"cannot write the journal {self.path}: {exc}") from exc
+
+    def _discard_file(self) -> None:
+        handle, self._file = self._file, None
+        if handle is not None:
+            try:
+                handle.close()  # flushes what is buffered, which may fail again
+            except OSError:
+                pass
 
     def compact(self, create_body: dict[str, Any], *, min_bytes: int = COMPACT_BYTES) -> bool:
         """If every record is acked and the file exceeds `min_bytes`, keep only `create`.
@@ -163,13 +187,12 @@ class Journal:
     def rejected_path(self) -> Path:
         return self.directory / REJECTED_FILE
 
-    def set_aside(self, records: list[Record], reason: str) -> None:
-        """Keep `records`, which the server rejected, in `rejected.jsonl` with `reason`."""
+    def set_aside(self, record: Record, reason: str) -> None:
+        """Keep `record` (or the part of one the server refused) in `rejected.jsonl`."""
+        line = {"reason": reason, "seq": record.seq, "op": record.op, "body": record.body}
         try:
             with open(self.rejected_path, "a", encoding="utf-8") as handle:
-                for record in records:
-                    line = {"reason": reason, "seq": record.seq, "op": record.op, "body": record.body}
-                    handle.write(json.dumps(line) + "\n")
+                handle.write(json.dumps(line) + "\n")
         except OSError as exc:
             raise JournalError(f"cannot write {self.rejected_path}: {exc}") from exc
 

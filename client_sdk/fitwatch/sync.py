@@ -4,8 +4,9 @@ Replays each journal's unacknowledged records in order over the same idempotent 
 calls the sender uses: the run id was chosen by the SDK, so creating the run again is a
 no-op, and points are keyed by (run, key, scope, step), so a record that had reached the
 server before the outage is simply overwritten with the same value. A record the server
-rejects (a 4xx that resending cannot fix) is set aside in the run's `rejected.jsonl`, as the
-sender does, so that it cannot hold back every record after it on every later sync.
+refuses (a 4xx that resending cannot fix) is narrowed down to the part it refuses, which is
+set aside in the run's `rejected.jsonl`, as the sender does (`refusals.py`), so that it
+cannot hold back every record after it on every later sync.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from fitwatch import wire
+from fitwatch import refusals, wire
 from fitwatch.client import Client
-from fitwatch.errors import FitwatchError, RejectedError, ServerError
+from fitwatch.errors import FitwatchError, ServerError
 from fitwatch.settings import ClientSettings
 from fitwatch.spool import Journal, Record, list_journals
 
@@ -71,38 +72,44 @@ def replay(
                 if total > max_points:
                     break
                 batch.append(nxt)
-        try:
-            _send(client, run_id, create_body, batch)
-        except RejectedError as exc:
-            journal.set_aside(batch, str(exc))
+        refused = _send(client, run_id, create_body, batch)
+        for part, reason in refused:
+            journal.set_aside(Record(record.seq, record.op, part), reason)
             if rejected is not None:
-                rejected.append(str(exc))
-        else:
-            if record.op == "points":
-                sent += sum(wire.count_points(r.body) for r in batch)
+                rejected.append(f"{refusals.describe(record.op, [(part, reason)])}: {reason}")
+        if record.op == "points":
+            sent += sum(wire.count_points(r.body) for r in batch) - sum(
+                wire.count_points(part) for part, _ in refused
+            )
         journal.ack(batch[-1].seq)
         i += len(batch)
     return sent
 
 
-def _send(client: Client, run_id: str, create_body: dict[str, object] | None, batch: list[Record]) -> None:
+def _send(
+    client: Client, run_id: str, create_body: dict[str, object] | None, batch: list[Record]
+) -> refusals.Refused:
+    """Send `batch` as one request; the parts the server refuses (`refusals.py`)."""
     op = batch[0].op
-    call: Callable[[], object]
-    if op == "create":
-        _honouring_retry_after(lambda: client.create_run(batch[0].body))
-        return
-    if op == "points":
-        body = batch[0].body if len(batch) == 1 else wire.merge_bodies(r.body for r in batch)
-        call = lambda: client.post_points(run_id, body)  # noqa: E731
-    else:
-        call = lambda: client.update_run(run_id, batch[0].body)  # noqa: E731
-    try:
-        _honouring_retry_after(call)
-    except ServerError as exc:
-        if exc.status_code != 404 or create_body is None:
-            raise
-        _honouring_retry_after(lambda: client.create_run(dict(create_body)))
-        _honouring_retry_after(call)
+    body = batch[0].body if len(batch) == 1 else wire.merge_bodies(r.body for r in batch)
+
+    def request(op: str, part: dict[str, Any]) -> object:
+        if op == "create":
+            return _honouring_retry_after(lambda: client.create_run(part))
+        call: Callable[[], object]
+        if op == "points":
+            call = lambda: client.post_points(run_id, part)  # noqa: E731
+        else:
+            call = lambda: client.update_run(run_id, part)  # noqa: E731
+        try:
+            return _honouring_retry_after(call)
+        except ServerError as exc:
+            if exc.status_code != 404 or create_body is None:
+                raise
+            _honouring_retry_after(lambda: client.create_run(dict(create_body)))
+            return _honouring_retry_after(call)
+
+    return refusals.send(request, op, body)
 
 
 def sync_journals(

@@ -20,6 +20,7 @@ __all__ = [
     "decode_value",
     "encode_points",
     "encode_value",
+    "halves",
     "merge_bodies",
 ]
 
@@ -82,3 +83,22 @@ def merge_bodies(bodies: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 def count_points(body: dict[str, Any]) -> int:
     return sum(len(entry["steps"]) for entry in body["series"])
+
+
+def halves(body: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """A points body in two halves, in order (by series, else a series' points by step
+    position), or None for a single point: how the sender finds the part a server refuses."""
+    series = body["series"]
+    if len(series) > 1:
+        middle = len(series) // 2
+        return [{"series": series[:middle]}, {"series": series[middle:]}]
+    [entry] = series
+    count = len(entry["steps"])
+    if count < 2:
+        return None
+    middle = count // 2
+    columns = [c for c in ("steps", "values", "times", "epochs") if entry.get(c) is not None]
+    return [
+        {"series": [{**entry, **{c: entry[c][:middle] for c in columns}}]},
+        {"series": [{**entry, **{c: entry[c][middle:] for c in columns}}]},
+    ]

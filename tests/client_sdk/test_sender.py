@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import fitwatch
+from fitwatch import wire
 from fitwatch.access import ACCESS_CHECK_TIMEOUT_S
 from fitwatch.spool import Journal
 from tests.client_sdk.conftest import Stored
@@ -267,7 +268,7 @@ def test_a_rejected_update_is_kept_aside_and_the_records_after_it_are_still_sent
     stored = Stored(server.url)
     assert stored.points(run.id, "loss", "epoch") == {s: float(s) for s in range(4)}
     assert stored.run(run.id)["status"] == "finished"
-    rejected_warnings = [str(w.message) for w in caught if "the server rejected" in str(w.message)]
+    rejected_warnings = [str(w.message) for w in caught if "the server refused" in str(w.message)]
     assert len(rejected_warnings) == 1 and "422" in rejected_warnings[0]
     # The warning says where the request is kept; it is still there after a finish() that
     # removed the journal, for a person to read.
@@ -277,4 +278,56 @@ def test_a_rejected_update_is_kept_aside_and_the_records_after_it_are_still_sent
     record = json.loads(line)
     assert record["op"] == "update" and "422" in record["reason"]
     assert not Journal.for_run(journal_dir, run.id).pending()
+    stored.close()
+
+
+def test_no_journal_record_holds_more_points_than_a_request_may_carry(journal_dir: Path) -> None:
+    # One log() of 600 keys, ten times: records were closed only once they held at least the
+    # ceiling, so one could hold 1,599 points, which the server refuses (413 or 422).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        run = fitwatch.init(project="ceiling", mode="offline", max_points_per_request=1000)
+        for step in range(10):
+            run.log({f"layer{k}/norm": float(k) for k in range(600)}, step=step)
+        run.finish()
+    sizes = [wire.count_points(r.body) for r in Journal.for_run(journal_dir, run.id).pending() if r.op == "points"]
+    assert sum(sizes) == 6000 and max(sizes) <= 1000, sizes
+
+
+JOURNAL_DISK_FULL = """
+import resource, signal, sys, time, warnings
+import fitwatch
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+warnings.simplefilter("ignore")
+run = fitwatch.init(project="disk-full", url=sys.argv[1], flush_interval_s=0.05)
+for step in range(100):
+    run.log({"loss": float(step)}, step=step)
+assert run.flush(30)
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+# No file of this process may grow now: the journal's writes fail as on a full disk.
+resource.setrlimit(resource.RLIMIT_FSIZE, (run.journal.path.stat().st_size, hard))
+for step in range(100, 200):
+    run.log({"loss": float(step)}, step=step)
+time.sleep(0.5)
+resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))  # space again
+for step in range(200, 300):
+    run.log({"loss": float(step)}, step=step)
+print(run.id, run.finish(timeout=30))
+"""
+
+
+def test_a_journal_that_cannot_be_written_costs_no_point(live_server: str, journal_dir: Path) -> None:
+    # In a child process: a file size limit on the test process would hit pytest's own files.
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", JOURNAL_DISK_FULL, live_server], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    run_id, finished = done.stdout.split()
+    assert finished == "True"
+    stored = Stored(live_server)
+    assert stored.points(run_id, "loss", "epoch") == {s: float(s) for s in range(300)}
+    assert stored.run(run_id)["status"] == "finished"
     stored.close()
