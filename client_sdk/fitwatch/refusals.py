@@ -7,6 +7,10 @@ parts the server refuses. Those are returned, to be set aside in the run's
 sent with it: a whole flush interval, or a whole backlog merged after an outage (issue 8).
 Halves go in order, so a step repeated in both keeps its last value, as it would have.
 
+The search is bounded: after `MAX_PARTS` requests the parts still refused are set aside
+whole. Finding one bad point among 20,000 takes ~30; a server (or a proxy) that refuses
+everything would otherwise be asked once per point.
+
 Not a refusal of the data: a refused token (401, 403) is fixed by a person, and the
 records wait in the journal meanwhile, so it propagates like any other error. Used by the
 sender and by `fitwatch sync`.
@@ -23,6 +27,8 @@ from fitwatch.errors import RejectedError
 Request = Callable[[str, dict[str, Any]], object]  # (op, body) -> the server's answer
 Refused = list[tuple[dict[str, Any], str]]  # (the refused part, the server's reason)
 
+MAX_PARTS = 64
+
 
 def refuses_the_caller(exc: RejectedError) -> bool:
     """401/403: the token, not the data, is what the server refuses."""
@@ -36,14 +42,18 @@ def send(request: Request, op: str, body: dict[str, Any]) -> Refused:
     except RejectedError as exc:
         if op == "create" or refuses_the_caller(exc):
             raise
-        return _narrow(request, op, body, exc)
+        budget = [MAX_PARTS]
+        return _narrow(request, op, body, exc, budget)
     return []
 
 
-def _narrow(request: Request, op: str, body: dict[str, Any], exc: RejectedError) -> Refused:
+def _narrow(
+    request: Request, op: str, body: dict[str, Any], exc: RejectedError, budget: list[int]
+) -> Refused:
     parts = wire.halves(body) if op == "points" else update_halves(body)
-    if parts is None:
+    if parts is None or budget[0] < len(parts):
         return [(body, str(exc))]
+    budget[0] -= len(parts)
     refused: Refused = []
     for part in parts:
         try:
@@ -51,7 +61,7 @@ def _narrow(request: Request, op: str, body: dict[str, Any], exc: RejectedError)
         except RejectedError as again:
             if refuses_the_caller(again):
                 raise
-            refused.extend(_narrow(request, op, part, again))
+            refused.extend(_narrow(request, op, part, again, budget))
     return refused
 
 

@@ -151,3 +151,35 @@ def test_halves_keep_every_point_once_and_in_order() -> None:
         {"status": "finished"},
         {"summary": {"a": 1}},
     ]
+
+
+def test_the_search_for_a_refused_part_is_bounded() -> None:
+    # A server (or a proxy) that refuses everything: without a bound, one request per point.
+    from fitwatch.errors import RejectedError
+
+    asked: list[int] = []
+
+    def refuse_all(op: str, body: dict[str, object]) -> None:
+        asked.append(wire.count_points(body))  # type: ignore[arg-type]
+        raise RejectedError("400: no", status_code=400)
+
+    body = wire.encode_points([wire.Point("loss", "epoch", s, 1.0, 0.0) for s in range(20_000)])
+    refused = refusals.send(refuse_all, "points", body)
+    assert len(asked) <= refusals.MAX_PARTS + 1
+    assert sum(wire.count_points(part) for part, _ in refused) == 20_000  # all kept, none lost
+
+
+def test_one_refused_point_among_twenty_thousand_is_found_in_few_requests() -> None:
+    from fitwatch.errors import RejectedError
+
+    asked: list[int] = []
+
+    def refuse_step_12345(op: str, body: dict[str, object]) -> None:
+        asked.append(1)
+        if any(12345 in entry["steps"] for entry in body["series"]):  # type: ignore[attr-defined]
+            raise RejectedError("422: bad step", status_code=422)
+
+    body = wire.encode_points([wire.Point("loss", "epoch", s, 1.0, 0.0) for s in range(20_000)])
+    [(part, reason)] = refusals.send(refuse_step_12345, "points", body)
+    assert part["series"][0]["steps"] == [12345] and "bad step" in reason
+    assert len(asked) <= 1 + 2 * 15
