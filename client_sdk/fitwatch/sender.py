@@ -321,9 +321,12 @@ class Sender:
 
     def _journaled(self, record: Record, items: int) -> None:
         """`record` is on disk: offline that settles it; online it waits for the server's ack."""
-        self._unacked.append((record, items))
         if self.settings.mode is Mode.offline:
+            # Not kept in memory: nothing will send it from here, and a long offline run
+            # held every record it logged until the process ended.
             self._settle(items)
+            return
+        self._unacked.append((record, items))
 
     def _next_batch(self) -> list[Record]:
         """The oldest unacknowledged record, with the points records after it that fit."""

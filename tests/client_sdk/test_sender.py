@@ -331,3 +331,18 @@ def test_a_journal_that_cannot_be_written_costs_no_point(live_server: str, journ
     assert stored.points(run_id, "loss", "epoch") == {s: float(s) for s in range(300)}
     assert stored.run(run_id)["status"] == "finished"
     stored.close()
+
+
+def test_an_offline_run_keeps_its_records_on_disk_not_in_memory(journal_dir: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        run = fitwatch.init(project="offline", mode="offline")
+        for step in range(2000):
+            run.log({"loss": float(step)}, step=step, scope="batch", epoch=0)
+            if step % 500 == 0:
+                assert run.flush(timeout=30)
+        assert run.flush(timeout=30)
+        assert run._sender.pending_records == 0
+        run.finish()
+    pending = Journal.for_run(journal_dir, run.id).pending()
+    assert sum(wire.count_points(r.body) for r in pending if r.op == "points") == 2000
