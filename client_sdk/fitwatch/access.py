@@ -13,7 +13,7 @@ for the whole request timeout.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeGuard
 
 from fitwatch.client import Client
 from fitwatch.errors import ServerError, TransportError
@@ -24,7 +24,8 @@ ACCESS_CHECK_TIMEOUT_S = 5.0
 
 def check_access(settings: ClientSettings, *, project: str) -> ClientSettings:
     """Raise `ValueError` if this token cannot log runs to `project`; returns the settings,
-    with `max_points_per_request` lowered to the server's ceiling when that is smaller."""
+    with `max_points_per_request` lowered to the server's ceiling when that is smaller, and
+    `max_document_depth`/`max_document_bytes` the server's."""
     if settings.mode is not Mode.online:
         return settings
     timeout = min(settings.request_timeout_s, ACCESS_CHECK_TIMEOUT_S)
@@ -54,8 +55,19 @@ def check_access(settings: ClientSettings, *, project: str) -> ClientSettings:
 
 
 def _within_limits(settings: ClientSettings, limits: dict[str, Any]) -> ClientSettings:
+    changes: dict[str, Any] = {}
     ceiling = limits.get("max_points_per_request")
-    if isinstance(ceiling, int) and 0 < ceiling < settings.max_points_per_request:
-        return replace(settings, max_points_per_request=ceiling)
-    return settings
+    if _positive_int(ceiling) and ceiling < settings.max_points_per_request:
+        changes["max_points_per_request"] = ceiling
+    # The server's own document limits, whichever way they differ from the defaults: init()
+    # and update_config()/update_summary() check against what this server will take. An
+    # older server that does not say keeps the defaults.
+    for name in ("max_document_depth", "max_document_bytes"):
+        value = limits.get(name)
+        if _positive_int(value):
+            changes[name] = value
+    return replace(settings, **changes) if changes else settings
 
+
+def _positive_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0

@@ -27,6 +27,7 @@ except ImportError as exc:  # Keras itself, or the backend it loads at import (T
     ) from exc
 import numpy as np  # Keras's own dependency
 
+from fitwatch import limits
 from fitwatch.access import check_access
 from fitwatch.codec import json_safe
 from fitwatch.environment import capture_environment
@@ -204,6 +205,15 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
         if run is None:
             if resume_mode == "must" and run_id is None:
                 raise ValueError("resume='must' needs the run_id of the run to resume. Received: run_id=None")
+            # The run's fields by the server's rules, as init() checks them at the first fit():
+            # there a refusal would only switch the callback off with a warning.
+            if project is not None:
+                limits.check_name(project, "project")
+            if name is not None:
+                limits.check_name(name, "name")
+            limits.check_tags(tags)
+            if run_id is not None:
+                limits.check_run_id(run_id)
             # Ask now, where a ValueError is welcome: an unknown id with resume="must", or a
             # taken one with resume="never", must not wait for the first fit().
             found = find_run(client_settings, run_id=run_id, resume=resume_mode) if run_id else None
@@ -211,7 +221,15 @@ class FitWatchCallback(keras.callbacks.Callback):  # type: ignore[misc]
                 raise ValueError(
                     f"run {run_id!r} belongs to project {found['project']!r}. Received: project={project!r}"
                 )
-            check_access(client_settings, project=found["project"] if found else (project or "default"))
+            checked = check_access(
+                client_settings, project=found["project"] if found else (project or "default")
+            )
+            limits.check_document(
+                {} if config is None else config,
+                field="config",
+                max_depth=checked.max_document_depth,
+                max_bytes=checked.max_document_bytes,
+            )
         self.run = run
         self._owns_run = run is None
         self._init_args: dict[str, Any] = dict(

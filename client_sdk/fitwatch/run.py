@@ -17,7 +17,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Any
 
-from fitwatch import wire
+from fitwatch import limits, wire
 from fitwatch.access import check_access
 from fitwatch.names import memorable_name
 from fitwatch.resume import check_resume_mode, find_run, journal_next_steps, next_steps
@@ -231,7 +231,19 @@ class Run:
         return step
 
     def update_config(self, config: Mapping[str, Any]) -> None:
-        """Merge `config` into the run's config on the server (top-level keys replace)."""
+        """Merge `config` into the run's config on the server (top-level keys replace).
+
+        An update that would make the config one the server refuses (too deep, too large,
+        a NUL character) is skipped with a warning: this runs inside training, where fitwatch
+        must not raise."""
+        # The server checks the merged config; for a resumed run it holds the old config too.
+        base = (
+            {**self.resumed_config, **self._create_body["config"]}
+            if self.resumed
+            else self._create_body["config"]
+        )
+        if self._refused_document("config", base, config):
+            return
         self._create_body["config"].update(config)
         self._update({"config": dict(config)})
 
@@ -240,9 +252,37 @@ class Run:
         self._update({"metrics": [dict(e) for e in entries]})
 
     def update_summary(self, summary: Mapping[str, Any]) -> None:
-        """Merge `summary` into the run's summary (sent with the next flush)."""
+        """Merge `summary` into the run's summary (sent with the next flush); skipped with a
+        warning, like `update_config`, if the server would refuse the merged summary."""
+        if self._refused_document("summary", self.summary, summary):
+            return
         self.summary.update(summary)
         self._update({"summary": dict(summary)})
+
+    def _refused_document(
+        self, what: str, base: Mapping[str, Any], update: Mapping[str, Any]
+    ) -> bool:
+        """Warn (once per document) and say True if the server would refuse `base` merged
+        with `update`: sent, the update would only be refused and set aside."""
+        if not isinstance(update, Mapping):
+            self.warner.warn(
+                f"{what}-refused", f"update_{what}() takes a dict; skipped. Received: {update!r}"
+            )
+            return True
+        problem = limits.document_problem(
+            {**base, **update},
+            what=what,
+            max_depth=self.settings.max_document_depth,
+            max_bytes=self.settings.max_document_bytes,
+        )
+        if problem is not None:
+            self.warner.warn(
+                f"{what}-refused",
+                f"update_{what}() skipped (the {what} on the server is unchanged): {problem}. "
+                f"Received keys: {sorted(map(str, update))[:10]}",
+            )
+            return True
+        return False
 
     def _update(self, body: dict[str, Any]) -> None:
         if self.state is not RunState.running:
@@ -401,7 +441,10 @@ def init(
         The `Run`, already streaming.
 
     Raises:
-        ValueError: for a malformed argument (nothing is sent then), when the server
+        ValueError: for a malformed argument (nothing is sent then), including any run
+            field the server would refuse (`fitwatch/limits.py`: a name, project or tag over
+            255 characters or with a control character, a config deeper or larger than
+            the server's document limits or with a NUL character), when the server
             refuses the token, the token is read-only, or it is bound to another project,
             and when `resume` forbids what the server has (or, for `"must"`, cannot be asked).
             An unreachable server is not an error: the run is journaled and sent later.
@@ -415,22 +458,20 @@ def init(
     run.finish()
     ```
     """
-    if project is not None and (not isinstance(project, str) or not project.strip()):
-        raise ValueError(f"project must be a non-empty string. Received: project={project!r}")
+    # Every field of the create by the server's rules (fitwatch/limits.py), here where the
+    # user reads a ValueError: a create the server refuses later would lose the whole run.
+    if project is not None:
+        limits.check_name(project, "project")
     resume_mode = check_resume_mode(resume)
     if resume_mode == "must" and id is None:
         raise ValueError("resume='must' needs the id of the run to resume. Received: id=None")
-    if name is not None and (not isinstance(name, str) or not name.strip()):
-        raise ValueError(f"name must be a non-empty string or None. Received: name={name!r}")
-    if isinstance(tags, str):
-        raise ValueError(f"tags must be a list of strings, not one string. Received: tags={tags!r}")
-    run_id = uuid.uuid4().hex if id is None else id
-    if not (1 <= len(run_id) <= 64) or not all(
-        c.isascii() and (c.isalnum() or c in "_-") for c in run_id
-    ):
-        raise ValueError(
-            f"id must be 1-64 characters of A-Z, a-z, 0-9, '_' and '-'. Received: id={run_id!r}"
-        )
+    if name is not None:
+        limits.check_name(name, "name")
+    tags = limits.check_tags(tags)
+    limits.check_notes(notes)
+    if config is not None and not isinstance(config, Mapping):
+        raise ValueError(f"config must be a dict or None. Received: config={config!r}")
+    run_id = uuid.uuid4().hex if id is None else limits.check_run_id(id)
     unknown = set(settings) - set(ClientSettings.__dataclass_fields__)
     if unknown:
         raise ValueError(f"unknown settings {sorted(unknown)}. Received: {settings!r}")
@@ -460,6 +501,13 @@ def init(
             project = resumed_project
     project = resumed["project"] if resumed is not None else (project or "default")
     client_settings = check_access(client_settings, project=project)
+    # After check_access: a server configured with other document limits says so there.
+    limits.check_document(
+        config or {},
+        field="config",
+        max_depth=client_settings.max_document_depth,
+        max_bytes=client_settings.max_document_bytes,
+    )
     return Run(
         run_id=run_id,
         project=project,

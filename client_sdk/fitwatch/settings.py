@@ -12,6 +12,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from fitwatch.limits import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_DOCUMENT_DEPTH
+
 DEFAULT_URL = "http://127.0.0.1:8000"
 # A short interval keeps the dashboard live (the goal is < 300 ms from a batch to the
 # REST API) while batching hundreds of steps per request at ~1.5 ms per step.
@@ -62,6 +64,10 @@ class ClientSettings:
     # The `system` scope (fitwatch/system_metrics.py); FITWATCH_SYSTEM_METRICS=off turns it off.
     system_metrics: bool = True
     system_metrics_interval_s: float = SYSTEM_METRICS_INTERVAL_S
+    # The server's limits on a run's config and summary (fitwatch/limits.py): its defaults,
+    # replaced by what the server says in `GET /auth/whoami` when a run starts (access.py).
+    max_document_depth: int = DEFAULT_MAX_DOCUMENT_DEPTH
+    max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("http://", "https://")):
@@ -89,11 +95,10 @@ class ClientSettings:
                 "token must be one word of printable ASCII (as `fitwatch token create` prints it). "
                 f"Received a token of {len(self.token)} characters starting with {self.token[:3]!r}"
             )
-        if self.max_points_per_request < 1:
-            raise ValueError(
-                "max_points_per_request must be a positive int. "
-                f"Received: max_points_per_request={self.max_points_per_request!r}"
-            )
+        for name in ("max_points_per_request", "max_document_depth", "max_document_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int. Received: {name}={value!r}")
 
     @classmethod
     def load(

@@ -22,8 +22,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-KEY_MAX_CHARS = 255
-RUN_ID_MAX_CHARS = 64
+# The SDK checks a run's fields against the same widths before it creates the run.
+from fitwatch.limits import KEY_MAX_CHARS as KEY_MAX_CHARS
+from fitwatch.limits import RUN_ID_MAX_CHARS as RUN_ID_MAX_CHARS
+
 # `points.epoch` is an INTEGER: 32 bits on PostgreSQL (SQLite's 64), so the API takes the
 # smaller range on both backends.
 EPOCH_MAX = 2**31 - 1

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, model_validator
 
+# The field rules are fitwatch.limits's, which the SDK checks in init() before it creates a run.
+from fitwatch.limits import MAX_TAGS, NOTES_MAX_CHARS, NUL, text_problem
+from fitwatch.limits import RUN_ID_PATTERN as RUN_ID_PATTERN
 from fitwatch.scopes import Scope as Scope  # re-exported: the wire models use it
 from fitwatch_server.models import EPOCH_MAX, KEY_MAX_CHARS, RUN_ID_MAX_CHARS
 from fitwatch_server.values import WireFloat, WireFloatList
-
-RUN_ID_PATTERN = re.compile(rf"^[A-Za-z0-9_-]{{1,{RUN_ID_MAX_CHARS}}}$")
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class RunStatus(StrEnum):
@@ -25,10 +24,9 @@ class RunStatus(StrEnum):
 
 
 def _check_text(value: str, what: str) -> str:
-    if not value.strip():
-        raise ValueError(f"{what} must not be empty or blank")
-    if _CONTROL_CHARS.search(value):
-        raise ValueError(f"{what} must not contain control characters. Received: {value!r}")
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValueError(f"{what} {problem}. Received: {value!r}")
     return value
 
 
@@ -43,7 +41,7 @@ def _check_name(value: str) -> str:
 def _check_notes(value: str) -> str:
     # PostgreSQL text cannot hold NUL (a 500 there); other control characters (newlines,
     # tabs) belong in notes.
-    if "\x00" in value:
+    if NUL in value:
         raise ValueError("notes must not contain the NUL character (\\u0000)")
     return value
 
@@ -61,7 +59,7 @@ Key = Annotated[str, Field(min_length=1, max_length=KEY_MAX_CHARS), AfterValidat
 Name = Annotated[str, Field(min_length=1, max_length=KEY_MAX_CHARS), AfterValidator(_check_name)]
 Tag = Annotated[str, Field(min_length=1, max_length=KEY_MAX_CHARS), AfterValidator(_check_name)]
 RunId = Annotated[str, AfterValidator(_check_run_id)]
-Notes = Annotated[str, Field(max_length=100_000), AfterValidator(_check_notes)]
+Notes = Annotated[str, Field(max_length=NOTES_MAX_CHARS), AfterValidator(_check_notes)]
 Step = Annotated[int, Field(ge=0, le=2**62)]
 
 
@@ -109,7 +107,7 @@ class RunCreate(BaseModel):
     name: Name | None = None
     id: RunId | None = None
     config: dict[str, Any] = Field(default_factory=dict)
-    tags: list[Tag] = Field(default_factory=list, max_length=256)
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     notes: Notes = ""
 
 
@@ -122,7 +120,7 @@ class RunUpdate(BaseModel):
     )
     status: RunStatus | None = None
     notes: Notes | None = None
-    tags: list[Tag] | None = Field(default=None, max_length=256)
+    tags: list[Tag] | None = Field(default=None, max_length=MAX_TAGS)
     summary: dict[str, Any] | None = None
     config: dict[str, Any] | None = None
     # The metric manifest (merged by key); the Keras callback sends it after the first batch.

@@ -9,14 +9,15 @@ from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# Re-exported: the SDK checks a run's config against the same defaults (fitwatch/limits.py).
+from fitwatch.limits import DEFAULT_MAX_DOCUMENT_BYTES as DEFAULT_MAX_DOCUMENT_BYTES
+from fitwatch.limits import DEFAULT_MAX_DOCUMENT_DEPTH as DEFAULT_MAX_DOCUMENT_DEPTH
 from fitwatch_server.db import DEFAULT_LOCK_TIMEOUT_S
 
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 # pydantic refuses to serialise JSON nested deeper than about 250 levels (every response
 # that carries the run would then be a 500), so the configurable depth stays well below.
 MAX_DOCUMENT_DEPTH = 128
-DEFAULT_MAX_DOCUMENT_DEPTH = 64
-DEFAULT_MAX_DOCUMENT_BYTES = 1024 * 1024
 # A bootstrap admin token shorter than this is refused: it must be as hard to guess as the
 # tokens `fitwatch token create` makes (docs/security.md).
 MIN_ADMIN_TOKEN_CHARS = 32

@@ -15,15 +15,18 @@ row. They read back as those names, and filters treat them as text: `config.lr >
 not match a NaN, and a sort puts it last.
 
 The walk is iterative, so no input depth can exhaust Python's recursion limit here.
+
+The SDK checks a config or summary by the same rules before it sends one
+(`fitwatch.limits.document_problem`; the size and the defaults are shared from there).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any
 
+from fitwatch.limits import NUL, json_bytes
 from fitwatch_server.errors import InvalidInput, LimitExceeded, PayloadTooLarge
 from fitwatch_server.settings import DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_DOCUMENT_DEPTH
 from fitwatch_server.values import to_wire
@@ -44,7 +47,7 @@ def _shown(path: str) -> str:
 
 
 def _check_text(text: str, path: str) -> None:
-    if "\x00" in text:
+    if NUL in text:
         raise InvalidInput(
             f"{_shown(path)} contains the NUL character (\\u0000), which PostgreSQL cannot store "
             f"in JSON: remove it or replace it. Received: {text[:60]!r}"
@@ -92,7 +95,7 @@ def encode_document(
                     _check_text(value, child_path)
                 copy = value
             target[key] = copy  # type: ignore[index]
-    size = len(json.dumps(root, separators=(",", ":"), ensure_ascii=False).encode())
+    size = json_bytes(root)
     if size > limits.max_bytes:
         raise PayloadTooLarge(
             f"{what} takes {size} bytes as JSON; the limit is {limits.max_bytes} bytes "

@@ -1,0 +1,173 @@
+"""What the server accepts in a run's fields and documents: the one copy of those rules.
+
+Read by the server (`fitwatch_server.schemas` for the fields, `models` for the column widths,
+`settings` and `store/documents.py` for the document limits) and by the SDK, which checks a
+run's fields in `fitwatch.init()` and the Keras callback's constructor. Why there: a create
+the server refuses (a name of 256 characters, a tag with a newline, a config nested 100
+deep) used to be found out by the sender thread only, which set the create aside; every
+later record then got 404 and the whole run was lost while `finish()` returned True. At
+`init()` the user is there to read a `ValueError`. Later updates (`update_config`,
+`update_summary`) are checked with `document_problem` too, and skipped with a warning.
+
+The document limits are the server's defaults here; a server can be configured otherwise
+(`FITWATCH_MAX_DOCUMENT_DEPTH`, `FITWATCH_MAX_DOCUMENT_BYTES`) and says so in
+`GET /api/v1/auth/whoami` (`limits`), which the SDK reads when it starts a run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import reprlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from fitwatch.codec import json_safe
+
+# Keys, names, projects and tags (VARCHAR(255) on the server).
+KEY_MAX_CHARS = 255
+RUN_ID_MAX_CHARS = 64
+MAX_TAGS = 256
+NOTES_MAX_CHARS = 100_000
+DEFAULT_MAX_DOCUMENT_DEPTH = 64
+DEFAULT_MAX_DOCUMENT_BYTES = 1024 * 1024
+# `\Z`, not `$`: `$` also matches before a trailing newline, so "run\n" passed.
+RUN_ID_PATTERN = re.compile(rf"^[A-Za-z0-9_-]{{1,{RUN_ID_MAX_CHARS}}}\Z")
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+NUL = "\x00"
+# The containers `codec.json_safe` turns into JSON objects and arrays.
+_CONTAINERS = (dict, list, tuple, set, frozenset)
+
+
+def text_problem(value: str) -> str | None:
+    """Why the server refuses `value` as a name, project, tag or key (None: it does not),
+    apart from its length (`KEY_MAX_CHARS`, which the wire models check as a field limit)."""
+    if not value.strip():
+        return "must not be empty or blank"
+    if CONTROL_CHARS.search(value):
+        return "must not contain control characters"
+    return None
+
+
+def check_name(value: object, field: str) -> str:
+    """`value` as the server takes a project, name or tag; else `ValueError` naming `field`."""
+    if not isinstance(value, str):
+        raise ValueError(f"{field} must be a string. Received: {field}={value!r}")
+    problem = text_problem(value)
+    if problem is None and len(value) > KEY_MAX_CHARS:
+        problem = f"must be at most {KEY_MAX_CHARS} characters (it has {len(value)})"
+    if problem is not None:
+        raise ValueError(f"{field} {problem}. Received: {field}={_shown(value)}")
+    return value
+
+
+def check_run_id(value: object) -> str:
+    if not isinstance(value, str) or not RUN_ID_PATTERN.match(value):
+        raise ValueError(
+            f"id must be 1-{RUN_ID_MAX_CHARS} characters of A-Z, a-z, 0-9, '_' and '-'. "
+            f"Received: id={value!r}"
+        )
+    return value
+
+
+def check_tags(tags: object) -> list[str]:
+    if isinstance(tags, str | bytes) or not isinstance(tags, Iterable):
+        raise ValueError(f"tags must be a list of strings. Received: tags={_shown(tags)}")
+    tags = list(tags)
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"a run has at most {MAX_TAGS} tags. Received: {len(tags)} tags")
+    for tag in tags:
+        check_name(tag, "tag")
+    return tags
+
+
+def check_notes(notes: object) -> str:
+    if not isinstance(notes, str):
+        raise ValueError(f"notes must be a string. Received: notes={_shown(notes)}")
+    if len(notes) > NOTES_MAX_CHARS:
+        raise ValueError(
+            f"notes must be at most {NOTES_MAX_CHARS} characters (they have {len(notes)}). "
+            f"Received: notes={_shown(notes)}"
+        )
+    if NUL in notes:
+        raise ValueError(
+            f"notes must not contain the NUL character (\\u0000). Received: notes={_shown(notes)}"
+        )
+    return notes
+
+
+def document_problem(
+    document: Mapping[str, Any],
+    *,
+    what: str,
+    max_depth: int = DEFAULT_MAX_DOCUMENT_DEPTH,
+    max_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
+) -> str | None:
+    """Why the server would refuse `document` as a run's config or summary, as the SDK sends
+    it (`json_safe`); None if it would not. The rules of `store/documents.py`: the top-level
+    object is level 1 and every object or array inside one more, no NUL in a key or a text,
+    at most `max_bytes` as compact UTF-8 JSON."""
+    # Depth first, on the object as given and without recursion: json_safe recurses, so a
+    # structure thousands deep (or one that contains itself) would raise RecursionError.
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > max_depth:
+            return (
+                f"{what} nests deeper than {max_depth} levels, the server's limit: flatten it, "
+                "or store the deep part as a JSON string"
+            )
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children if isinstance(child, _CONTAINERS))
+    safe = json_safe(dict(document))
+    texts: list[Any] = [safe]
+    while texts:
+        value = texts.pop()
+        if isinstance(value, dict):
+            for key, child in value.items():
+                if NUL in key:
+                    return f"{what} has the NUL character (\\u0000) in the key {_shown(key)}"
+                texts.append(child)
+        elif isinstance(value, list):
+            texts.extend(value)
+        elif isinstance(value, str) and NUL in value:
+            return f"{what} has the NUL character (\\u0000) in the text {_shown(value)}"
+    size = json_bytes(safe)
+    if size > max_bytes:
+        return (
+            f"{what} takes {size} bytes as JSON; the server's limit is {max_bytes} bytes: keep "
+            "large artefacts (model files, full logs) out of it"
+        )
+    return None
+
+
+def check_document(
+    document: object, *, field: str, max_depth: int, max_bytes: int
+) -> Mapping[str, Any]:
+    """`document` if the server would take it as a run's `field` (config), else `ValueError`."""
+    if not isinstance(document, Mapping):
+        raise ValueError(f"{field} must be a dict. Received: {field}={_brief(document)}")
+    problem = document_problem(document, what=field, max_depth=max_depth, max_bytes=max_bytes)
+    if problem is not None:
+        raise ValueError(f"{problem}. Received: {field}={_brief(document)}")
+    return document
+
+
+def json_bytes(document: Any) -> int:
+    """The size the server measures a document by: compact JSON, UTF-8."""
+    return len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+_BRIEF = reprlib.Repr()  # (keyword arguments only from Python 3.12)
+_BRIEF.maxlevel, _BRIEF.maxdict, _BRIEF.maxlist, _BRIEF.maxstring = 3, 6, 6, 60
+
+
+def _brief(value: object) -> str:
+    # reprlib: a plain repr of a document nested thousands deep raises RecursionError, and
+    # one of megabytes would fill the screen.
+    return _BRIEF.repr(value)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 300 else f"{text[:300]}... ({len(text)} characters)"
