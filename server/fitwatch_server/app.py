@@ -101,7 +101,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.write_sessionmaker = write_factory
     app.state.writer = writer
     app.state.hub = hub
-    app.state.authenticator = Authenticator(settings, factory)
+    app.state.authenticator = Authenticator(settings, factory, write_factory)
 
     # Every route under the API router needs the scope its method implies (api/auth.py),
     # so a new route is protected the moment it is added.

@@ -193,3 +193,57 @@ def test_two_server_processes_writing_one_series_agree(database_url, server_proc
     for server in servers:
         assert _steps(server.url, run_id, "loss", "batch") == list(range(1000))
     assert inconsistencies(database_url, [run_id]) == {}
+
+
+def test_token_and_session_writes_beside_a_busy_ingest_all_succeed(
+    database_url: str, server_process: type[ServerProcess]
+) -> None:
+    # A revoke reads the token, then writes. On SQLite a transaction that began DEFERRED
+    # cannot upgrade after another connection committed in between, and fails at once with
+    # "database is locked" (a 503) while a run writes: seen when revoking a run's token.
+    import threading
+
+    admin = "conc-admin-" + "c" * 40
+    limits_off = {"FITWATCH_RATE_LIMIT_PER_S": "0"}  # the ingest threads go as fast as they can
+    server = server_process(
+        database_url, env={"FITWATCH_AUTH": "on", "FITWATCH_ADMIN_TOKEN": admin, **limits_off}
+    ).start()
+    headers = {"Authorization": f"Bearer {admin}"}
+    with httpx.Client(base_url=f"{server.url}/api/v1", headers=headers, timeout=60) as api:
+        writer = api.post("/tokens", json={"name": "writer", "scope": "write"}).json()["token"]
+        run_id = api.post("/runs", json={"project": "race"}, headers={"Authorization": f"Bearer {writer}"}).json()["id"]
+        stop = threading.Event()
+        ingest_failures: list[int] = []
+
+        def ingest() -> None:
+            with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {writer}"}) as client:
+                step = 0
+                while not stop.is_set():
+                    steps = list(range(step, step + 5))
+                    answer = _post(client, server.url, run_id, series_body("loss", "batch", steps, [1.0] * 5))
+                    if answer.status_code != 200:
+                        ingest_failures.append(answer.status_code)
+                    step += 5
+
+        threads = [threading.Thread(target=ingest) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        try:
+            answers = []
+            for n in range(15):
+                made = api.post("/tokens", json={"name": f"t{n}", "scope": "read"})
+                answers.append(made)
+                if made.status_code != 201:
+                    continue
+                token = made.json()["token"]
+                signed_in = httpx.post(
+                    f"{server.url}/api/v1/auth/session", headers={"Authorization": f"Bearer {token}"}, timeout=60
+                )
+                answers.append(signed_in)
+                answers.append(api.delete(f"/tokens/{made.json()['id']}"))
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
+    assert [(a.request.method, a.status_code) for a in answers if a.status_code >= 300] == []
+    assert ingest_failures == []

@@ -30,7 +30,7 @@ from fitwatch_server.auth import secrets
 from fitwatch_server.auth.principal import BOOTSTRAP, LOCAL, Principal, Via, widest
 from fitwatch_server.auth.rate_limit import RateLimiter
 from fitwatch_server.db import session_scope
-from fitwatch_server.errors import StorageFull, StorageUnavailable, Unauthorized
+from fitwatch_server.errors import StorageBusy, StorageFull, StorageUnavailable, Unauthorized
 from fitwatch_server.schemas import TokenScope
 from fitwatch_server.settings import Settings
 from fitwatch_server.store import runs as run_store
@@ -66,9 +66,12 @@ cookie_scheme = APIKeyCookie(
 class Authenticator:
     """One per app: turns credentials into principals, rate-limits, records last use."""
 
-    def __init__(self, settings: Settings, factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self, settings: Settings, factory: sessionmaker[Session], write_factory: sessionmaker[Session]
+    ) -> None:
         self.settings = settings
         self.factory = factory
+        self.write_factory = write_factory
         self.limiter = RateLimiter(settings.rate_limit_per_s)
         self._used: dict[int, float] = {}
         self._used_lock = threading.Lock()
@@ -111,9 +114,9 @@ class Authenticator:
                 return
             self._used[token_id] = now
         try:
-            with session_scope(self.factory) as session:
+            with session_scope(self.write_factory) as session:
                 token_store.mark_used(session, token_id=token_id)
-        except (StorageUnavailable, StorageFull) as error:
+        except (StorageUnavailable, StorageFull, StorageBusy) as error:
             logger.warning("fitwatch: the last use of token %d was not recorded: %s", token_id, error.detail)
 
 

@@ -49,6 +49,15 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_write_session(request: Request) -> Iterator[Session]:
+    """One write transaction per request. On SQLite it holds the write lock from its start
+    (BEGIN IMMEDIATE): a transaction that reads, then writes, fails at once with "database
+    is locked" if another connection committed in between (WAL cannot upgrade its stale
+    snapshot), and the ingest writer commits every few milliseconds under load."""
+    with session_scope(request.app.state.write_sessionmaker) as session:
+        yield session
+
+
 async def get_hub(request: Request) -> Hub:
     hub: Hub = request.app.state.hub
     return hub
@@ -59,6 +68,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # dependency with yield ends it after the response, so a client could be told 201 for a
 # write whose commit then failed, and its next request met the late commit as a lock.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+# Routes that write with a session (not `in_transaction`) take this one.
+WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
 SessionmakerDep = Annotated[sessionmaker[Session], Depends(get_sessionmaker)]
 WriteSessionmakerDep = Annotated[sessionmaker[Session], Depends(get_write_sessionmaker)]
 WriterDep = Annotated[IngestWriter, Depends(get_writer)]

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from fitwatch_server import schemas
 from fitwatch_server.api.auth import SESSION_COOKIE
-from fitwatch_server.api.deps import PrincipalDep, SessionmakerDep, SettingsDep, in_transaction
+from fitwatch_server.api.deps import PrincipalDep, SettingsDep, WriteSessionmakerDep, in_transaction
 from fitwatch_server.auth.principal import Principal, Via
 from fitwatch_server.errors import Forbidden
 from fitwatch_server.settings import Settings
@@ -48,7 +48,7 @@ async def sign_in(
     response: Response,
     principal: PrincipalDep,
     settings: SettingsDep,
-    factory: SessionmakerDep,
+    factory: WriteSessionmakerDep,
 ) -> schemas.WhoAmI:
     """Exchange the bearer token of this request for a dashboard session cookie."""
     if principal.via is Via.local:
@@ -83,7 +83,7 @@ async def sign_in(
 
 
 @router.delete("/session", status_code=204)
-async def sign_out(response: Response, principal: PrincipalDep, factory: SessionmakerDep) -> None:
+async def sign_out(response: Response, principal: PrincipalDep, factory: WriteSessionmakerDep) -> None:
     """End this dashboard session (the cookie is cleared and no longer accepted)."""
     session_hash = principal.session_hash
     if session_hash is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from fitwatch_server import schemas
-from fitwatch_server.api.deps import ADMIN_ONLY, PrincipalDep, SessionDep
+from fitwatch_server.api.deps import ADMIN_ONLY, PrincipalDep, SessionDep, WriteSessionDep
 from fitwatch_server.store import tokens as token_store
 
 
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/tokens", tags=["tokens"], dependencies=[ADMIN_ONLY, 
 
 
 @router.post("", status_code=201, response_model=schemas.TokenCreated)
-def create_token(data: schemas.TokenCreate, session: SessionDep) -> schemas.TokenCreated:
+def create_token(data: schemas.TokenCreate, session: WriteSessionDep) -> schemas.TokenCreated:
     """Create a token; the answer is the only place the token itself is ever shown."""
     token, raw = token_store.create_token(session, data=data)
     return schemas.TokenCreated(**token_store.token_public(token).model_dump(), token=raw)
@@ -31,6 +31,6 @@ def list_tokens(session: SessionDep) -> schemas.TokensPublic:
 
 
 @router.delete("/{ident}", response_model=schemas.TokenPublic)
-def revoke_token(ident: str, session: SessionDep) -> schemas.TokenPublic:
+def revoke_token(ident: str, session: WriteSessionDep) -> schemas.TokenPublic:
     """Revoke a token by id or name; its dashboard sessions end with it."""
     return token_store.token_public(token_store.revoke_token(session, ident=ident))
