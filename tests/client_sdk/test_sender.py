@@ -254,12 +254,15 @@ def test_a_rejected_update_is_kept_aside_and_the_records_after_it_are_still_sent
 ) -> None:
     # The records wait in the journal until the server comes up, so the rejected update has
     # points records before and after it when the sender ships them.
-    server = server_process(f"sqlite:///{tmp_path / 'rejects.db'}", free_port())
+    # The server allows 5 levels; the SDK, which could not ask it, checks against the default.
+    server = server_process(
+        f"sqlite:///{tmp_path / 'rejects.db'}", free_port(), env={"FITWATCH_MAX_DOCUMENT_DEPTH": "5"}
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         run = fitwatch.init(project="rejects", url=server.url, **FAST_RETRY)
         run.log({"loss": 0.0}, step=0)
-        run.update_config(nested(100))  # deeper than the server's 64: a 422, whenever sent
+        run.update_config(nested(10))  # deeper than the server's 5: a 422, whenever sent
         for step in range(1, 4):
             run.log({"loss": float(step)}, step=step)
         wait_until(lambda: [r.op for r in Journal.for_run(journal_dir, run.id).pending()][-1:] == ["points"])
