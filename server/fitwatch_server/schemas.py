@@ -9,12 +9,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, model_validator
 
+from fitwatch.limits import CONTROL_CHARS, STEP_MAX
 from fitwatch.scopes import Scope as Scope  # re-exported: the wire models use it
 from fitwatch_server.models import EPOCH_MAX, KEY_MAX_CHARS, RUN_ID_MAX_CHARS
 from fitwatch_server.values import WireFloat, WireFloatList
 
 RUN_ID_PATTERN = re.compile(rf"^[A-Za-z0-9_-]{{1,{RUN_ID_MAX_CHARS}}}$")
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+# The SDK skips a key these refuse before sending it (fitwatch/limits.py: the same constants).
+_CONTROL_CHARS = CONTROL_CHARS
 
 
 class RunStatus(StrEnum):
@@ -62,7 +64,7 @@ Name = Annotated[str, Field(min_length=1, max_length=KEY_MAX_CHARS), AfterValida
 Tag = Annotated[str, Field(min_length=1, max_length=KEY_MAX_CHARS), AfterValidator(_check_name)]
 RunId = Annotated[str, AfterValidator(_check_run_id)]
 Notes = Annotated[str, Field(max_length=100_000), AfterValidator(_check_notes)]
-Step = Annotated[int, Field(ge=0, le=2**62)]
+Step = Annotated[int, Field(ge=0, le=STEP_MAX)]
 
 
 class MetricEntry(BaseModel):
