@@ -22,6 +22,8 @@ KEY_MAX_CHARS = 255
 STEP_MAX = 2**62
 # `points.epoch` is an INTEGER: 32 bits on PostgreSQL (SQLite's 64), so both take the smaller range.
 EPOCH_MAX = 2**31 - 1
+# Entries in `series` of one POST /runs/{id}/points (a series may take several: wire.py).
+SERIES_PER_REQUEST_MAX = 10_000
 # Control characters break the pages, logs and CSV exports; NUL cannot be stored by PostgreSQL.
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 

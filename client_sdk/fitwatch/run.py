@@ -307,8 +307,10 @@ class Run:
                 else:
                     other._sender.add_update(payload)
                 return
-        # Bounded by memory only: losing them silently is what this is here to avoid.
+        # Bounded by memory only: losing them silently is what this is here to avoid. Live
+        # again, so that the exit handler's finish() waits for the lock and sends them.
         self._held.append((op, payload))
+        _live_runs.add(self)
         if op == "points":
             self._held_points += len(payload)
 
@@ -377,6 +379,7 @@ class Run:
                     f"were not recorded: its journal stayed locked ({self.journal.directory})",
                 )
                 self._held, self._held_points = [], 0
+                _live_runs.discard(self)
                 return False
         final = status or ("failed" if self.failure else "finished")
         body: dict[str, Any] = {"status": final}
@@ -428,11 +431,12 @@ class Run:
         """
         if self.state is RunState.running:
             return
+        # After a failure the lock is tried at most once a second (log() may come per batch).
         now = time.monotonic()
         if now < self._next_reopen:
             return
-        self._next_reopen = now + 1.0
         if not self._try_start_sender():
+            self._next_reopen = now + 1.0
             return
         self.state = RunState.running
         self.failure = None if status == "running" else self.failure

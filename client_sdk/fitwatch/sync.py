@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from fitwatch import wire
+from fitwatch import limits, wire
 from fitwatch.client import Client
 from fitwatch.errors import FitwatchError, RejectedError, ServerError
 from fitwatch.settings import ClientSettings
@@ -65,10 +65,12 @@ def replay(
         batch: list[Record] = [record]
         if record.op == "points":
             total = wire.count_points(record.body)
+            entries = wire.count_entries(record.body)
             while i + len(batch) < len(pending) and pending[i + len(batch)].op == "points":
                 nxt = pending[i + len(batch)]
                 total += wire.count_points(nxt.body)
-                if total > max_points:
+                entries += wire.count_entries(nxt.body)
+                if total > max_points or entries > limits.SERIES_PER_REQUEST_MAX:
                     break
                 batch.append(nxt)
         try:

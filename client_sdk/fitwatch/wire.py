@@ -91,5 +91,21 @@ def merge_bodies(bodies: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return encode_points(points)
 
 
+def count_entries(body: dict[str, Any]) -> int:
+    """The entries of `body` (the server takes at most limits.SERIES_PER_REQUEST_MAX)."""
+    return len(body["series"])
+
+
+def split_body(body: dict[str, Any], max_entries: int) -> list[dict[str, Any]]:
+    """`body` in pieces of at most `max_entries` entries, in order (so each series' points
+    stay in order across the pieces, and the last value of a step still wins)."""
+    entries = body["series"]
+    if len(entries) <= max_entries:
+        return [body]
+    return [
+        {"series": entries[i : i + max_entries]} for i in range(0, len(entries), max_entries)
+    ]
+
+
 def count_points(body: dict[str, Any]) -> int:
     return sum(len(entry["steps"]) for entry in body["series"])

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, model_validator
 
-from fitwatch.limits import CONTROL_CHARS, STEP_MAX
+from fitwatch.limits import CONTROL_CHARS, SERIES_PER_REQUEST_MAX, STEP_MAX
 from fitwatch.scopes import Scope as Scope  # re-exported: the wire models use it
 from fitwatch_server.models import EPOCH_MAX, KEY_MAX_CHARS, RUN_ID_MAX_CHARS
 from fitwatch_server.values import WireFloat, WireFloatList
@@ -263,7 +263,7 @@ class SeriesPointsIn(BaseModel):
 class PointBatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    series: list[SeriesPointsIn] = Field(min_length=1, max_length=10_000)
+    series: list[SeriesPointsIn] = Field(min_length=1, max_length=SERIES_PER_REQUEST_MAX)
 
 
 class IngestResult(BaseModel):

@@ -103,3 +103,25 @@ def test_the_server_stores_mixed_epochs_as_logged_and_the_last_value_wins(
         stored.close()
     assert (lr["steps"], lr["values"], lr["epochs"]) == ([0, 1, 2], [0.1, 0.2, 0.4], [None, 3, 3])
     assert (g["steps"], g["values"], g["epochs"]) == ([0, 1], [0.3, 0.2], [None, None])
+
+
+def test_a_request_never_carries_more_entries_than_the_server_takes(live_server: str, journal_dir: Path) -> None:
+    import fitwatch
+    from fitwatch import limits
+    from tests.helpers.stored import Stored
+
+    # A series that switches between epoch and no epoch at every point takes an entry per
+    # point: 10,002 entries in one flush, where the server takes 10,000 (and refused all).
+    count = limits.SERIES_PER_REQUEST_MAX + 2
+    run = fitwatch.init(project="sdk", url=live_server, flush_interval_s=60)
+    for step in range(count):
+        run.log({"x": float(step)}, step=step, scope="batch", epoch=step if step % 2 else None)
+    assert run.finish() is True
+    assert not (run.journal.directory / "rejected.jsonl").exists()
+    stored = Stored(live_server)
+    try:
+        x = stored.series(run.id, "x", "batch")
+    finally:
+        stored.close()
+    assert x["steps"] == list(range(count))
+    assert x["epochs"] == [step if step % 2 else None for step in range(count)]
