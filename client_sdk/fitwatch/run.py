@@ -122,6 +122,13 @@ class Run:
             self.system_sampler = SystemSampler(settings.system_metrics_interval_s, self.progress)
             self._ticks.append(self._sample_system)
         self.warner = Warner()
+        # Keys checked against limits.key_problem already: the per-point check is then a set lookup.
+        self._known_keys: set[str] = set()
+        # What log() and the updates hand a finished run while it cannot reopen (its journal
+        # is locked by another Run of this id or by `fitwatch sync`), in order; see reopen().
+        self._held: list[tuple[str, Any]] = []
+        self._held_points = 0
+        self._next_reopen = 0.0
         self.journal = Journal.for_run(settings.journal_dir, run_id)
         # A killed process of this run may have left points the server never acknowledged;
         # the sender replays them first, so steps continue after them too (else the new
@@ -187,37 +194,73 @@ class Run:
                 run.log({"loss": train_one_epoch()})
         ```
         """
-        if scope not in wire.SCOPES:
+        try:
+            self._log(data, step, scope, epoch)
+        except Exception as exc:  # noqa: BLE001 - log() must never break the training loop
+            self.warner.warn(
+                f"log-failed:{type(exc).__name__}",
+                f"log() failed and its points were skipped ({type(exc).__name__}: {exc}). "
+                f"Received: data={data!r:.200}",
+            )
+
+    def _log(
+        self, data: Mapping[str, Any], step: int | None, scope: str, epoch: int | None
+    ) -> None:
+        if not isinstance(data, Mapping):
+            self.warner.warn(
+                "data", f"log() takes a dict of {{key: number}}. Received: data={data!r:.200}"
+            )
+            return
+        if not isinstance(scope, str) or scope not in wire.SCOPES:
             self.warner.warn(
                 f"scope:{scope}", f"scope must be one of {wire.SCOPES}. Received: scope={scope!r}"
             )
             return
         if step is None:
             step = self._next_step.get(scope, 0)
-        elif isinstance(step, bool) or not isinstance(step, int) or step < 0:
-            self.warner.warn("step", f"step must be an int >= 0. Received: step={step!r}")
+        checked_step = limits.as_step(step)
+        if checked_step is None:
+            # The same rule as limits.valid_points, checked here before the step advances.
+            self.warner.warn(
+                "step", f"{limits.STEP_RULE}; the call is skipped. Received: step={step!r}"
+            )
+            return
+        checked_epoch = None if epoch is None else limits.as_epoch(epoch)
+        if epoch is not None and checked_epoch is None:
+            self.warner.warn(
+                "epoch", f"{limits.EPOCH_RULE}; the call is skipped. Received: epoch={epoch!r}"
+            )
             return
         now = time.time()
         points: list[wire.Point] = []
         for key, raw in data.items():
             try:
                 value = float(raw)
-            except (TypeError, ValueError):
+            except Exception:  # noqa: BLE001 - TypeError, ValueError, OverflowError (10**400), a tensor's own
                 self.warner.warn(
                     f"value:{key}",
-                    f"a logged value must be a number. Received: {key}={raw!r} (skipped)",
+                    f"a logged value must be a number float() can convert. Received: {key}={raw!r:.200} (skipped)",
                 )
                 continue
-            points.append(wire.Point(str(key), scope, step, value, now, epoch))
-        self._next_step[scope] = max(self._next_step.get(scope, 0), step + 1)
+            # The key is checked with the step and epoch in add_points (limits.valid_points).
+            points.append(wire.Point(str(key), scope, checked_step, value, now, checked_epoch))
+        self._next_step[scope] = max(self._next_step.get(scope, 0), checked_step + 1)
         self.add_points(points)
 
     def add_points(self, points: list[wire.Point]) -> None:
-        """Queue ready-made points (the Keras callback's fast path)."""
+        """Queue ready-made points (the Keras callback's fast path).
+
+        A point the server would refuse (limits.py: key, step, epoch, scope) is skipped with
+        a warning here: sent, it would make the server refuse every point of its request.
+        """
         if not points:
             return
-        if self.state is not RunState.running:
-            self.reopen()
+        points = limits.valid_points(points, self._known_keys, self.warner.warn)
+        if not points:
+            return
+        if self.state is not RunState.running and not self._reopened("running"):
+            self._hold("points", points)
+            return
         self._sender.add_points(points)
 
     def held_steps(self, scope: str) -> int:
@@ -285,9 +328,31 @@ class Run:
         return False
 
     def _update(self, body: dict[str, Any]) -> None:
-        if self.state is not RunState.running:
-            self.reopen(status=None)
+        if self.state is not RunState.running and not self._reopened(None):
+            self._hold("update", body)
+            return
         self._sender.add_update(body)
+
+    def _reopened(self, status: str | None) -> bool:
+        self.reopen(status=status)
+        return self.state is RunState.running
+
+    def _hold(self, op: str, payload: Any) -> None:
+        # Another Run of this id live in this process holds the journal: it writes to the
+        # same server run, so it takes these (in order with its own) rather than memory.
+        for other in list(_live_runs):
+            if other is not self and other.id == self.id and other.state is RunState.running:
+                if op == "points":
+                    other._sender.add_points(payload)
+                else:
+                    other._sender.add_update(payload)
+                return
+        # Bounded by memory only: losing them silently is what this is here to avoid. Live
+        # again, so that the exit handler's finish() waits for the lock and sends them.
+        self._held.append((op, payload))
+        _live_runs.add(self)
+        if op == "points":
+            self._held_points += len(payload)
 
     def add_tick(self, tick: Callable[[], None]) -> None:
         """Run `tick` on the sender thread at every flush interval (watchdogs)."""
@@ -345,7 +410,17 @@ class Run:
         if status not in (None, "finished", "failed"):
             raise ValueError(f"status must be 'finished' or 'failed'. Received: status={status!r}")
         if self.state is not RunState.running:
-            return self._sender.pending_records == 0
+            if not self._held:
+                return self._sender.pending_records == 0
+            if not self._wait_to_reopen(self.settings.finish_timeout_s if timeout is None else timeout):
+                self.warner.warn(
+                    "held-lost",
+                    f"{self._held_points} points logged to run {self.id} after it finished "
+                    f"were not recorded: its journal stayed locked ({self.journal.directory})",
+                )
+                self._held, self._held_points = [], 0
+                _live_runs.discard(self)
+                return False
         final = status or ("failed" if self.failure else "finished")
         body: dict[str, Any] = {"status": final}
         if summary:
@@ -373,15 +448,59 @@ class Run:
             )
         return done
 
+    def _wait_to_reopen(self, wait: float) -> bool:
+        """Reopen (for `finish()`), trying the journal's lock until `wait` s have passed."""
+        deadline = time.monotonic() + wait
+        while True:
+            self._next_reopen = 0.0
+            self.reopen(status=None)
+            if self.state is RunState.running:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+
     def reopen(self, status: str | None = "running") -> None:
-        """Resume a finished run in this process (a second `fit()` on the same callback)."""
+        """Resume a finished run in this process (a second `fit()` on the same callback).
+
+        Never raises (log() calls it). When the run's journal is locked (another `Run` of
+        this id is live in this process, or `fitwatch sync` is uploading it), the run stays
+        finished and what is logged meanwhile is held in memory; each later log() tries
+        again (at most once a second), and `finish()` waits for the lock (up to its
+        timeout) before it gives the held points up with a warning.
+        """
         if self.state is RunState.running:
+            return
+        # After a failure the lock is tried at most once a second (log() may come per batch).
+        now = time.monotonic()
+        if now < self._next_reopen:
+            return
+        if not self._try_start_sender():
+            self._next_reopen = now + 1.0
             return
         self.state = RunState.running
         self.failure = None if status == "running" else self.failure
-        self._start_sender()
         if status is not None:
             self._sender.add_update({"status": status})
+        held, self._held, self._held_points = self._held, [], 0
+        for op, payload in held:
+            if op == "points":
+                self._sender.add_points(payload)
+            else:
+                self._sender.add_update(payload)
+
+    def _try_start_sender(self) -> bool:
+        try:
+            self._start_sender()
+        except (ValueError, OSError) as exc:
+            self.warner.warn(
+                "reopen-locked",
+                f"run {self.id} could not continue: {exc}. What is logged to it goes to the live Run "
+                "of this id in this process if there is one, else it is kept in memory and sent "
+                "once the journal is free (wait for `fitwatch sync`)",
+            )
+            return False
+        return True
 
     def __enter__(self) -> Run:
         return self

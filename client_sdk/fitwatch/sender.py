@@ -39,7 +39,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-from fitwatch import refusals, wire
+from fitwatch import limits, refusals, wire
 from fitwatch.client import Client
 from fitwatch.codec import json_safe
 from fitwatch.errors import FitwatchError, JournalError, RejectedError, ServerError, TransportError
@@ -297,8 +297,13 @@ class Sender:
             self._journaled(self._append("points", wire.encode_points(points[:ceiling])), 0)
             points = points[ceiling:]
         if points:
-            # The items settle with the last of their records: records are acked in order.
-            self._journaled(self._append("points", wire.encode_points(points)), items)
+            # More entries than the server takes in one request (one log() of 10,001 keys)
+            # would be refused whole: journaled in pieces. The items settle with the last of
+            # their records: records are acked in order.
+            pieces = wire.split_body(wire.encode_points(points), limits.SERIES_PER_REQUEST_MAX)
+            for i, body in enumerate(pieces):
+                last = i == len(pieces) - 1
+                self._journaled(self._append("points", body), items if last else 0)
         elif items:
             self._settle(items)  # only empty lists: nothing to send
 
@@ -338,11 +343,17 @@ class Sender:
             batch = [first]
             if first.op == "points":
                 total = wire.count_points(first.body)
+                entries = wire.count_entries(first.body)
                 for record, _ in itertools.islice(self._unacked, 1, None):
                     if record.op != "points":
                         break
                     total += wire.count_points(record.body)
-                    if total > self.settings.max_points_per_request:
+                    # Merging never makes more entries than the records have together.
+                    entries += wire.count_entries(record.body)
+                    if (
+                        total > self.settings.max_points_per_request
+                        or entries > limits.SERIES_PER_REQUEST_MAX
+                    ):
                         break
                     batch.append(record)
             return batch

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from fitwatch import refusals, wire
+from fitwatch import limits, refusals, wire
 from fitwatch.client import Client
 from fitwatch.errors import FitwatchError, ServerError
 from fitwatch.settings import ClientSettings
@@ -66,10 +66,12 @@ def replay(
         batch: list[Record] = [record]
         if record.op == "points":
             total = wire.count_points(record.body)
+            entries = wire.count_entries(record.body)
             while i + len(batch) < len(pending) and pending[i + len(batch)].op == "points":
                 nxt = pending[i + len(batch)]
                 total += wire.count_points(nxt.body)
-                if total > max_points:
+                entries += wire.count_entries(nxt.body)
+                if total > max_points or entries > limits.SERIES_PER_REQUEST_MAX:
                     break
                 batch.append(nxt)
         refused = _send(client, run_id, create_body, batch)

@@ -41,24 +41,35 @@ def encode_points(points: Iterable[Point]) -> dict[str, Any]:
 
     Series keep the order in which they first appear; within a series points keep their
     order, so a repeated step resolves to the last one, as on the server.
+
+    The `epochs` column holds no nulls (an entry carries an epoch for every point or for
+    none), so a series whose points mix epoch and no epoch is sent as several entries of
+    one key and scope: a new one starts wherever the series switches, and the server joins
+    the entries of a series in request order, so every point keeps exactly its epoch (or
+    none) and the last value logged for a step still wins.
     """
-    series: dict[tuple[str, str], dict[str, Any]] = {}
+    series: list[dict[str, Any]] = []
+    # (key, scope) -> the series' latest entry, and whether that entry carries epochs.
+    current: dict[tuple[str, str], tuple[dict[str, Any], bool]] = {}
     for key, scope, step, value, time, epoch in points:
-        entry = series.get((key, scope))
-        if entry is None:
-            entry = {"key": key, "scope": scope, "steps": [], "values": [], "times": []}
-            if epoch is not None:
+        has_epoch = epoch is not None
+        found = current.get((key, scope))
+        if found is None or found[1] is not has_epoch:
+            entry: dict[str, Any] = {
+                "key": key, "scope": scope, "steps": [], "values": [], "times": []
+            }
+            if has_epoch:
                 entry["epochs"] = []
-            series[(key, scope)] = entry
+            series.append(entry)
+            current[(key, scope)] = (entry, has_epoch)
+        else:
+            entry = found[0]
         entry["steps"].append(step)
         entry["values"].append(encode_value(value))
         entry["times"].append(time)
-        epochs = entry.get("epochs")
-        if epochs is not None:
-            # A series either carries epochs for every point or for none (the columns
-            # must have one length); batch points always have one.
-            epochs.append(epoch if epoch is not None else 0)
-    return {"series": list(series.values())}
+        if has_epoch:
+            entry["epochs"].append(epoch)
+    return {"series": series}
 
 
 def decode_points(body: dict[str, Any]) -> list[Point]:
@@ -79,6 +90,22 @@ def merge_bodies(bodies: Iterable[dict[str, Any]]) -> dict[str, Any]:
     for body in bodies:
         points.extend(decode_points(body))
     return encode_points(points)
+
+
+def count_entries(body: dict[str, Any]) -> int:
+    """The entries of `body` (the server takes at most limits.SERIES_PER_REQUEST_MAX)."""
+    return len(body["series"])
+
+
+def split_body(body: dict[str, Any], max_entries: int) -> list[dict[str, Any]]:
+    """`body` in pieces of at most `max_entries` entries, in order (so each series' points
+    stay in order across the pieces, and the last value of a step still wins)."""
+    entries = body["series"]
+    if len(entries) <= max_entries:
+        return [body]
+    return [
+        {"series": entries[i : i + max_entries]} for i in range(0, len(entries), max_entries)
+    ]
 
 
 def count_points(body: dict[str, Any]) -> int:

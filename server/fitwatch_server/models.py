@@ -22,13 +22,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-# The SDK checks a run's fields against the same widths before it creates the run.
+# Shared with the SDK, which checks a run's fields and every point against them before
+# sending (fitwatch/limits.py; EPOCH_MAX because `points.epoch` is a 32-bit INTEGER on
+# PostgreSQL).
+from fitwatch.limits import EPOCH_MAX as EPOCH_MAX
 from fitwatch.limits import KEY_MAX_CHARS as KEY_MAX_CHARS
 from fitwatch.limits import RUN_ID_MAX_CHARS as RUN_ID_MAX_CHARS
 
-# `points.epoch` is an INTEGER: 32 bits on PostgreSQL (SQLite's 64), so the API takes the
-# smaller range on both backends.
-EPOCH_MAX = 2**31 - 1
 # BIGINT on both backends: a step, count or offset beyond it cannot even be a query parameter.
 BIGINT_MAX = 2**63 - 1
 

@@ -8,8 +8,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, model_validator
 
-# The field rules are fitwatch.limits's, which the SDK checks in init() before it creates a run.
-from fitwatch.limits import MAX_TAGS, NOTES_MAX_CHARS, NUL, text_problem
+# The field and point rules are fitwatch.limits's, which the SDK checks before it sends:
+# a run's fields in init(), every point before it is queued.
+from fitwatch.limits import (
+    MAX_TAGS,
+    NOTES_MAX_CHARS,
+    NUL,
+    SERIES_PER_REQUEST_MAX,
+    STEP_MAX,
+    text_problem,
+)
 from fitwatch.limits import RUN_ID_PATTERN as RUN_ID_PATTERN
 from fitwatch.scopes import Scope as Scope  # re-exported: the wire models use it
 from fitwatch_server.models import EPOCH_MAX, KEY_MAX_CHARS, RUN_ID_MAX_CHARS
@@ -60,7 +68,7 @@ Name = Annotated[str, Field(min_length=1, max_length=KEY_MAX_CHARS), AfterValida
 Tag = Annotated[str, Field(min_length=1, max_length=KEY_MAX_CHARS), AfterValidator(_check_name)]
 RunId = Annotated[str, AfterValidator(_check_run_id)]
 Notes = Annotated[str, Field(max_length=NOTES_MAX_CHARS), AfterValidator(_check_notes)]
-Step = Annotated[int, Field(ge=0, le=2**62)]
+Step = Annotated[int, Field(ge=0, le=STEP_MAX)]
 
 
 class MetricEntry(BaseModel):
@@ -259,7 +267,7 @@ class SeriesPointsIn(BaseModel):
 class PointBatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    series: list[SeriesPointsIn] = Field(min_length=1, max_length=10_000)
+    series: list[SeriesPointsIn] = Field(min_length=1, max_length=SERIES_PER_REQUEST_MAX)
 
 
 class IngestResult(BaseModel):

@@ -151,3 +151,66 @@ def test_an_uncaught_exception_marks_the_run_failed(live_server: str, journal_di
     stored_run = stored.run(result.stdout.strip())
     assert stored_run["status"] == "failed"
     assert stored_run["summary"]["error"] == "RuntimeError: diverged"
+
+
+def test_logging_to_a_finished_run_whose_id_is_live_again_never_raises(
+    live_server: str, journal_dir: Path, stored: Stored
+) -> None:
+    # A second Run of the id holds the journal: reopening the first raised ValueError out of
+    # log() and sent later points to its closed sender (lost).
+    first = fitwatch.init(project="sdk", url=live_server, id="same-id")
+    first.log({"x": 0.0}, step=0)
+    assert first.finish() is True
+    second = fitwatch.init(project="sdk", url=live_server, id="same-id")
+    with pytest.warns(RuntimeWarning, match="goes to the live Run of this id"):
+        first.log({"x": 1.0}, step=1)
+    first.log({"x": 2.0}, step=2)
+    assert first.finish() is True
+    assert second.finish() is True
+    assert stored.points("same-id", "x", "epoch") == {0: 0.0, 1: 1.0, 2: 2.0}
+
+
+def test_a_finished_run_holds_what_is_logged_while_sync_has_its_journal(
+    live_server: str, journal_dir: Path, stored: Stored
+) -> None:
+    from fitwatch.spool import Journal
+
+    run = fitwatch.init(project="sdk", url=live_server, id="synced")
+    run.log({"x": 0.0}, step=0)
+    assert run.finish() is True
+    other = Journal.for_run(journal_dir, "synced")  # as `fitwatch sync` in another process would
+    assert other.lock()
+    with pytest.warns(RuntimeWarning, match="kept in memory"):
+        run.log({"x": 1.0}, step=1)
+    run.log({"x": 2.0}, step=2)
+    assert run.state is RunState.finished
+    other.unlock()
+    assert run.finish() is True
+    assert stored.points("synced", "x", "epoch") == {0: 0.0, 1: 1.0, 2: 2.0}
+    assert stored.run("synced")["status"] == "finished"
+    # Locked until the end: finish() gives up after its timeout, says so, and does not raise.
+    assert other.lock()
+    run.log({"x": 3.0}, step=3)
+    with pytest.warns(RuntimeWarning, match="1 points logged to run synced after it finished were not recorded"):
+        assert run.finish(timeout=0.3) is False
+    other.unlock()
+
+
+def test_points_held_for_a_locked_journal_are_sent_at_exit(live_server: str, journal_dir: Path, stored: Stored) -> None:
+    # The exit handler finishes only live runs: a finished run holding points is live again.
+    result = _run_script(
+        """
+        import threading
+        import fitwatch
+        from fitwatch.spool import Journal
+        run = fitwatch.init(project="exit", id="held-at-exit")
+        run.log({"loss": 1.0}, step=0)
+        run.finish()
+        sync = Journal.for_run(run.settings.journal_dir, "held-at-exit")
+        assert sync.lock()
+        run.log({"loss": 2.0}, step=1)
+        threading.Timer(1.0, sync.unlock).start()  # `fitwatch sync` is done a second later
+        """,
+        journal_dir, live_server,
+    )
+    assert stored.points("held-at-exit", "loss", "epoch") == {0: 1.0, 1: 2.0}, result.stderr
