@@ -15,6 +15,7 @@ import fitwatch
 from fitwatch.cli import main
 from fitwatch.spool import Journal
 from tests.client_sdk.conftest import Stored, same
+from tests.helpers.server import ServerProcess
 
 
 def _log_a_run(**kwargs: object) -> fitwatch.Run:
@@ -77,10 +78,13 @@ def test_sync_reports_a_bad_url_politely(journal_dir: Path, capsys: object) -> N
 
 
 def test_sync_sets_a_rejected_record_aside_and_uploads_the_rest(
-    live_server: str, journal_dir: Path, stored: Stored, capsys: pytest.CaptureFixture[str]
+    server_process: type[ServerProcess], tmp_path: Path, journal_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # This server takes 5 levels; the offline run checked its config against the default 64.
+    server = server_process(f"sqlite:///{tmp_path / 'shallow.db'}", env={"FITWATCH_MAX_DOCUMENT_DEPTH": "5"}).start()
+    live_server, stored = server.url, Stored(server.url)
     deep: dict[str, object] = {}
-    for _ in range(100):  # deeper than the server's 64 levels: a 422 whenever it is sent
+    for _ in range(10):  # deeper than the server's 5 levels: a 422 whenever it is sent
         deep = {"a": deep}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -101,3 +105,4 @@ def test_sync_sets_a_rejected_record_aside_and_uploads_the_rest(
     assert json.loads(line)["op"] == "update"
     # Nothing is left to send: a second sync finds no journal and succeeds.
     assert main(["sync", "--url", live_server, "--dir", str(journal_dir)]) == 0
+    stored.close()
