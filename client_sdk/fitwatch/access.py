@@ -54,6 +54,16 @@ def check_access(settings: ClientSettings, *, project: str) -> ClientSettings:
     return _within_limits(settings, me.get("limits") or {})
 
 
+def server_limits(settings: ClientSettings, client: Client) -> ClientSettings:
+    """`settings` within the limits the server reports (`fitwatch sync`, which has no run to
+    check access for); unchanged when it cannot say (unreachable, an older server)."""
+    try:
+        me = client.whoami()
+    except (TransportError, ServerError):
+        return settings
+    return _within_limits(settings, me.get("limits") or {})
+
+
 def _within_limits(settings: ClientSettings, limits: dict[str, Any]) -> ClientSettings:
     changes: dict[str, Any] = {}
     ceiling = limits.get("max_points_per_request")

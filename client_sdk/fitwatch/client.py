@@ -89,7 +89,14 @@ class Client:
         headers: dict[str, str] = {}
         content: bytes | None = None
         if body is not None:
-            content = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+            try:
+                content = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+            except (TypeError, ValueError) as exc:
+                # Never sent: no answer of the server's could make it valid, as with a 400.
+                raise RejectedError(
+                    f"{method} {path}: the SDK cannot encode this request as JSON ({exc})",
+                    status_code=400,
+                ) from exc
             headers["Content-Type"] = "application/json"
             if len(content) >= GZIP_MIN_BYTES:
                 # Level 1: most of the size win for a fraction of the CPU, which the

@@ -232,6 +232,19 @@ def _as_bounded_int(raw: Any, maximum: int) -> int | None:
     return value if 0 <= value <= maximum else None
 
 
+# Wall-clock seconds; far beyond any real time, but finite (JSON has no NaN or Inf).
+TIME_MAX = 1e15
+
+
+def _as_float(raw: Any) -> float | None:
+    if isinstance(raw, bool):
+        return None
+    try:
+        return float(raw)  # NumPy floats and ints too
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 STEP_RULE = f"step must be an int from 0 to {STEP_MAX} (2**62)"
 EPOCH_RULE = f"epoch must be None or an int from 0 to {EPOCH_MAX} (2**31 - 1)"
 
@@ -246,13 +259,16 @@ def valid_points(
     the key and two comparisons for the step and epoch: `known_keys` holds the keys checked
     already (the caller keeps it between calls).
     """
-    for key, scope, step, _value, _time, epoch in points:
+    for key, scope, step, value, time, epoch in points:
         if not (
             key in known_keys
             and type(step) is int  # not bool, not 1.0 (a set of steps would merge those into 1)
             and 0 <= step <= STEP_MAX
             and (epoch is None or (type(epoch) is int and 0 <= epoch <= EPOCH_MAX))
             and scope in _SCOPES
+            and type(value) is float  # NaN and Inf are values (the codec names them)
+            and type(time) is float
+            and -TIME_MAX <= time <= TIME_MAX  # False for NaN: a time must be finite
         ):
             return _filtered(points, known_keys, warn)
     return points
@@ -287,8 +303,24 @@ def _filtered(
         if epoch is not None and checked_epoch is None:
             warn("epoch", f"{EPOCH_RULE}; the point is skipped. Received: epoch={epoch!r}")
             continue
-        if checked_step is not step or checked_epoch is not epoch:
-            # A NumPy int would not survive json.dumps: the point carries a plain int.
-            point = type(point)(key, scope, checked_step, value, time, checked_epoch)
+        checked_value, checked_time = _as_float(value), _as_float(time)
+        if checked_value is None:
+            warn("value", f"a value must be a number; the point is skipped. Received: {key}={value!r}")
+            continue
+        if checked_time is None or not -TIME_MAX <= checked_time <= TIME_MAX:
+            warn(
+                "time",
+                "a point's time must be a finite number of seconds; the point is skipped. "
+                f"Received: time={time!r}",
+            )
+            continue
+        if (
+            checked_step is not step
+            or checked_epoch is not epoch
+            or type(value) is not float
+            or type(time) is not float
+        ):
+            # A NumPy number would not survive json.dumps: the point carries plain Python ones.
+            point = type(point)(key, scope, checked_step, checked_value, checked_time, checked_epoch)
         kept.append(point)
     return kept

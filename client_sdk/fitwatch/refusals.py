@@ -8,7 +8,8 @@ sent with it: a whole flush interval, or a whole backlog merged after an outage 
 Halves go in order, so a step repeated in both keeps its last value, as it would have.
 
 The search is bounded: after `MAX_PARTS` requests the parts still refused are set aside
-whole. Finding one bad point among 20,000 takes ~30; a server (or a proxy) that refuses
+whole (still on disk, in `rejected.jsonl`). Finding one bad point among 20,000 takes ~30
+requests, a few dozen bad points a few hundred; a server (or a proxy) that refuses
 everything would otherwise be asked once per point.
 
 Not a refusal of the data: a refused token (401, 403) is fixed by a person, and the
@@ -27,7 +28,7 @@ from fitwatch.errors import RejectedError
 Request = Callable[[str, dict[str, Any]], object]  # (op, body) -> the server's answer
 Refused = list[tuple[dict[str, Any], str]]  # (the refused part, the server's reason)
 
-MAX_PARTS = 64
+MAX_PARTS = 1024
 
 
 def refuses_the_caller(exc: RejectedError) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 
 from fitwatch import limits, wire
 from fitwatch.access import check_access
+from fitwatch.errors import FitwatchError
 from fitwatch.names import memorable_name
 from fitwatch.resume import check_resume_mode, find_run, journal_next_steps, next_steps
 from fitwatch.sender import Sender, Warner
@@ -440,11 +441,18 @@ class Run:
         elif done:
             self.journal.delete()
         else:
+            in_memory = self._sender.pending_in_memory
+            lost = (
+                f"; {in_memory} of them could not be written to the journal and are lost when "
+                "this process ends"
+                if in_memory
+                else ""
+            )
             self.warner.warn(
                 "finish-pending",
                 f"{self._sender.pending_records} records of run {self.id} could not be sent within "
                 f"{wait:g} s ({self._sender.waiting_on()}) and are kept in {self.journal.directory}; "
-                "upload them with `fitwatch sync` when the server is back",
+                f"upload them with `fitwatch sync` when the server is back{lost}",
             )
         return done
 
@@ -492,7 +500,10 @@ class Run:
     def _try_start_sender(self) -> bool:
         try:
             self._start_sender()
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, FitwatchError) as exc:
+            # A journal that cannot be read (JournalError) must not leave this run holding
+            # its own lock: the next try would find it "in use" forever.
+            self.journal.unlock()
             self.warner.warn(
                 "reopen-locked",
                 f"run {self.id} could not continue: {exc}. What is logged to it goes to the live Run "

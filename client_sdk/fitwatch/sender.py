@@ -127,6 +127,8 @@ class Sender:
         # Why records still wait, for the warning when `close()` gives up on them.
         self._last_error: str | None = None
         self._request_started: float | None = None
+        # Sequence numbers of records kept in memory only (the journal could not be written).
+        self._in_memory: set[int] = set()
         # 429 answers: each one delays the next send by the server's Retry-After; what waits
         # stays in the journal and goes out merged into fewer, larger requests.
         self.rate_limited = 0
@@ -212,6 +214,11 @@ class Sender:
     @property
     def pending_records(self) -> int:
         return len(self._unacked)
+
+    @property
+    def pending_in_memory(self) -> int:
+        """Pending records the journal could not hold: lost when the process ends."""
+        return sum(1 for record, _ in self._unacked if record.seq in self._in_memory)
 
     def waiting_on(self) -> str:
         """What the records still pending wait for, in words (for the finish warning)."""
@@ -316,13 +323,17 @@ class Sender:
         """
         try:
             return self.journal.append(op, body)
-        except JournalError as exc:
+        except (JournalError, TypeError, ValueError) as exc:
+            # TypeError/ValueError: a body json cannot write (a value of a foreign type from
+            # `add_points`); the request's own encoding then refuses it, and it is set aside.
             self.warner.warn(
                 "journal-write",
-                f"{exc}; points are still sent, but what is logged until the disk has room is "
-                "lost if this process is killed",
+                f"cannot write the journal ({exc}); points are still sent, but what is logged "
+                "until the disk has room is lost if this process is killed or ends first",
             )
-            return self.journal.append_in_memory(op, body)
+            record = self.journal.append_in_memory(op, body)
+            self._in_memory.add(record.seq)
+            return record
 
     def _journaled(self, record: Record, items: int) -> None:
         """`record` is on disk: offline that settles it; online it waits for the server's ack."""
@@ -482,5 +493,6 @@ class Sender:
         self.warner.warn(
             f"rejected:{first.op}",
             f"the server refused {refusals.describe(first.op, refused)} (the rest of the request "
-            f"was stored); they are kept in {self.journal.rejected_path}: {refused[0][1]}",
+            f"was stored); they are kept in {self.journal.rejected_path}, with its answer: "
+            f"{refused[0][1]}",
         )

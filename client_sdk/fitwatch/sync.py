@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fitwatch import limits, refusals, wire
+from fitwatch.access import server_limits
 from fitwatch.client import Client
 from fitwatch.errors import FitwatchError, ServerError
 from fitwatch.settings import ClientSettings
@@ -126,6 +127,8 @@ def sync_journals(
     directory = journal_dir or settings.journal_dir
     say = progress or (lambda _message: None)
     with Client(settings) as client:
+        # Records are merged up to the server's own ceiling: above it the server answers 413.
+        settings = server_limits(settings, client)
         for journal in list_journals(directory):
             run_id = journal.directory.name
             if run_ids and run_id not in run_ids:

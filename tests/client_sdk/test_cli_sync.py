@@ -106,3 +106,24 @@ def test_sync_sets_a_rejected_record_aside_and_uploads_the_rest(
     # Nothing is left to send: a second sync finds no journal and succeeds.
     assert main(["sync", "--url", live_server, "--dir", str(journal_dir)]) == 0
     stored.close()
+
+
+def test_sync_merges_records_only_up_to_the_servers_own_ceiling(
+    server_process: type[ServerProcess], tmp_path: Path, journal_dir: Path
+) -> None:
+    # The offline run journaled with the SDK's default ceiling (20,000 points a request);
+    # this server takes 100. Merged past that, every request was a 413.
+    server = server_process(f"sqlite:///{tmp_path / 'small.db'}", env={"FITWATCH_MAX_POINTS_PER_REQUEST": "100"}).start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        run = fitwatch.init(project="sync", mode="offline")
+        for chunk in range(50):
+            for step in range(chunk * 100, (chunk + 1) * 100):
+                run.log({"loss": float(step)}, step=step)
+            run.flush()
+        run.finish()
+    assert main(["sync", "--url", server.url, "--dir", str(journal_dir)]) == 0
+    stored = Stored(server.url)
+    assert stored.points(run.id, "loss", "epoch") == {s: float(s) for s in range(5000)}
+    assert not (journal_dir / run.id).exists()
+    stored.close()

@@ -119,3 +119,45 @@ def test_a_bad_point_is_skipped_and_its_neighbours_are_stored(
     takes = [e for e in EPOCHS if _client_takes(wire.Point("loss_b", "batch", 0, 1.0, 1.0, e))]
     assert stored.series(run.id, "loss_b", "batch")["epochs"] == takes
     assert "huge" not in stored_keys
+
+
+def test_foreign_numbers_are_sent_as_floats_and_bad_times_are_skipped(
+    live_server: str, journal_dir: Path, stored: Stored
+) -> None:
+    # `add_points` is public: a NumPy value made json fail in the journal (the points taken
+    # off the queue with it were lost), a NaN time made every later request fail to encode.
+    import math
+
+    import numpy as np
+
+    run = fitwatch.init(project="sdk", url=live_server, flush_interval_s=60)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run.log({"good": 1.0}, step=0)
+        run.add_points([
+            wire.Point("numpy", "epoch", 0, np.float32(1.5), 1.0),  # type: ignore[arg-type]
+            wire.Point("numpy_time", "epoch", 0, 2.0, np.float64(5.0)),  # type: ignore[arg-type]
+            wire.Point("nan_time", "epoch", 0, 1.0, math.nan),
+            wire.Point("inf_time", "epoch", 0, 1.0, math.inf),
+            wire.Point("text", "epoch", 0, "x", 1.0),  # type: ignore[arg-type]
+            wire.Point("nan_value", "epoch", 0, math.nan, 1.0),
+        ])
+        run.log({"good": 2.0}, step=1)
+    assert run.finish() is True
+    messages = [str(w.message) for w in caught]
+    assert any("a point's time must be a finite number" in m for m in messages), messages
+    assert any("a value must be a number" in m for m in messages), messages
+    assert stored.points(run.id, "good", "epoch") == {0: 1.0, 1: 2.0}
+    assert stored.points(run.id, "numpy", "epoch") == {0: 1.5}
+    assert stored.points(run.id, "numpy_time", "epoch") == {0: 2.0}
+    assert math.isnan(stored.points(run.id, "nan_value", "epoch")[0])
+    assert {key for key, _ in stored.series_counts(run.id)} == {"good", "numpy", "numpy_time", "nan_value"}
+
+
+def test_a_body_the_sdk_cannot_encode_is_a_refusal_not_a_crash(live_server: str) -> None:
+    from fitwatch.client import Client
+    from fitwatch.errors import RejectedError
+    from fitwatch.settings import ClientSettings
+
+    with Client(ClientSettings(url=live_server)) as client, pytest.raises(RejectedError, match="cannot encode"):
+        client.post_points("x", {"series": [{"key": "a", "scope": "epoch", "steps": [0], "values": [1.0], "times": [float("nan")]}]})

@@ -29,6 +29,11 @@ def rejected_lines(journal_dir: Path, run_id: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
+def server_down(server_process: type[ServerProcess], tmp_path: Path, **env: str) -> ServerProcess:
+    """A server on a free port, not started yet: what the run logs waits in its journal."""
+    return server_process(f"sqlite:///{tmp_path / 'refusals.db'}", free_port(), env=env)
+
+
 def journaled_points(journal_dir: Path, run_id: str) -> int:
     pending = Journal.for_run(journal_dir, run_id).pending()
     return sum(wire.count_points(r.body) for r in pending if r.op == "points")
@@ -39,9 +44,7 @@ def test_a_refused_series_in_a_merged_backlog_costs_only_its_own_point(
 ) -> None:
     # The server allows 3 series a run. The points wait in the journal while it is down and
     # go out merged into one request; a 4th series in the middle makes the server refuse it.
-    server = server_process(
-        f"sqlite:///{tmp_path / 'ceiling.db'}", free_port(), env={"FITWATCH_MAX_SERIES_PER_RUN": "3"}
-    )
+    server = server_down(server_process, tmp_path, FITWATCH_MAX_SERIES_PER_RUN="3")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         run = fitwatch.init(project="refusals", url=server.url, **FAST_RETRY)
@@ -62,6 +65,46 @@ def test_a_refused_series_in_a_merged_backlog_costs_only_its_own_point(
     [point] = wire.decode_points(kept["body"])  # type: ignore[arg-type]
     assert (point.key, point.scope, point.step, point.value) == ("d", "epoch", 50, 4.0)
     assert any("the server refused 1 points (the rest of the request was stored)" in str(w.message) for w in caught)
+    stored.close()
+
+
+def nested(depth: int) -> dict[str, object]:
+    document: dict[str, object] = {}
+    for _ in range(depth):
+        document = {"a": document}
+    return document
+
+
+def test_a_rejected_update_is_kept_aside_and_the_records_after_it_are_still_sent(
+    server_process: type[ServerProcess], tmp_path: Path, journal_dir: Path
+) -> None:
+    # The records wait in the journal until the server comes up, so the rejected update has
+    # points records before and after it when the sender ships them.
+    # The server allows 5 levels; the SDK, which could not ask it, checks against the default.
+    server = server_down(server_process, tmp_path, FITWATCH_MAX_DOCUMENT_DEPTH="5")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = fitwatch.init(project="rejects", url=server.url, **FAST_RETRY)
+        run.log({"loss": 0.0}, step=0)
+        run.update_config(nested(10))  # deeper than the server's 5: a 422, whenever sent
+        for step in range(1, 4):
+            run.log({"loss": float(step)}, step=step)
+        wait_until(lambda: [r.op for r in Journal.for_run(journal_dir, run.id).pending()][-1:] == ["points"])
+        server.start()
+        assert run.finish(timeout=30) is True
+    stored = Stored(server.url)
+    assert stored.points(run.id, "loss", "epoch") == {s: float(s) for s in range(4)}
+    assert stored.run(run.id)["status"] == "finished"
+    rejected_warnings = [str(w.message) for w in caught if "the server refused" in str(w.message)]
+    assert len(rejected_warnings) == 1 and "422" in rejected_warnings[0]
+    # The warning says where the request is kept; it is still there after a finish() that
+    # removed the journal, for a person to read.
+    kept = journal_dir / run.id / "rejected.jsonl"
+    assert str(kept) in rejected_warnings[0]
+    [line] = kept.read_text().splitlines()
+    record = json.loads(line)
+    assert record["op"] == "update" and "422" in record["reason"]
+    assert not Journal.for_run(journal_dir, run.id).pending()
     stored.close()
 
 

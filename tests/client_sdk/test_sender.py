@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
@@ -239,48 +238,6 @@ def test_a_503_with_retry_after_is_not_retried_sooner(
         holder.close()
     assert run.finish(timeout=30) is True
     assert stored.points(run.id, "loss", "epoch") == {0: 1.0}
-    stored.close()
-
-
-def nested(depth: int) -> dict[str, object]:
-    document: dict[str, object] = {}
-    for _ in range(depth):
-        document = {"a": document}
-    return document
-
-
-def test_a_rejected_update_is_kept_aside_and_the_records_after_it_are_still_sent(
-    server_process: type[ServerProcess], tmp_path: Path, journal_dir: Path
-) -> None:
-    # The records wait in the journal until the server comes up, so the rejected update has
-    # points records before and after it when the sender ships them.
-    # The server allows 5 levels; the SDK, which could not ask it, checks against the default.
-    server = server_process(
-        f"sqlite:///{tmp_path / 'rejects.db'}", free_port(), env={"FITWATCH_MAX_DOCUMENT_DEPTH": "5"}
-    )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        run = fitwatch.init(project="rejects", url=server.url, **FAST_RETRY)
-        run.log({"loss": 0.0}, step=0)
-        run.update_config(nested(10))  # deeper than the server's 5: a 422, whenever sent
-        for step in range(1, 4):
-            run.log({"loss": float(step)}, step=step)
-        wait_until(lambda: [r.op for r in Journal.for_run(journal_dir, run.id).pending()][-1:] == ["points"])
-        server.start()
-        assert run.finish(timeout=30) is True
-    stored = Stored(server.url)
-    assert stored.points(run.id, "loss", "epoch") == {s: float(s) for s in range(4)}
-    assert stored.run(run.id)["status"] == "finished"
-    rejected_warnings = [str(w.message) for w in caught if "the server refused" in str(w.message)]
-    assert len(rejected_warnings) == 1 and "422" in rejected_warnings[0]
-    # The warning says where the request is kept; it is still there after a finish() that
-    # removed the journal, for a person to read.
-    kept = journal_dir / run.id / "rejected.jsonl"
-    assert str(kept) in rejected_warnings[0]
-    [line] = kept.read_text().splitlines()
-    record = json.loads(line)
-    assert record["op"] == "update" and "422" in record["reason"]
-    assert not Journal.for_run(journal_dir, run.id).pending()
     stored.close()
 
 
