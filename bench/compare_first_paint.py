@@ -2,14 +2,15 @@
 Prints, never asserts.
 
 All in the same run, on the same server and data, alternating, each in a fresh browser
-context (cold): the page as it is ("now"), and `web/js/pages/compare.js` as committed at each
-`--revisions` served in its place (a Playwright route). Figures per mode, median of `--repeats`:
-`data-ready-ms` (two animation frames after the last chart's Plotly.newPlot), when the series
+context (cold): the page as it is ("now"), and `web/js/pages/compare.js` (or `--file`) as
+committed at each `--revisions` served in its place (a Playwright route). Figures per mode,
+median of `--repeats`: `data-ready-ms` (two animation frames after the last chart's Plotly.newPlot), when the series
 answer ended, the points drawn, and the ratio to the first revision. The load average is
 printed after every round: the machine is shared, so a figure without it means little.
 
     python bench/compare_first_paint.py [--runs 20] [--points 100000] [--repeats 5]
-        [--revisions main] [--database sqlite:////tmp/bench.db --ids ids.json]
+        [--revisions main] [--file web/js/boot/compare.js] [--settled]
+        [--database sqlite:////tmp/bench.db --ids ids.json]
 """
 
 from __future__ import annotations
@@ -43,13 +44,23 @@ def main() -> None:
     parser.add_argument(
         "--revisions", nargs="+", default=["main"], help="git revisions of the page"
     )
+    parser.add_argument(
+        "--file",
+        default="web/js/pages/compare.js",
+        help="the script taken from each revision (web/js/boot/compare.js for the boot)",
+    )
+    parser.add_argument(
+        "--settled",
+        action="store_true",
+        help="open each fresh tab at the server first (bench/dashboard.alternating_cold_paints)",
+    )
     parser.add_argument("--database", help="an already filled database (with --ids)")
     parser.add_argument("--ids", help="a JSON list of the run ids in --database")
     args = parser.parse_args()
     modes: dict[str, tuple[str, bytes] | None] = {}
     for revision in args.revisions:
-        body = compare_js_at(revision)
-        modes[revision] = ("**/js/pages/compare.js*", body)
+        body = compare_js_at(revision, args.file)
+        modes[revision] = (f"**/{args.file.removeprefix('web/')}*", body)
     modes["now"] = None
     found: dict[str, dict[str, list[float]]] = {mode: {} for mode in modes}
     loads: list[float] = []
@@ -64,6 +75,7 @@ def main() -> None:
                     modes,
                     1,
                     {"ready": READY_MS, "series_end": SERIES_END, "points": POINTS},
+                    settled=args.settled,
                 )
                 loads.append(os.getloadavg()[0])
                 for mode, figures in one.items():
@@ -76,6 +88,7 @@ def main() -> None:
                 )
     print(
         f"compare page, {args.runs} runs x {args.points} batch points, cold first paint "
+        f"({'in a settled tab' if args.settled else 'in a new tab'}) "
         f"(load average {min(loads):.1f}-{max(loads):.1f} over the rounds):"
     )
     first = statistics.median(found[args.revisions[0]]["ready"])

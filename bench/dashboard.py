@@ -27,6 +27,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -82,13 +83,29 @@ def _serve(body: bytes):  # type: ignore[no-untyped-def]
     return lambda route: route.fulfill(body=body, content_type="text/javascript")
 
 
+# What a settled tab shows first: a small JSON answer of the same server, so nothing the page
+# loads is cached, and the time the tab's renderer processes take to start is not counted.
+SETTLE_PATH = "/api/v1/auth/whoami"
+SETTLE_MS = 1500
+
+
 def alternating_cold_paints(  # type: ignore[no-untyped-def]
-    browser, url: str, modes: dict[str, tuple[str, bytes] | None], repeats: int, measures: dict[str, str]
+    browser,
+    url: str,
+    modes: dict[str, tuple[str, bytes] | None],
+    repeats: int,
+    measures: dict[str, str],
+    settled: bool = False,
 ) -> dict[str, dict[str, list[float]]]:
     """Load `url` once per mode per round, each in a fresh browser context (cold), alternating
     so that a noisy neighbour hits every mode alike. A mode's (glob, body) is served in place of
     the file the glob matches (a Playwright route); None serves the page as it is. Returns,
-    per mode, each of `measures` (a JS expression evaluated once the page is ready) per load."""
+    per mode, each of `measures` (a JS expression evaluated once the page is ready) per load.
+
+    A new tab's first load also pays for Chromium starting its renderer processes (two here,
+    ~0.5 s of CPU each on this machine), on the same cores as the page and the server.
+    `settled` first opens `SETTLE_PATH` in the tab and waits `SETTLE_MS`, as when the page is
+    opened from another page of the dashboard: caches stay cold, the processes are running."""
     found: dict[str, dict[str, list[float]]] = {mode: {name: [] for name in measures} for mode in modes}
     for _ in range(repeats):
         for mode, override in modes.items():
@@ -97,6 +114,10 @@ def alternating_cold_paints(  # type: ignore[no-untyped-def]
             if override is not None:
                 glob, body = override
                 page.route(glob, _serve(body))
+            if settled:
+                origin = urlsplit(url)
+                page.goto(f"{origin.scheme}://{origin.netloc}{SETTLE_PATH}")
+                page.wait_for_timeout(SETTLE_MS)
             page.goto(url)
             page.wait_for_function("() => document.documentElement.dataset.ready === '1'", timeout=180_000)
             for name, expression in measures.items():
@@ -105,10 +126,11 @@ def alternating_cold_paints(  # type: ignore[no-untyped-def]
     return found
 
 
-def compare_js_at(revision: str) -> bytes:
-    """`web/js/pages/compare.js` as at a git revision, to serve in place of today's."""
+def compare_js_at(revision: str, path: str = "web/js/pages/compare.js") -> bytes:
+    """A page script (`web/js/pages/compare.js` unless told) as at a git revision, to serve
+    in place of today's."""
     return subprocess.run(
-        ["git", "show", f"{revision}:web/js/pages/compare.js"],
+        ["git", "show", f"{revision}:{path}"],
         cwd=Path(__file__).resolve().parent.parent,
         check=True,
         capture_output=True,

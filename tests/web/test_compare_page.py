@@ -3,6 +3,7 @@ final/best values and the parallel-coordinates chart."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -316,6 +317,43 @@ def test_the_series_are_asked_for_beside_the_runs_and_afresh_after(
     ]
 
 
+def test_the_first_reads_go_out_before_the_rest_of_the_page_has_loaded(
+    page: Any, live_server: str
+) -> None:
+    """Issue 11: boot/compare.js sends GET /runs and GET /series as soon as the few modules
+    they need have loaded, so the server reads while the browser loads the rest of the page.
+    pages/compare.js is held back here for a second: both reads are sent long before it
+    arrives, and the page then draws from them without asking again."""
+    a = training_run(live_server, name="first-a", lr=0.001)
+    b = training_run(live_server, name="first-b", lr=0.01)
+
+    def held_back(route: Any) -> None:
+        response = route.fetch()
+        time.sleep(1.0)
+        route.fulfill(response=response)
+
+    page.route("**/js/pages/compare.js", held_back)
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/api/v1/series?" in r.url else None)
+    open_ready(page, f"{live_server}/compare.html?runs={a['id']},{b['id']}")
+    timings = page.evaluate(
+        """() => Object.fromEntries(performance.getEntriesByType("resource").map((r) =>
+             [new URL(r.name).pathname, [r.startTime, r.responseEnd]]))"""
+    )
+    page_arrived = timings["/js/pages/compare.js"][1]
+    assert page_arrived > 900
+    assert timings["/api/v1/series"][0] < page_arrived - 500
+    assert timings["/api/v1/runs"][0] < page_arrived - 500
+    assert len(sent) == 1 and "keys=" not in sent[0]
+    names = [t["name"] for t in trace_data(page, "loss") if t["visible"] is True and t["x"]]
+    assert names == [
+        "first-a \u00b7 loss",
+        "first-a \u00b7 val_loss",
+        "first-b \u00b7 loss",
+        "first-b \u00b7 val_loss",
+    ]
+
+
 def test_many_runs_ask_each_line_for_its_share_of_the_points_and_a_zoom_for_full_detail(
     page: Any, live_server: str
 ) -> None:
@@ -337,7 +375,7 @@ def test_many_runs_ask_each_line_for_its_share_of_the_points_and_a_zoom_for_full
         page, f"{live_server}/compare.html?runs={','.join(r['id'] for r in runs)}&scope=batch"
     )
     width = page.evaluate("document.querySelector('.chart[data-key=loss]').clientWidth")
-    module = "(await import('/js/pages/compare.js'))"
+    module = "(await import('/js/pages/compare_first_reads.js'))"
     per_line = page.evaluate(f"async ([w, n]) => {module}.pointsPerLine(w, n)", [width, len(runs)])
     floor = page.evaluate(f"async () => {module}.MIN_POINTS_PER_LINE")
     assert per_line == max(floor, round(4 * width / len(runs))) < width

@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 
 WEB = Path(__file__).resolve().parents[2] / "web"
-IMPORT = re.compile(r'^\s*import\s[^;]*?from\s+"(\.[^"]+)"|^\s*import\s+"(\.[^"]+)"', re.M)
+# Static imports, and the dynamic `import("./x.js")` a boot script uses to send its first
+# requests before the rest of the page has loaded (boot/compare.js).
+IMPORT = re.compile(
+    r'^\s*import\s[^;]*?from\s+"(\.[^"]+)"|^\s*import\s+"(\.[^"]+)"|\bimport\("(\.[^"]+)"\)', re.M
+)
 PAGES = {
     "index.html": "js/boot/runs.js",
     "run.html": "js/boot/run.js",
@@ -27,7 +31,7 @@ def module_graph(entry: Path) -> list[Path]:
             continue
         seen.append(module)
         for found in IMPORT.finditer(module.read_text()):
-            todo.append((module.parent / (found.group(1) or found.group(2))).resolve())
+            todo.append((module.parent / next(g for g in found.groups() if g)).resolve())
     return seen
 
 

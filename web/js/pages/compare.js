@@ -10,21 +10,13 @@ import { SCOPES as WIRE_SCOPES } from "../wire.js";
 import { BandChart } from "../bands.js";
 import { ChartLayout } from "../layout.js";
 import { bandChoices, configDiff } from "../grouping.js";
-import { ChartToolbar, TOOLBAR_SCHEMA, applyToCharts, metricXKey, metricXModes, xSourceScope, X_SCOPE_FALLBACK } from "../toolbar.js";
+import { ChartToolbar, applyToCharts, metricXKey, metricXModes, xSourceScope, X_SCOPE_FALLBACK } from "../toolbar.js";
+import { SCHEMA, chartMaxPoints, pointsPerLine, runsFilter, startReads, takeFirstReads } from "./compare_first_reads.js";
 import { groupKeys, isValidation, compiledMetrics, parseTime, displayValue, alignedKey, directionOf } from "../metrics.js";
 
 // Also the runs page's "Group by" (grouping.js); kept importable from here.
 export { bandChoices, configDiff };
 
-export const SCHEMA = {
-  project: { type: "string", default: "" },
-  runs: { type: "list", default: [] },
-  ...TOOLBAR_SCHEMA,
-  scope: { type: "string", default: "epoch" },
-  metric: { type: "string", default: "" },
-  // GET /series/groups `group_by`: "" draws one line per run, anything else bands per group.
-  group: { type: "string", default: "" },
-};
 
 // The scopes come from wire.js (the SDK's list); only their labels and notes live here.
 const SCOPE_TEXT = {
@@ -77,14 +69,16 @@ class ComparePage {
       document.documentElement.dataset.ready = "1";
       return;
     }
-    // The series are asked for now, beside the runs, rather than once the runs say which keys
-    // there are (issue 11: first paint); loadCharts checks the answer fits what it would ask.
-    this.early = this.earlySeries();
+    // The series are asked for beside the runs, rather than once the runs say which keys there
+    // are, and on the first load before this module even ran (compare_first_reads.js; issue 11:
+    // first paint). loadCharts checks the series answer fits what it would ask.
+    const reads = takeFirstReads() ?? startReads(this.state);
+    this.early = reads.seriesRead ? reads : null;
     let found;
     try {
       // One request for every chosen run with its series summaries.
-      const filter = `id in (${this.state.runs.map((id) => JSON.stringify(id)).join(", ")})`;
-      found = (await api.listRuns({ filter, include: "series", limit: 1000 })).runs;
+      const early = reads.runs.join("\u0000") === this.state.runs.join("\u0000") ? await reads.runsRead : null;
+      found = (early ?? (await api.listRuns({ filter: runsFilter(this.state.runs), include: "series", limit: 1000 }))).runs;
     } catch {
       return; // offline: the banner shows and "online" loads again
     }
@@ -216,7 +210,7 @@ class ComparePage {
   }
 
   maxPoints(first = this.chartsHost.querySelector(".chart")) {
-    return Math.max(200, Math.min(4000, Math.round((first ? first.clientWidth : 600) || 600)));
+    return chartMaxPoints(first);
   }
 
   /** Points asked for per run and key for a whole view (pointsPerLine). A zoom asks for
@@ -225,26 +219,10 @@ class ComparePage {
     return pointsPerLine(this.maxPoints(first), runs);
   }
 
-  /** GET /series for every key of the chosen runs (no `keys`: the server reads the scope's),
-   * sent before the runs' answer; null where the view needs more (bands, a metric as x). The
-   * chart width is measured on a hidden stand-in card laid out as the real ones will be. */
-  earlySeries() {
-    if (this.state.group || metricXKey(this.state.x) !== null) return null;
-    const probe = el("div", { class: "charts", style: "visibility:hidden" }, el("div", { class: "chart-card" }, el("div", { class: "chart" })));
-    this.main.append(probe);
-    const maxPoints = this.lineMaxPoints(probe.querySelector(".chart"), this.state.runs.length);
-    probe.remove();
-    const runs = [...this.state.runs];
-    const scope = this.state.scope;
-    // A failure (a run not found, offline) only means loadCharts asks as it always did.
-    const read = api.readMany({ runs, scope, max_points: maxPoints }).catch(() => null);
-    return { runs, scope, maxPoints, read };
-  }
-
   /** The early read when it asked what loadCharts is about to ask, else null. */
   fitsEarly(early, runs, scope, maxPoints) {
     if (!early || early.scope !== scope || early.maxPoints !== maxPoints || early.runs.join("\u0000") !== runs.join("\u0000")) return null;
-    return early.read;
+    return early.seriesRead;
   }
 
   /** Whether `series` has every series the runs' summaries list in `scope` (a key logged
@@ -606,21 +584,6 @@ class ComparePage {
       font: { family: "system-ui, sans-serif", color: chartTheme().text } }, { displaylogo: false, responsive: true });
     this.parcoordsHost.dataset.drawn = "1";
   }
-}
-
-// A chart of many runs asks each run for fewer points: 20 runs x one point per pixel drew
-// 26,000 points per chart (issue 11: most of the server's answer and of Plotly's drawing), far
-// more than a chart's pixels show. Each line gets its share of POINTS_PER_PIXEL points per
-// pixel of the chart, but never fewer than MIN_POINTS_PER_LINE (TensorBoard samples 1,000 per
-// series, W&B about 1,500 per line) nor more than one per pixel. The server's downsampling
-// keeps each bucket's min and max, so a spike stays visible; a zoom asks again at full detail.
-export const POINTS_PER_PIXEL = 4;
-export const MIN_POINTS_PER_LINE = 400;
-
-/** Points per line of a chart `maxPoints` pixels wide (one point per pixel) drawing `runs` runs. */
-export function pointsPerLine(maxPoints, runs) {
-  const share = Math.round((POINTS_PER_PIXEL * maxPoints) / Math.max(1, runs));
-  return Math.min(maxPoints, Math.max(MIN_POINTS_PER_LINE, share));
 }
 
 // Plotly centres each axis title over its axis, and the outer axes sit on the plot's edges:
