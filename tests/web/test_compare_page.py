@@ -153,7 +153,10 @@ def test_a_band_of_one_value_is_drawn_on_an_axis_around_it(page: Any, live_serve
     for seed in range(3):
         run = create_run(live_server, name=f"seed{seed}", config={"seed": seed})
         post_series(live_server, run["id"], series("lr", "epoch", list(range(6)), [0.001] * 6))
-    open_ready(page, f"{live_server}/compare.html?runs={','.join(httpx_runs(live_server))}&group=-config.seed")
+    open_ready(
+        page,
+        f"{live_server}/compare.html?runs={','.join(httpx_runs(live_server))}&group=-config.seed",
+    )
     page.wait_for_function(
         "() => document.querySelector('.chart[data-key=lr]').dataset.groups === '1'"
     )
@@ -352,6 +355,24 @@ def test_the_first_reads_go_out_before_the_rest_of_the_page_has_loaded(
         "first-b \u00b7 loss",
         "first-b \u00b7 val_loss",
     ]
+
+
+def test_a_compare_page_opened_while_the_api_is_unreachable_says_so_then_draws(
+    page: Any, live_server: str
+) -> None:
+    """The first reads fail before the page has a banner to show (they leave before the
+    page is built): the banner still shows, and the page draws once the API answers."""
+    a = training_run(live_server, name="unreachable-a", lr=0.001)
+    down = True
+    page.route("**/api/v1/**", lambda route: route.abort() if down else route.continue_())
+    page.goto(f"{live_server}/compare.html?runs={a['id']}")
+    page.wait_for_selector("#offline-banner", state="visible")
+    assert "unreachable" in page.text_content("#offline-banner")
+    down = False
+    page.wait_for_selector("#offline-banner", state="hidden", timeout=30_000)
+    page.wait_for_function("() => document.documentElement.dataset.ready === '1'")
+    names = [t["name"] for t in trace_data(page, "loss") if t["visible"] is True and t["x"]]
+    assert names == ["unreachable-a \u00b7 loss", "unreachable-a \u00b7 val_loss"]
 
 
 def test_many_runs_ask_each_line_for_its_share_of_the_points_and_a_zoom_for_full_detail(

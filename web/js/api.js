@@ -46,11 +46,12 @@ function renderBanner() {
     + "(data shown may be out of date)";
 }
 
-/** Mark a part of the page (REST, websocket) as disconnected or connected again. */
+/** Mark a part of the page (REST, websocket) as disconnected or connected again. Drawn every
+ * time, not only on a change: a read can fail before the page has built its banner (the
+ * compare page's first reads), and the next failure must then show it. */
 export function setReachable(part, reachable) {
-  const had = reasons.has(part);
   if (reachable) reasons.delete(part); else reasons.add(part);
-  if (had !== !reachable) renderBanner();
+  renderBanner();
 }
 
 function goOffline() {
