@@ -283,6 +283,11 @@ def test_bands_line_up_by_canonical_metric_whatever_the_runs_spelled(
     assert page.locator(".chart[data-key=acc]").count() == 0
 
 
+def loss_lines(page: Any) -> list[str]:
+    """The names of the lines the loss chart draws."""
+    return [t["name"] for t in trace_data(page, "loss") if t["visible"] is True and t["x"]]
+
+
 def test_the_series_are_asked_for_beside_the_runs_and_afresh_after(
     page: Any, live_server: str
 ) -> None:
@@ -294,8 +299,7 @@ def test_the_series_are_asked_for_beside_the_runs_and_afresh_after(
     page.on("request", lambda r: sent.append(r.url) if "/api/v1/series?" in r.url else None)
     open_ready(page, f"{live_server}/compare.html?runs={a['id']},{b['id']}")
     assert len(sent) == 1 and "keys=" not in sent[0]
-    names = [t["name"] for t in trace_data(page, "loss") if t["visible"] is True and t["x"]]
-    assert names == [
+    assert loss_lines(page) == [
         "early-a \u00b7 loss",
         "early-a \u00b7 val_loss",
         "early-b \u00b7 loss",
@@ -311,8 +315,7 @@ def test_the_series_are_asked_for_beside_the_runs_and_afresh_after(
     sent.clear()
     open_ready(page, f"{live_server}/compare.html?runs={a['id']},nope,{b['id']}")
     assert len(sent) == 2 and "keys=" not in sent[0] and "keys=" in sent[1]
-    names = [t["name"] for t in trace_data(page, "loss") if t["visible"] is True and t["x"]]
-    assert names == [
+    assert loss_lines(page) == [
         "early-a \u00b7 loss",
         "early-a \u00b7 val_loss",
         "early-b \u00b7 loss",
@@ -348,8 +351,7 @@ def test_the_first_reads_go_out_before_the_rest_of_the_page_has_loaded(
     assert timings["/api/v1/series"][0] < page_arrived - 500
     assert timings["/api/v1/runs"][0] < page_arrived - 500
     assert len(sent) == 1 and "keys=" not in sent[0]
-    names = [t["name"] for t in trace_data(page, "loss") if t["visible"] is True and t["x"]]
-    assert names == [
+    assert loss_lines(page) == [
         "first-a \u00b7 loss",
         "first-a \u00b7 val_loss",
         "first-b \u00b7 loss",
@@ -371,8 +373,7 @@ def test_a_compare_page_opened_while_the_api_is_unreachable_says_so_then_draws(
     down = False
     page.wait_for_selector("#offline-banner", state="hidden", timeout=30_000)
     page.wait_for_function("() => document.documentElement.dataset.ready === '1'")
-    names = [t["name"] for t in trace_data(page, "loss") if t["visible"] is True and t["x"]]
-    assert names == ["unreachable-a \u00b7 loss", "unreachable-a \u00b7 val_loss"]
+    assert loss_lines(page) == ["unreachable-a \u00b7 loss", "unreachable-a \u00b7 val_loss"]
 
 
 def test_many_runs_ask_each_line_for_its_share_of_the_points_and_a_zoom_for_full_detail(
