@@ -359,6 +359,33 @@ def test_the_first_reads_go_out_before_the_rest_of_the_page_has_loaded(
     ]
 
 
+def test_a_point_logged_between_the_series_and_the_runs_answers_is_drawn(
+    page: Any, live_server: str
+) -> None:
+    """The two first reads go out together, and the runs' answer can be the newer one: a point
+    logged between them is in the run's summary but not in the series drawn. The live resume
+    must start from what was drawn, not from the summary, or that point is never shown."""
+    run = training_run(live_server, name="between", status="running")
+
+    def runs_late(route: Any) -> None:
+        if "include=series" in route.request.url and not logged:
+            time.sleep(0.7)  # the series read has its answer by now
+            post_series(live_server, run["id"], series("loss", "epoch", [5], [0.05]))
+            logged.append(5)
+        route.continue_()
+
+    logged: list[int] = []
+    page.route("**/api/v1/runs?*", runs_late)
+    open_ready(page, f"{live_server}/compare.html?runs={run['id']}")
+    assert logged == [5]
+    wait_until(
+        lambda: (
+            [t["x"] for t in trace_data(page, "loss") if t["name"] == "between \u00b7 loss"]
+            == [[0, 1, 2, 3, 4, 5]]
+        )
+    )
+
+
 def test_a_compare_page_opened_while_the_api_is_unreachable_says_so_then_draws(
     page: Any, live_server: str
 ) -> None:

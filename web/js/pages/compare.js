@@ -95,7 +95,13 @@ class ComparePage {
       // The project's chart layout for compare pages, as other pages save it.
       layouts: this.state.project ? [this.state.project] : [], onLayout: (layout) => this.layout.apply(layout),
       onResync: () => this.layout.load().then(() => this.layout.arrange()) });
-    for (const r of this.runs) for (const s of r.series || []) this.live.seen(r.id, s.key, s.scope, s.last_step);
+    // Cursors for the live resume. The lines drawn from the series read take theirs from that
+    // read (loadCharts): the runs' answer can be newer than it (the two reads go out together),
+    // and a cursor past what was drawn would skip the points logged in between for good.
+    const drawnFromRead = this.state.group ? null : this.state.scope;
+    for (const r of this.runs) {
+      for (const s of r.series || []) if (s.scope !== drawnFromRead) this.live.seen(r.id, s.key, s.scope, s.last_step);
+    }
     await this.loadCharts();
     this.renderTables();
     this.live.start();
