@@ -17,7 +17,6 @@ import { groupKeys, isValidation, compiledMetrics, parseTime, displayValue, alig
 // Also the runs page's "Group by" (grouping.js); kept importable from here.
 export { bandChoices, configDiff };
 
-
 // The scopes come from wire.js (the SDK's list); only their labels and notes live here.
 const SCOPE_TEXT = {
   batch: { label: "batch", note: "batch: Keras's running means since each epoch began (not each batch's own value)." },
