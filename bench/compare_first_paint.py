@@ -4,8 +4,9 @@ Prints, never asserts.
 All in the same run, on the same server and data, alternating, each in a fresh browser
 context (cold): the page as it is ("now"), and `web/js/pages/compare.js` (or `--file`) as
 committed at each `--revisions` served in its place (a Playwright route). Figures per mode,
-median of `--repeats`: `data-ready-ms` (two animation frames after the last chart's Plotly.newPlot), when the series
-answer ended, the points drawn, and the ratio to the first revision. The load average is
+median of `--repeats`: `data-ready-ms` (two animation frames after the last chart's
+Plotly.newPlot), when the series answer ended, the points drawn, and the ratio to the first
+revision. The load average is
 printed after every round: the machine is shared, so a figure without it means little.
 
     python bench/compare_first_paint.py [--runs 20] [--points 100000] [--repeats 5]

@@ -11,7 +11,7 @@ import { BandChart } from "../bands.js";
 import { ChartLayout } from "../layout.js";
 import { bandChoices, configDiff } from "../grouping.js";
 import { ChartToolbar, applyToCharts, metricXKey, metricXModes, xSourceScope, X_SCOPE_FALLBACK } from "../toolbar.js";
-import { SCHEMA, chartMaxPoints, pointsPerLine, runsFilter, startReads, takeFirstReads } from "./compare_first_reads.js";
+import { SCHEMA, chartMaxPoints, pointsPerLine, readRuns, startReads, takeFirstReads } from "./compare_first_reads.js";
 import { groupKeys, isValidation, compiledMetrics, parseTime, displayValue, alignedKey, directionOf } from "../metrics.js";
 
 // Also the runs page's "Group by" (grouping.js); kept importable from here.
@@ -75,9 +75,8 @@ class ComparePage {
     this.early = reads.seriesRead ? reads : null;
     let found;
     try {
-      // One request for every chosen run with its series summaries.
       const early = reads.runs.join("\u0000") === this.state.runs.join("\u0000") ? await reads.runsRead : null;
-      found = (early ?? (await api.listRuns({ filter: runsFilter(this.state.runs), include: "series", limit: 1000 }))).runs;
+      found = (early ?? (await readRuns(this.state.runs))).runs;
     } catch {
       return; // offline: the banner shows and "online" loads again
     }

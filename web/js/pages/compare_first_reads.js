@@ -39,9 +39,9 @@ export function chartMaxPoints(chart) {
   return Math.max(200, Math.min(4000, Math.round((chart ? chart.clientWidth : 600) || 600)));
 }
 
-/** The filter of GET /runs that lists exactly `runs`. */
-export function runsFilter(runs) {
-  return `id in (${runs.map((id) => JSON.stringify(id)).join(", ")})`;
+/** GET /runs for exactly `runs`, each with its series summaries (one request). */
+export function readRuns(runs) {
+  return api.listRuns({ filter: `id in (${runs.map((id) => JSON.stringify(id)).join(", ")})`, include: "series", limit: 1000 });
 }
 
 /** Starts the reads for `state` (the page's URL state): {runs, scope, maxPoints, runsRead,
@@ -51,7 +51,7 @@ export function runsFilter(runs) {
 export function startReads(state) {
   const runs = [...state.runs];
   const scope = state.scope;
-  const runsRead = runs.length ? api.listRuns({ filter: runsFilter(runs), include: "series", limit: 1000 }).catch(() => null) : null;
+  const runsRead = runs.length ? readRuns(runs).catch(() => null) : null;
   if (!runs.length || state.group || metricXKey(state.x) !== null) return { runs, scope, maxPoints: null, runsRead, seriesRead: null };
   const probe = el("main", { class: "main", style: "visibility:hidden" },
     el("div", { class: "charts" }, el("div", { class: "chart-card" }, el("div", { class: "chart" }))));
