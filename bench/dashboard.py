@@ -99,7 +99,9 @@ def alternating_cold_paints(  # type: ignore[no-untyped-def]
 ) -> dict[str, dict[str, list[float]]]:
     """Load `url` once per mode per round, each in a fresh browser context (cold), alternating
     so that a noisy neighbour hits every mode alike. A mode's (glob, body) is served in place of
-    the file the glob matches (a Playwright route); None serves the page as it is. Returns,
+    the file the glob matches (a Playwright route); None serves the page as it is. A routed
+    request costs the page more than a served one (~100 ms of first paint here), so modes
+    that are compared route the same files, each its own body. Returns,
     per mode, each of `measures` (a JS expression evaluated once the page is ready) per load.
 
     A new tab's first load also pays for Chromium starting its renderer processes (two here,

@@ -120,8 +120,11 @@ def _subscribers(url: str, run_ids: list[str], seconds: float, batch: bool, out:
 
 
 def _rss_mb(pid: int) -> float:
+    """The server's anonymous resident memory (`RssAnon`: what a leak grows). Not `VmRSS`:
+    that also counts the pages of the SQLite file SQLite maps for reading (db.py
+    DEFAULT_SQLITE_MMAP_BYTES), which grow with the database and are the kernel's to drop."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith("RssAnon:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -212,7 +215,7 @@ def main() -> None:
         print(f"finish() True: {sum(finished.values())} of {len(finished)}")
         print(f"points sent {sum(sent.values())}, stored {stored}, readable {readable} "
               f"(and {system} system-metrics points the SDK sampled)")
-        print(f"server RSS MB: start {rss[0]:.0f}, middle {rss[1]:.0f}, end {rss[2]:.0f}")
+        print(f"server RssAnon MB: start {rss[0]:.0f}, middle {rss[1]:.0f}, end {rss[2]:.0f}")
         print(f"subscriber messages: {sum(messages)} ({json.dumps(messages)}) in {sum(frames)} frames")
         print(f"event-loop CPU: {loop_cpu:.1f} s; {1000 * loop_cpu / max(len(latencies), 1):.2f} ms per point request, "
               f"{1e6 * loop_cpu / max(sum(messages), 1):.0f} us per live message delivered")

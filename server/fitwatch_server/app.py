@@ -60,7 +60,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    engine = make_engine(settings.database_url, lock_timeout_s=settings.lock_timeout_s)
+    engine = make_engine(
+        settings.database_url,
+        lock_timeout_s=settings.lock_timeout_s,
+        sqlite_mmap_bytes=settings.sqlite_mmap_bytes,
+    )
     factory = make_sessionmaker(engine)
     write_factory = make_write_sessionmaker(engine)
     hub = make_hub(settings, factory)

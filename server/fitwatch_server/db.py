@@ -37,6 +37,12 @@ WRITE_OPTION = "fitwatch_write"
 # client never gives up (and resends) while the server is still about to answer (issue 8:
 # both were 10 s, and the timeout-then-retry fed a race). docs/scale.md.
 DEFAULT_LOCK_TIMEOUT_S = 5.0
+# SQLite reads the database through a memory map of this many bytes (`PRAGMA mmap_size`)
+# instead of a read() into its page cache for every page: a compare page's downsampled
+# series read touches ~400 scattered pages per line, far more than the 2 MB page cache holds,
+# and spent a quarter of its CPU copying them (docs/scale.md). Only reads are mapped; writes
+# still go through write(). `Settings.sqlite_mmap_bytes` overrides it; 0 turns it off.
+DEFAULT_SQLITE_MMAP_BYTES = 1 << 30
 # Retry-After of a 503: a lock is usually free again within a second; a read-only or
 # unreachable database needs a person, so clients may wait longer between attempts.
 BUSY_RETRY_AFTER_S = 1
@@ -58,7 +64,9 @@ def _json_serializer(value: Any) -> str:
     return json.dumps(value, allow_nan=False, separators=(",", ":"))
 
 
-def _configure_sqlite(lock_timeout_s: float, dbapi_connection: Any, _record: Any) -> None:
+def _configure_sqlite(
+    lock_timeout_s: float, mmap_bytes: int, dbapi_connection: Any, _record: Any
+) -> None:
     # SQLAlchemy emits BEGIN itself (`_begin_sqlite`), instead of the driver's implicit one,
     # so that write transactions can begin IMMEDIATE.
     dbapi_connection.isolation_level = None
@@ -69,6 +77,7 @@ def _configure_sqlite(lock_timeout_s: float, dbapi_connection: Any, _record: Any
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout_s * 1000)}")
+    cursor.execute(f"PRAGMA mmap_size={int(mmap_bytes)}")
     cursor.close()
 
 
@@ -81,8 +90,14 @@ def _begin_sqlite(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_engine(database_url: str, *, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Engine:
-    """Create the engine; for SQLite, create the file's folder and set WAL on every connection."""
+def make_engine(
+    database_url: str,
+    *,
+    lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
+    sqlite_mmap_bytes: int = DEFAULT_SQLITE_MMAP_BYTES,
+) -> Engine:
+    """Create the engine; for SQLite, create the file's folder and set WAL (and the memory
+    map) on every connection."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -91,7 +106,11 @@ def make_engine(database_url: str, *, lock_timeout_s: float = DEFAULT_LOCK_TIMEO
         engine = create_engine(
             url, connect_args={"check_same_thread": False}, json_serializer=_json_serializer
         )
-        event.listen(engine, "connect", functools.partial(_configure_sqlite, lock_timeout_s))
+        event.listen(
+            engine,
+            "connect",
+            functools.partial(_configure_sqlite, lock_timeout_s, sqlite_mmap_bytes),
+        )
         event.listen(engine, "begin", _begin_sqlite)
         return engine
     # A write waiting on another transaction's lock fails after this, and is answered 503

@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 # Re-exported: the SDK checks a run's config against the same defaults (fitwatch/limits.py).
 from fitwatch.limits import DEFAULT_MAX_DOCUMENT_BYTES as DEFAULT_MAX_DOCUMENT_BYTES
 from fitwatch.limits import DEFAULT_MAX_DOCUMENT_DEPTH as DEFAULT_MAX_DOCUMENT_DEPTH
-from fitwatch_server.db import DEFAULT_LOCK_TIMEOUT_S
+from fitwatch_server.db import DEFAULT_LOCK_TIMEOUT_S, DEFAULT_SQLITE_MMAP_BYTES
 
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 # pydantic refuses to serialise JSON nested deeper than about 250 levels (every response
@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     # How long a write waits for a lock held by another writer (SQLite's busy timeout,
     # PostgreSQL's lock_timeout) before it is answered 503 with Retry-After.
     lock_timeout_s: float = Field(default=DEFAULT_LOCK_TIMEOUT_S, gt=0)
+    # SQLite: bytes of the database file read through a memory map (`PRAGMA mmap_size`);
+    # 0 reads every page with read(), as for a database on a network file system.
+    sqlite_mmap_bytes: int = Field(default=DEFAULT_SQLITE_MMAP_BYTES, ge=0)
 
     @field_validator("database_url")
     @classmethod

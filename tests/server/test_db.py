@@ -181,3 +181,28 @@ def test_a_read_only_database_serves_reads_and_answers_writes_503(
         server.stop()
     log = Path(server.log_path or "").read_text()
     assert "the database is read-only" in log and "Traceback" not in log
+
+
+
+def test_sqlite_reads_the_database_through_a_memory_map_unless_turned_off(tmp_path, monkeypatch):
+    # The compare page's series read touches far more pages than SQLite's page cache holds;
+    # mapped, they are not copied in one read() each (db.DEFAULT_SQLITE_MMAP_BYTES).
+    from fitwatch_server.app import create_app
+    from fitwatch_server.db import DEFAULT_SQLITE_MMAP_BYTES
+    from fitwatch_server.settings import Settings
+
+    for configured, expected in ((None, DEFAULT_SQLITE_MMAP_BYTES), ("0", 0)):
+        if configured is not None:
+            monkeypatch.setenv("FITWATCH_SQLITE_MMAP_BYTES", configured)
+        settings = Settings(database_url=f"sqlite:///{tmp_path / f'mapped-{expected}.db'}")
+        with TestClient(create_app(settings), base_url="http://localhost") as client:
+            run = make_run(client)
+            stored = client.post(f"/api/v1/runs/{run['id']}/points", json=points_body(2_000))
+            assert stored.status_code == 200, stored.text
+            with client.app.state.engine.connect() as connection:  # type: ignore[attr-defined]
+                assert connection.exec_driver_sql("PRAGMA mmap_size").scalar() == expected
+            read = client.get(
+                f"/api/v1/runs/{run['id']}/series/loss", params={"scope": "batch", "max_points": 100}
+            )
+            assert read.status_code == 200, read.text
+            assert read.json()["steps"][0] == 0 and read.json()["steps"][-1] == 1_999
