@@ -169,7 +169,14 @@ class Client:
                 if response.status_code >= 400:
                     response.read()
                     _raise_for_status(response, f"GET /runs/{run_id}/export")
-                yield from response.iter_lines()
+                # Split on "\n" only: `iter_lines()` also splits on U+2028, U+2029 and U+0085
+                # (str.splitlines), which a key may hold, and broke its rows in two.
+                rest = ""
+                for text in response.iter_text():
+                    *lines, rest = (rest + text).split("\n")
+                    yield from lines
+                if rest:
+                    yield rest
         except httpx.HTTPError as exc:
             raise TransportError(f"GET /runs/{run_id}/export failed: {type(exc).__name__}: {exc}") from exc
 

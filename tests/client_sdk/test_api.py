@@ -98,3 +98,22 @@ def test_history_refuses_a_string_of_keys(live_server: str, journal_dir: Path) -
         (found,) = api.runs(project="api")
         with pytest.raises(ValueError, match="keys must be a list of keys, not one string"):
             found.history("loss")
+
+
+def test_export_keeps_keys_with_unicode_line_separators(
+    live_server: str, journal_dir: Path, tmp_path: Path
+) -> None:
+    # U+2028, U+2029 and U+0085 are valid in a key; str.splitlines() (httpx's iter_lines)
+    # breaks lines on them, which split one exported row into two rows of made-up keys.
+    keys = ["loss", "a\u2028b", "c\u2029d", "e\x85f", "g,h"]
+    with fitwatch.init(project="api-keys", url=live_server) as run:
+        for step in range(3):
+            run.log(dict.fromkeys(keys, step + 0.5), step=step)
+    path = tmp_path / "keys.csv"
+    with fitwatch.Api(live_server) as api:
+        assert api.export([run.id], path) == len(keys) * 3
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted((r["key"], int(r["step"]), float(r["value"])) for r in rows) == sorted(
+        (key, step, step + 0.5) for key in keys for step in range(3)
+    )
