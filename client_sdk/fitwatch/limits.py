@@ -141,7 +141,11 @@ def document_problem(
             texts.extend(value)
         elif isinstance(value, str) and NUL in value:
             return f"{what} has the NUL character (\\u0000) in the text {_shown(value)}"
-    size = json_bytes(safe)
+    try:
+        size = json_bytes(safe)
+    except UnicodeEncodeError:
+        # A lone surrogate (a file name decoded with surrogateescape) is not UTF-8 text.
+        return f"{what} holds text that is not valid Unicode (a lone surrogate)"
     if size > max_bytes:
         return (
             f"{what} takes {size} bytes as JSON; the server's limit is {max_bytes} bytes: keep "

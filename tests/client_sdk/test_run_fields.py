@@ -61,6 +61,8 @@ def _run_count(url: str) -> int:
         ({"config": {"k": "a\x00b"}}, r"config has the NUL character .* Received: config="),
         ({"config": {"k\x00": 1}}, r"config has the NUL character \(\\u0000\) in the key"),
         ({"config": [1, 2]}, r"config must be a dict or None. Received: config=\[1, 2\]"),
+        # A file name decoded with surrogateescape: a ValueError, not a UnicodeEncodeError.
+        ({"config": {"data": "/d/\udcff.npz"}}, r"config holds text that is not valid Unicode"),
     ],
 )
 def test_init_refuses_a_create_the_server_would_refuse(

@@ -93,3 +93,23 @@ def test_odd_unicode_names_round_trip(client):
     fetched = client.get(f"/api/v1/runs/{run['id']}").json()
     assert fetched["name"] == name
     assert fetched["project"] == "プロジェクト"
+
+
+def test_lone_surrogates_are_a_4xx_not_a_500(client):
+    # JSON may escape a lone surrogate ("\udcff", a file name decoded with surrogateescape);
+    # UTF-8 cannot encode it: storing it, and echoing it in a 422, both raised a 500.
+    run = make_run(client)
+    headers = {"content-type": "application/json"}
+    for body in ('{"project": "\\ud800"}', '{"project": "p", "tags": ["\\udcff"]}'):
+        answer = client.post("/api/v1/runs", content=body, headers=headers)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"][0]["type"] == "string_unicode"
+    for body in (
+        '{"notes": "\\ud800"}',
+        '{"config": {"\\ud800": 1}}',
+        '{"config": {"path": ["\\udcff"]}}',
+        '{"summary": {"a": "\\ud800"}}',
+    ):
+        answer = client.patch(f"/api/v1/runs/{run['id']}", content=body, headers=headers)
+        assert answer.status_code in (400, 422), (body, answer.text)
+    assert client.get(f"/api/v1/runs/{run['id']}").json()["config"] == run["config"]

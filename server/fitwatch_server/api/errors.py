@@ -120,7 +120,12 @@ def validation_error_response(error: RequestValidationError) -> JSONResponse:
         if isinstance(clean.get("input"), dict | list) and len(json.dumps(clean["input"])) > 200:
             clean.pop("input")
         details.append(clean)
-    return JSONResponse({"detail": details}, status_code=422)
+    # ASCII-escaped: an input may echo a lone surrogate back, which UTF-8 cannot encode.
+    return Response(
+        json.dumps({"detail": details}, ensure_ascii=True),
+        status_code=422,
+        media_type="application/json",
+    )
 
 
 async def _http_error(request: Request, error: Exception) -> Response:

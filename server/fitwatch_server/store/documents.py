@@ -52,6 +52,13 @@ def _check_text(text: str, path: str) -> None:
             f"{_shown(path)} contains the NUL character (\\u0000), which PostgreSQL cannot store "
             f"in JSON: remove it or replace it. Received: {text[:60]!r}"
         )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(
+            f"{_shown(path)} is not valid Unicode text (it holds a lone surrogate, which UTF-8 "
+            f"cannot encode). Received: {text[:60]!r}"
+        ) from None
 
 
 def encode_document(
