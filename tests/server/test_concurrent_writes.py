@@ -247,3 +247,28 @@ def test_token_and_session_writes_beside_a_busy_ingest_all_succeed(
                 thread.join()
     assert [(a.request.method, a.status_code) for a in answers if a.status_code >= 300] == []
     assert ingest_failures == []
+
+
+def test_simultaneous_summary_and_config_merges_keep_every_key(server, database_url):
+    # Each PATCH merged into the documents it had read; on PostgreSQL two at once both
+    # answered 200 and the later commit dropped the earlier one's keys.
+    url = server.url
+    run_id = _create_run(url)
+    clients = _clients(12)
+    try:
+        answers = together(
+            [
+                (lambda c=c, i=i: c.patch(
+                    f"{url}/api/v1/runs/{run_id}",
+                    json={"summary": {f"s{i}": i}, "config": {f"c{i}": i}},
+                ))
+                for i, c in enumerate(clients)
+            ]
+        )
+    finally:
+        for client in clients:
+            client.close()
+    assert [a.status_code for a in answers] == [200] * len(clients)
+    run = httpx.get(f"{url}/api/v1/runs/{run_id}", timeout=30).json()
+    assert run["summary"] == {f"s{i}": i for i in range(len(clients))}
+    assert {f"c{i}": i for i in range(len(clients))}.items() <= run["config"].items()

@@ -146,7 +146,15 @@ def update_run(
 ) -> models.Run:
     """Apply an update; summary and config are merged, and the merged document must stay
     within `limits` (checked before anything changes)."""
-    run = get_run(session, run_id=run_id)
+    # Locked (PostgreSQL; SQLite's write lock is taken already) and read afresh: the merges
+    # read, then write the documents, and two PATCHes at once each merged into the summary
+    # they read, so the later commit dropped the earlier one's keys (both answered 200).
+    session.execute(
+        select(models.Run.id).where(models.Run.id == run_id).with_for_update(key_share=True)
+    )
+    run = session.get(models.Run, run_id, populate_existing=True)
+    if run is None:
+        raise NotFound(f"no run with id {run_id!r}")
     summary = config = None
     if data.summary is not None:
         summary = encode_document(_merge(run.summary, data.summary), what="summary", limits=limits)
