@@ -220,3 +220,24 @@ def test_the_commands_send_fitwatch_token(auth_server: AuthServer, journal_dir: 
     assert listed.returncode == 0, listed.stderr
     flag = fitwatch_cli("runs", "ls", "--token", ADMIN_TOKEN, url=auth_server.url)
     assert flag.returncode == 0, flag.stderr
+
+
+def test_export_keeps_keys_with_unicode_line_separators(
+    live_server: str, journal_dir: Path, tmp_path: Path
+) -> None:
+    # str.splitlines() breaks on U+2028, U+2029 and U+0085: each row of such a key became two
+    # rows of made-up keys.
+    keys = ["loss", "a\u2028b", "c\u2029d", "e\x85f"]
+    with fitwatch.init(project="cli-keys", url=live_server) as run:
+        for step in range(3):
+            run.log(dict.fromkeys(keys, step + 0.5), step=step)
+    target = tmp_path / "keys.csv"
+    done = fitwatch_cli("runs", "export", run.id, "-o", str(target), url=live_server)
+    assert done.returncode == 0, done.stderr
+    with open(target, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    epochs = [r for r in rows if r["scope"] == "epoch"]  # not the system scope's samples
+    assert sorted((r["key"], int(r["step"]), float(r["value"])) for r in epochs) == sorted(
+        (key, step, step + 0.5) for key in keys for step in range(3)
+    )
+    assert {r["scope"] for r in rows} <= {"epoch", "system"}

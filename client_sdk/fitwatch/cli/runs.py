@@ -213,8 +213,10 @@ def _export_csv(client: Client, runs: list[dict[str, Any]], out: IO[str]) -> Non
         if first:
             out.write(f"run_id,{header}\n")
             first = False
-        for row in rows.splitlines():
-            out.write(f"{run['id']},{row}\n")
+        # "\n" only: splitlines() also breaks on U+2028, U+2029 and U+0085, which a key may hold.
+        for row in rows.split("\n"):
+            if row:
+                out.write(f"{run['id']},{row}\n")
 
 
 def _export_json(client: Client, runs: list[dict[str, Any]], out: IO[str]) -> None:
