@@ -104,12 +104,12 @@ def _jsonable(value: object) -> object:
         return repr(value)
 
 
-async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+async def _validation_error(_request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     return validation_error_response(error)
 
 
-def validation_error_response(error: RequestValidationError) -> JSONResponse:
+def validation_error_response(error: RequestValidationError) -> Response:
     """The 422 answer to a body or parameter that does not validate (also used by
     api/points_fast_path.py)."""
     details = []
