@@ -336,9 +336,16 @@ export class MetricChart {
     const slots = s._slots;
     const x = []; const raw = []; const sm = []; const hover = [];
     const markX = []; const markY = []; const markText = [];
+    let rewrote = false;
     for (let i = 0; i < points.steps.length; i++) {
       const step = points.steps[i];
-      if (step <= lastStep) continue; // already drawn (initial fetch raced the subscription)
+      if (step <= lastStep) {
+        // A step the series already reaches: the overlap of the first read and the
+        // subscription (same value, nothing to do), an overwrite (the later value replaces the
+        // earlier one, docs/api.md) or an earlier step logged late (drawn in its place).
+        if (mergeEarlier(s, step, parseValue(points.values[i]), points.times[i], points.epochs ? points.epochs[i] : undefined)) rewrote = true;
+        continue;
+      }
       const v = parseValue(points.values[i]);
       const t = points.times[i];
       const e = points.epochs ? points.epochs[i] : undefined;
@@ -357,6 +364,11 @@ export class MetricChart {
         markX.push(xv); markY.push(s._lastFinite ?? 0);
         markText.push(plotlyText(`${s.label}: ${formatValue(v)} at step ${step}`));
       }
+    }
+    if (rewrote) {
+      // Points before the end changed: draw the series again from its (merged) points.
+      this.render();
+      return x.length + 1;
     }
     if (!x.length) return 0;
     if (markX.length && slots.marks < 0) {
@@ -590,4 +602,23 @@ export function compactPoints(data, target) {
   const idx = [...keep].sort((a, b) => a - b);
   const pick = (arr) => (arr && arr.length ? idx.map((i) => arr[i]) : []);
   return { steps: pick(data.steps), values: pick(data.values), times: pick(data.times), epochs: pick(data.epochs) };
+}
+
+/** Put a live point at or before a series' last step into the series: replace the value of a
+ * step it holds, insert a step it lacks in step order. True when the series changed. */
+export function mergeEarlier(s, step, value, time, epoch) {
+  let lo = 0; let hi = s.steps.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (s.steps[mid] < step) lo = mid + 1; else hi = mid;
+  }
+  if (s.steps[lo] === step) {
+    if (Object.is(s.values[lo], value)) return false;
+    s.values[lo] = value; s.times[lo] = time;
+    if (epoch !== undefined) s.epochs[lo] = epoch;
+    return true;
+  }
+  if (s.epochs.length === s.steps.length) s.epochs.splice(lo, 0, epoch);
+  s.steps.splice(lo, 0, step); s.values.splice(lo, 0, value); s.times.splice(lo, 0, time);
+  return true;
 }
