@@ -90,6 +90,9 @@ class ComparePage {
     this.renderShell();
     this.live = new LiveClient({ runs: this.runs.map((r) => r.id),
       onPoints: (m) => this.onPoints(m), onRun: (run) => this.onRun(run),
+      // A run deleted for good (or moved away) while compared: read the runs again, so its
+      // lines go and the page says it is not found, as when the page is opened.
+      onRunDeleted: (id) => { if (this.state.runs.includes(id)) this.reloadSoon(); },
       // The project's chart layout for compare pages, as other pages save it.
       layouts: this.state.project ? [this.state.project] : [], onLayout: (layout) => this.layout.apply(layout),
       onResync: () => this.layout.load().then(() => this.layout.arrange()) });
@@ -133,10 +136,21 @@ class ComparePage {
   remove(id) {
     this.state.runs = this.state.runs.filter((r) => r !== id);
     this.pushState();
+    this.reload();
+  }
+
+  reload() {
+    clearTimeout(this.reloadTimer);
     if (this.live) this.live.stop();
     for (const c of this.charts) c.purge();
     this.charts = [];
     this.load();
+  }
+
+  /** One reload for a burst of changes (a project deleted is a `run_deleted` per run). */
+  reloadSoon() {
+    clearTimeout(this.reloadTimer);
+    this.reloadTimer = setTimeout(() => this.reload(), 100);
   }
 
   renderToolbar() {
@@ -436,7 +450,11 @@ class ComparePage {
 
   onRun(run) {
     const i = this.runs.findIndex((r) => r.id === run.id);
-    if (i >= 0) this.runs[i] = { ...this.runs[i], ...run, series: this.runs[i].series };
+    if (i < 0) return;
+    const before = this.runs[i];
+    this.runs[i] = { ...before, ...run, series: before.series };
+    // Renamed (legend, line names, tables) or moved to the trash: draw the page again.
+    if (run.name !== before.name || (run.deleted_at && !before.deleted_at)) this.reloadSoon();
   }
 
   renderTables() {
