@@ -11,7 +11,14 @@ import httpx
 import pytest
 
 from tests.helpers.wait import wait_until
-from tests.web.dashboard import open_ready, post_series, series, trace_data, training_run
+from tests.web.dashboard import (
+    create_run,
+    open_ready,
+    post_series,
+    series,
+    trace_data,
+    training_run,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -43,3 +50,25 @@ def test_renames_and_deletions_reach_an_open_compare_page(page: Any, live_server
     points = httpx.get(f"{live_server}/api/v1/runs/{a['id']}/series/loss", params={"scope": "epoch"}).json()
     line = next(t for t in trace_data(page, "loss") if t["name"] == "alpha-2 \u00b7 loss")
     assert (line["x"], line["y"]) == (points["steps"], points["values"])
+
+
+@pytest.mark.parametrize("first_points", [True, False], ids=["one-run-has-points", "no-points-yet"])
+def test_series_first_logged_after_the_page_opened_get_their_lines(page: Any, live_server: str, first_points: bool) -> None:
+    a = create_run(live_server, name="a")
+    b = create_run(live_server, name="b")
+    if first_points:
+        post_series(live_server, a["id"], series("loss", "epoch", [0, 1], [1.0, 0.9]))
+    open_ready(page, f"{live_server}/compare.html?runs={a['id']},{b['id']}&scope=epoch&smooth=0")
+    page.wait_for_function("() => document.documentElement.dataset.liveSubscribed === '1'")
+    post_series(live_server, b["id"], series("loss", "epoch", [0, 1, 2], [2.0, 1.9, 1.8]))  # b's first points
+    post_series(live_server, a["id"], series("accuracy", "epoch", [0, 1, 2], [0.1, 0.2, 0.3]))  # a new metric
+    post_series(live_server, a["id"], series("loss", "epoch", [2], [0.8]))
+
+    def lines(key: str) -> dict[str, list[int]]:
+        return {t["name"]: t["x"] for t in trace_data(page, key) if t["x"]}
+
+    a_loss = [0, 1, 2] if first_points else [2]
+    wait_until(lambda: lines("loss") == {"a \u00b7 loss": a_loss, "b \u00b7 loss": [0, 1, 2]})
+    wait_until(lambda: lines("accuracy") == {"a \u00b7 accuracy": [0, 1, 2]})
+    post_series(live_server, b["id"], series("loss", "epoch", [3], [1.7]))
+    wait_until(lambda: lines("loss")["b \u00b7 loss"] == [0, 1, 2, 3])

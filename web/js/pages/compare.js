@@ -443,7 +443,16 @@ class ComparePage {
     }
     const id = `${m.run_id}\u0000${m.key}\u0000${m.scope}`;
     const chart = this.byId.get(id);
-    if (!chart) return;
+    if (!chart) {
+      // A series of the view's scope first logged after the runs were read (a new metric, a
+      // run's first points): read the runs again, once per series, so it gets its line.
+      this.newSeries ||= new Set();
+      if (m.scope === this.state.scope && !this.newSeries.has(id)) {
+        this.newSeries.add(id);
+        this.reloadSoon();
+      }
+      return;
+    }
     if (chart.find(id).partial) return;
     chart.extend(id, m);
   }
