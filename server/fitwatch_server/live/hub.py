@@ -266,11 +266,18 @@ class Hub:
         self._reported_status[run.id] = run.status.value
         text = protocol.encode(protocol.RunChanged(run=run.model_copy(update={"series": None})))
         audience = self._audience(run.id, run.project)
+        # Connections of a token bound to another project were subscribed to the run while it
+        # was in theirs: it is gone for them (no message, point or summary of it any more).
+        outsiders = {s for s in audience if s.bound_project not in (None, run.project)}
+        for subscriber in outsiders:
+            self.unsubscribe(subscriber, runs=[run.id], projects=())
+            subscriber.offer(protocol.encode(protocol.RunDeleted(run_id=run.id, project=subscriber.bound_project)))
+        audience -= outsiders
         if previous_project is not None:
             # Pages of the project it left see it go; they learn nothing of where it went
             # (a token bound to that project may not see the new one).
             gone = protocol.encode(protocol.RunDeleted(run_id=run.id, project=previous_project))
-            for subscriber in self._audience(run.id, previous_project) - audience:
+            for subscriber in self._audience(run.id, previous_project) - audience - outsiders:
                 subscriber.offer(gone)
         for subscriber in audience:
             subscriber.offer(text)

@@ -49,6 +49,9 @@ class Subscriber:
         self.runs: set[str] = set()
         self.projects: set[str] = set()
         self.layouts: set[str] = set()  # projects whose chart layouts it follows
+        # The one project its token may see (None: every project); a run moved out of it
+        # stops reaching it (Hub.deliver_run).
+        self.bound_project: str | None = None
         self.state = SubscriberState.LIVE
         self.queue_size = queue_size
         self.overflows = 0

@@ -69,6 +69,7 @@ class _Connection:
         self.hub = hub
         self.subscriber = subscriber
         self.principal = principal
+        subscriber.bound_project = principal.project
         self.authenticator: Authenticator = websocket.app.state.authenticator
         self.ping_interval_s = settings.live_ping_interval_s
         # A write that cannot reach the socket for this long means a stuck client; uvicorn's
