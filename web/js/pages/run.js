@@ -159,6 +159,7 @@ class RunPage {
       onPoints: (message) => this.onPoints(message),
       onRun: (run) => this.onRun(run),
       onSeries: (_id, series) => this.onSeries(series),
+      onRunDeleted: (id) => { if (id === this.run.id) this.gone(); },
       // The project's chart layout, as other pages save it; after a reconnect, read it again.
       layouts: [this.run.project],
       onLayout: (layout) => this.layout.apply(layout),
@@ -166,6 +167,19 @@ class RunPage {
     });
     // Resume cursors: the history the REST summary covers is not replayed, only what follows.
     for (const s of this.run.series || []) this.live.seen(this.run.id, s.key, s.scope, s.last_step);
+  }
+
+  /** The run was deleted for good while this page showed it: no chart of it stays. */
+  gone() {
+    this.live.stop();
+    clearTimeout(this.reloadTimer);
+    for (const c of this.charts) c.purge();
+    this.charts = [];
+    this.byId.clear();
+    replaceChildren(this.main, el("div", { class: "empty", id: "empty-state" },
+      el("h2", {}, "Run deleted"),
+      el("p", {}, `The run ${this.run.name} (${this.run.id}) was deleted for good while this page showed it.`),
+      el("a", { class: "btn", href: `./?project=${encodeURIComponent(this.run.project)}` }, "Go to the runs page")));
   }
 
   scopes() {
