@@ -72,3 +72,15 @@ def test_series_first_logged_after_the_page_opened_get_their_lines(page: Any, li
     wait_until(lambda: lines("accuracy") == {"a \u00b7 accuracy": [0, 1, 2]})
     post_series(live_server, b["id"], series("loss", "epoch", [3], [1.7]))
     wait_until(lambda: lines("loss")["b \u00b7 loss"] == [0, 1, 2, 3])
+
+
+def test_with_bands_on_a_metric_first_logged_after_the_page_opened_gets_its_band(page: Any, live_server: str) -> None:
+    a = create_run(live_server, name="a")
+    b = create_run(live_server, name="b")
+    for run in (a, b):
+        post_series(live_server, run["id"], series("loss", "epoch", [0, 1], [1.0, 0.9]))
+    open_ready(page, f"{live_server}/compare.html?runs={a['id']},{b['id']}&scope=epoch&smooth=0&group=-config.seed")
+    page.wait_for_function("() => document.documentElement.dataset.liveSubscribed === '1'")
+    post_series(live_server, a["id"], series("accuracy", "epoch", [0, 1, 2], [0.1, 0.2, 0.3]))
+    wait_until(lambda: any(t["name"] == "all runs \u00b7 accuracy" and t["x"] == [0, 1, 2] for t in trace_data(page, "accuracy")))
+    assert any(t["name"] == "all runs \u00b7 loss" and t["x"] == [0, 1] for t in trace_data(page, "loss"))

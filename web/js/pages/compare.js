@@ -147,6 +147,14 @@ class ComparePage {
     this.load();
   }
 
+  /** A series of the view's scope that has no line (or band) yet: read the runs again, once. */
+  newSeriesSeen(id) {
+    this.newSeries ||= new Set();
+    if (this.newSeries.has(id)) return;
+    this.newSeries.add(id);
+    this.reloadSoon();
+  }
+
   /** One reload for a burst of changes (a project deleted is a `run_deleted` per run). */
   reloadSoon() {
     clearTimeout(this.reloadTimer);
@@ -433,7 +441,12 @@ class ComparePage {
 
   onPoints(m) {
     if (this.pending) { this.pending.push(m); return; }
-    if (this.state.group) { if (m.scope === this.state.scope) this.refreshBands(); return; }
+    if (this.state.group) {
+      if (m.scope !== this.state.scope) return;
+      if (this.charts.some((c) => (c.keys || []).includes(m.key))) this.refreshBands();
+      else this.newSeriesSeen(`${m.run_id}\u0000${m.key}\u0000${m.scope}`); // a metric with no band yet
+      return;
+    }
     if (this.xValues && m.key === this.loadedXKey && m.scope === this.loadedXScope) {
       // New x values: points already stored at those steps can be drawn now.
       if (!this.xValues.has(m.run_id)) this.xValues.set(m.run_id, new Map());
@@ -446,11 +459,7 @@ class ComparePage {
     if (!chart) {
       // A series of the view's scope first logged after the runs were read (a new metric, a
       // run's first points): read the runs again, once per series, so it gets its line.
-      this.newSeries ||= new Set();
-      if (m.scope === this.state.scope && !this.newSeries.has(id)) {
-        this.newSeries.add(id);
-        this.reloadSoon();
-      }
+      if (m.scope === this.state.scope) this.newSeriesSeen(id);
       return;
     }
     if (chart.find(id).partial) return;
