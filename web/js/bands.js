@@ -73,7 +73,7 @@ export class BandChart {
       font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 12, color: theme.text },
       title: { text: plotlyText(this.title), x: 0, xanchor: "left", font: { size: 14, color: theme.title } },
       legend: { orientation: "h", x: 1, xanchor: "right", y: 1.02, yanchor: "bottom", font: { size: 11 } },
-      xaxis: { type: this.logX ? "log" : "linear", title: { text: this.xTitle, font: { size: 11, color: theme.muted } }, gridcolor: theme.grid, zeroline: false,
+      xaxis: { type: this.logX ? "log" : "linear", title: { text: plotlyText(this.xTitle), font: { size: 11, color: theme.muted } }, gridcolor: theme.grid, zeroline: false,
         linecolor: theme.line, showline: true, ...spikes(theme) },
       yaxis: { type: this.logY ? "log" : "linear", gridcolor: theme.grid, zeroline: false, linecolor: theme.line, showline: true,
         tickformat: "~g", hoverformat: ".6g", ...this._yRange(traces) },

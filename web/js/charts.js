@@ -253,7 +253,7 @@ export class MetricChart {
       showlegend: this.showLegend,
       title: { text: plotlyText(this.title), x: 0, xanchor: "left", font: { size: 14, color: theme.title } },
       xaxis: {
-        title: { text: this.xTitle, font: { size: 11, color: theme.muted } },
+        title: { text: plotlyText(this.xTitle), font: { size: 11, color: theme.muted } },
         type: wall ? "date" : this.logX ? "log" : "linear",
         gridcolor: theme.grid, zeroline: false, linecolor: theme.line, showline: true,
         hoverformat: wall ? "%Y-%m-%d %H:%M:%S.%L" : "",
