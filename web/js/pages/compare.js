@@ -95,7 +95,9 @@ class ComparePage {
       onRunDeleted: (id) => { if (this.state.runs.includes(id)) this.reloadSoon(); },
       // The project's chart layout for compare pages, as other pages save it.
       layouts: this.state.project ? [this.state.project] : [], onLayout: (layout) => this.layout.apply(layout),
-      onResync: () => this.layout.load().then(() => this.layout.arrange()) });
+      // After a reconnect (or a resync) the run changes missed meanwhile are not replayed:
+      // read the runs again (a rename or a deletion redraws the page).
+      onResync: () => { this.layout.load().then(() => this.layout.arrange()); this.refreshRuns(); } });
     // Cursors for the live resume. The lines drawn from the series read take theirs from that
     // read (loadCharts): the runs' answer can be newer than it (the two reads go out together),
     // and a cursor past what was drawn would skip the points logged in between for good.
@@ -112,7 +114,7 @@ class ComparePage {
     const legend = el("div", { class: "chart-legend", id: "run-legend" }, this.runs.map((r) => el("span", {},
       el("span", { class: "swatch", style: `background:${this.colors.get(r.id)}` }),
       el("a", { href: `run.html?run=${encodeURIComponent(r.id)}` }, r.name),
-      el("span", { class: `status ${r.status}`, style: "margin-left:6px" }, r.status),
+      el("span", { class: `status ${r.status}`, style: "margin-left:6px", dataset: { statusOf: r.id } }, r.status),
       el("button", { class: "btn", style: "min-height:0;padding:0 6px;margin-left:4px;border:0", title: "remove from the comparison",
         onclick: () => this.remove(r.id) }, "\u00d7"))));
     this.toolbar = el("div", { class: "toolbar", id: "controls" });
@@ -153,6 +155,16 @@ class ComparePage {
     if (this.newSeries.has(id)) return;
     this.newSeries.add(id);
     this.reloadSoon();
+  }
+
+  /** The compared runs as the server has them now, through onRun; one gone: reload. */
+  async refreshRuns() {
+    let found;
+    try {
+      found = (await readRuns(this.runs.map((r) => r.id))).runs;
+    } catch { return; }
+    for (const run of found) this.onRun(run);
+    if (found.length < this.runs.length) this.reloadSoon();
   }
 
   /** One reload for a burst of changes (a project deleted is a `run_deleted` per run). */
@@ -471,6 +483,8 @@ class ComparePage {
     if (i < 0) return;
     const before = this.runs[i];
     this.runs[i] = { ...before, ...run, series: before.series };
+    const badge = this.main.querySelector(`[data-status-of="${CSS.escape(run.id)}"]`);
+    if (badge) { badge.className = `status ${run.status}`; badge.textContent = run.status; }
     // Renamed (legend, line names, tables) or moved to the trash: draw the page again.
     if (run.name !== before.name || (run.deleted_at && !before.deleted_at)) this.reloadSoon();
   }

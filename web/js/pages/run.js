@@ -163,10 +163,25 @@ class RunPage {
       // The project's chart layout, as other pages save it; after a reconnect, read it again.
       layouts: [this.run.project],
       onLayout: (layout) => this.layout.apply(layout),
-      onResync: () => this.layout.load().then(() => this.layout.arrange()),
+      // After a reconnect (or a resync) the run changes missed meanwhile are not replayed:
+      // read the run again (its name, status, tags, notes; a 404: it was deleted).
+      onResync: () => { this.layout.load().then(() => this.layout.arrange()); this.refreshRun(); },
     });
     // Resume cursors: the history the REST summary covers is not replayed, only what follows.
     for (const s of this.run.series || []) this.live.seen(this.run.id, s.key, s.scope, s.last_step);
+  }
+
+  async refreshRun() {
+    let run;
+    try {
+      run = await api.getRun(this.run.id);
+    } catch (error) {
+      if (error.status === 404) this.gone();
+      return;
+    }
+    const { series, ...fields } = run;
+    this.onRun(fields);
+    if (series) this.onSeries(series);
   }
 
   /** The run was deleted for good while this page showed it: no chart of it stays. */
