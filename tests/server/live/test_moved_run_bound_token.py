@@ -12,17 +12,32 @@ from tests.server.live.client import LiveClient, of_type
 ADMIN = "a" * 40
 
 
+ENV = {"FITWATCH_AUTH": "on", "FITWATCH_ADMIN_TOKEN": ADMIN, "FITWATCH_RATE_LIMIT_PER_S": "0"}
+
+
 def test_a_run_moved_away_from_a_bound_token_is_gone_for_its_socket(start_server, api):
+    server = start_server(**ENV)
+    check_moved_run(api, server.url, server.url)
+
+
+def test_the_same_when_the_move_goes_through_another_process(pg_url, server_process, api):
+    """The move is made on one server process, the socket is on another (PostgreSQL notices)."""
+    writer = server_process(pg_url, env=ENV).start()
+    watcher = server_process(pg_url, env=ENV).start()
+    check_moved_run(api, writer.url, watcher.url)
+
+
+def check_moved_run(api, writer_url: str, watcher_url: str) -> None:
     admin = {"Authorization": f"Bearer {ADMIN}"}
-    server = start_server(FITWATCH_AUTH="on", FITWATCH_ADMIN_TOKEN=ADMIN, FITWATCH_RATE_LIMIT_PER_S="0")
-    base = f"{server.url}/api/v1"
+    base = f"{writer_url}/api/v1"
     run = api.post(f"{base}/runs", headers=admin, json={"project": "mine", "name": "r"}).json()
     stays = api.post(f"{base}/runs", headers=admin, json={"project": "mine", "name": "stays"}).json()
     api.post(f"{base}/runs", headers=admin, json={"project": "theirs", "name": "t"}).raise_for_status()
     token = api.post(f"{base}/tokens", headers=admin, json={"name": "bound", "scope": "read", "project": "mine"}).json()["token"]
     bound_headers = {"Authorization": f"Bearer {token}"}
     wait_until(lambda: api.get(f"{base}/auth/whoami", headers=bound_headers).status_code == 200, timeout=10)
-    bound = LiveClient(server.url, headers=bound_headers)
+    wait_until(lambda: api.get(f"{watcher_url}/api/v1/auth/whoami", headers=bound_headers).status_code == 200, timeout=10)
+    bound = LiveClient(watcher_url, headers=bound_headers)
     try:
         ack = bound.subscribe(runs=[run["id"], stays["id"]], projects=["mine"])
         assert sorted(ack["runs"]) == sorted([run["id"], stays["id"]])
