@@ -268,10 +268,14 @@ class Hub:
         audience = self._audience(run.id, run.project)
         # Connections of a token bound to another project were subscribed to the run while it
         # was in theirs: it is gone for them (no message, point or summary of it any more).
-        outsiders = {s for s in audience if s.bound_project not in (None, run.project)}
-        for subscriber in outsiders:
+        outsiders: set[Subscriber] = set()
+        for subscriber in audience:
+            bound = subscriber.bound_project
+            if bound is None or bound == run.project:
+                continue
+            outsiders.add(subscriber)
             self.unsubscribe(subscriber, runs=[run.id], projects=())
-            subscriber.offer(protocol.encode(protocol.RunDeleted(run_id=run.id, project=subscriber.bound_project)))
+            subscriber.offer(protocol.encode(protocol.RunDeleted(run_id=run.id, project=bound)))
         audience -= outsiders
         if previous_project is not None:
             # Pages of the project it left see it go; they learn nothing of where it went
