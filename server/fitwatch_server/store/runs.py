@@ -149,6 +149,8 @@ def update_run(
     # Locked (PostgreSQL; SQLite's write lock is taken already) and read afresh: the merges
     # read, then write the documents, and two PATCHes at once each merged into the summary
     # they read, so the later commit dropped the earlier one's keys (both answered 200).
+    # The lock on its own statement: `session.get(..., with_for_update=...)` joins the run's
+    # project eagerly, and PostgreSQL takes no row lock on the nullable side of an outer join.
     session.execute(
         select(models.Run.id).where(models.Run.id == run_id).with_for_update(key_share=True)
     )

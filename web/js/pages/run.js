@@ -118,10 +118,7 @@ class RunPage {
     // Back online: load what failed (the live connection resumes by itself).
     api.on("online", () => { if (!this.run) this.load(); else if (!this.scopeLoaded) this.loadScope(); });
     if (!this.state.run) {
-      replaceChildren(this.main, el("div", { class: "empty", id: "empty-state" },
-        el("h2", {}, "No run chosen"),
-        el("p", {}, "Open a run from the runs page, or add ?run=<run id> to this page's address."),
-        el("a", { class: "btn", href: "./" }, "Go to the runs page")));
+      this.showEmpty("No run chosen", "Open a run from the runs page, or add ?run=<run id> to this page's address.");
       document.documentElement.dataset.ready = "1";
       return;
     }
@@ -138,10 +135,7 @@ class RunPage {
       this.run = await api.getRun(this.state.run);
     } catch (error) {
       if (error.status === 404) {
-        replaceChildren(this.main, el("div", { class: "empty", id: "empty-state" },
-          el("h2", {}, "Run not found"),
-          el("p", {}, `There is no run with id ${this.state.run}. It may have been deleted.`),
-          el("a", { class: "btn", href: "./" }, "Go to the runs page")));
+        this.showEmpty("Run not found", `There is no run with id ${this.state.run}. It may have been deleted.`);
         document.documentElement.dataset.ready = "1";
       }
       return;
@@ -191,10 +185,14 @@ class RunPage {
     for (const c of this.charts) c.purge();
     this.charts = [];
     this.byId.clear();
+    this.showEmpty("Run deleted", `The run ${this.run.name} (${this.run.id}) was deleted for good while this page showed it.`,
+      `./?project=${encodeURIComponent(this.run.project)}`);
+  }
+
+  /** The page's whole content: what there is instead of a run, and the way back. */
+  showEmpty(title, text, back = "./") {
     replaceChildren(this.main, el("div", { class: "empty", id: "empty-state" },
-      el("h2", {}, "Run deleted"),
-      el("p", {}, `The run ${this.run.name} (${this.run.id}) was deleted for good while this page showed it.`),
-      el("a", { class: "btn", href: `./?project=${encodeURIComponent(this.run.project)}` }, "Go to the runs page")));
+      el("h2", {}, title), el("p", {}, text), el("a", { class: "btn", href: back }, "Go to the runs page")));
   }
 
   scopes() {
